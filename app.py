@@ -1,0 +1,11 @@
+"""Helpdesk HTTP API: Chalice routes registered from blueprints; all wiring is lazy."""
+
+from chalice import Chalice
+
+from chalicelib.api import auth, directory, meta, tickets
+
+app = Chalice(app_name="helpdesk")
+app.register_blueprint(auth.auth_blueprint)
+app.register_blueprint(meta.api.blueprint)
+app.register_blueprint(tickets.api.blueprint)
+app.register_blueprint(directory.api.blueprint)

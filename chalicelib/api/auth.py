@@ -1,0 +1,102 @@
+"""The built-in Chalice authorizer: the same JWT check locally and in AWS."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from chalice import AuthResponse, Blueprint
+
+from chalicelib import composition
+from chalicelib.domain.visibility import Caller
+from chalicelib.tokens import ACCESS_LEVELS, ROLES, InvalidToken, verify_cognito, verify_local
+
+auth_blueprint = Blueprint(__name__)
+
+_PROBLEM_401 = json.dumps(
+    {
+        "type": "urn:helpdesk:problem:unauthorized",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": "missing or invalid bearer token",
+        "errors": [],
+    }
+).encode()
+
+try:  # Local gateway (chalice local, chalice.test): raise its own 401 type with our body.
+    from chalice.local import NotAuthorizedError
+
+    class Unauthorized(NotAuthorizedError):
+        def __init__(self) -> None:
+            super().__init__({"Content-Type": "application/problem+json"}, _PROBLEM_401)
+
+except ImportError:  # In Lambda (chalice.local is not packaged) API Gateway turns this into a 401.
+
+    class Unauthorized(Exception):  # type: ignore[no-redef]
+        def __init__(self) -> None:
+            super().__init__("Unauthorized")
+
+
+def verify(token: str) -> Mapping[str, Any]:
+    settings = composition.settings()
+    if settings.auth_mode == "cognito":
+        if not (settings.jwks_url and settings.jwt_issuer and settings.jwt_audience):
+            raise InvalidToken("cognito verification is not configured")
+        return verify_cognito(token, jwks_url=settings.jwks_url, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    if not settings.jwt_secret:
+        raise InvalidToken("HELPDESK_JWT_SECRET is not set")
+    return verify_local(token, settings.jwt_secret)
+
+
+def claims_to_context(claims: Mapping[str, Any]) -> dict[str, str]:
+    """Authorizer context values must be strings, numbers or booleans: lists go as JSON."""
+    role = claims.get("role")
+    if role not in ROLES:
+        raise InvalidToken("role claim missing or unknown")
+    access = claims.get("access") or "team"
+    if access not in ACCESS_LEVELS:
+        raise InvalidToken("access claim unknown")
+    teams = claims.get("teams") or []
+    if isinstance(teams, str):  # Cognito custom attributes are strings
+        teams = [t for t in teams.split(",") if t]
+    if not isinstance(teams, list) or not all(isinstance(t, str) for t in teams):
+        raise InvalidToken("teams claim must be a list of ids")
+    org_admin = claims.get("org_admin", False)
+    return {
+        "role": role,
+        "name": str(claims.get("name") or ""),
+        "email": str(claims.get("email") or ""),
+        "org": str(claims.get("org") or ""),
+        "org_admin": "true" if org_admin in (True, "true", "1") else "false",
+        "teams": json.dumps(sorted(teams)),
+        "access": access,
+    }
+
+
+@auth_blueprint.authorizer()
+def jwt_auth(auth_request: Any) -> AuthResponse:
+    header = auth_request.token or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized()
+    try:
+        claims = verify(token.strip())
+        context = claims_to_context(claims)
+    except InvalidToken:
+        raise Unauthorized() from None
+    return AuthResponse(routes=["*"], principal_id=str(claims["sub"]), context=context)
+
+
+def caller_from_context(context: Mapping[str, Any]) -> Caller:
+    auth = context.get("authorizer") or {}
+    return Caller(
+        user_id=auth["principalId"],
+        role=auth["role"],
+        name=auth.get("name", ""),
+        email=auth.get("email", ""),
+        org_id=auth.get("org") or None,
+        org_admin=str(auth.get("org_admin")).lower() == "true",
+        teams=frozenset(json.loads(auth.get("teams") or "[]")),
+        access=auth.get("access") or "team",
+    )

@@ -1,0 +1,264 @@
+"""Request and response models (pydantic v2). They validate input and document the API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from chalicelib.domain.tickets import DESCRIPTION_MAX, MAX_CC, MAX_TAGS, SUBJECT_MAX
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:@-]{1,128}$")]
+Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,189}$")]
+FieldKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+FieldValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
+Priority = Literal["low", "normal", "high", "urgent"]
+TicketType = Literal["incident", "problem", "request", "change"]
+Channel = Literal["email", "chat", "phone", "conference", "web", "api"]
+StatusName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+Role = Literal["admin", "agent", "customer"]
+Access = Literal["all", "team", "assigned"]
+Sort = Literal["-last_activity_at", "last_activity_at", "-created_at", "created_at"]
+Limit = Annotated[int, Field(ge=1, le=100)]
+Cursor = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- tickets ---------------------------------------------------------------------------
+class TicketCreate(Strict):
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=SUBJECT_MAX)]
+    description: Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)]
+    priority: Priority | None = None
+    type: TicketType | None = None
+    channel: Channel | None = None
+    status: StatusName | None = None
+    requester_id: Id | None = None
+    organization_id: Id | None = None
+    assignee_id: Id | None = None
+    team_id: Id | None = None
+    cc: Annotated[list[Id], Field(max_length=MAX_CC)] = []
+    tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] = []
+    custom_fields: Annotated[dict[FieldKey, FieldValue], Field(max_length=50)] = {}
+
+
+class TicketPatch(Strict):
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=SUBJECT_MAX)] | None = None
+    description: Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)] | None = None
+    status: StatusName | None = None
+    priority: Priority | None = None
+    type: TicketType | None = None
+    channel: Channel | None = None
+    requester_id: Id | None = None
+    organization_id: Id | None = None
+    assignee_id: Id | None = None
+    team_id: Id | None = None
+    cc: Annotated[list[Id], Field(max_length=MAX_CC)] | None = None
+    tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] | None = None
+    custom_fields: Annotated[dict[FieldKey, FieldValue], Field(max_length=50)] | None = None
+
+
+# Properties that may be cleared with null in a PATCH; the others must hold a value.
+NULLABLE_ON_PATCH = frozenset({"organization_id", "assignee_id", "team_id"})
+
+
+class TicketListQuery(Strict):
+    limit: Limit = 25
+    cursor: Cursor | None = None
+    sort: Sort = "-last_activity_at"
+    status: StatusName | None = None
+    priority: Priority | None = None
+    type: TicketType | None = None
+    assignee_id: Id | None = None
+    team_id: Id | None = None
+    requester_id: Id | None = None
+    organization_id: Id | None = None
+    tag: Tag | None = None
+
+
+class MyTicketsQuery(Strict):
+    limit: Limit = 25
+    cursor: Cursor | None = None
+    sort: Sort = "-created_at"
+    scope: Literal["mine", "organization"] = "mine"
+
+
+class HistoryQuery(Strict):
+    limit: Limit = 25
+    cursor: Cursor | None = None
+    property: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")] | None = None
+
+
+class PageQuery(Strict):
+    limit: Limit = 25
+    cursor: Cursor | None = None
+
+
+class TicketOut(BaseModel):
+    """The ticket. Customers get it without the agent-only fields (marked not required)."""
+
+    id: str
+    number: int
+    subject: str
+    description: str | None = Field(None, description="absent in lists; GET the ticket for it")
+    status: str
+    status_category: Literal["open", "pending", "resolved", "closed"]
+    priority: Priority
+    type: TicketType
+    channel: Channel
+    requester_id: str
+    organization_id: str | None
+    assignee_id: str | None
+    team_id: str | None = Field(None, description="agents only")
+    cc: list[str]
+    followers: list[str] | None = Field(None, description="agents only")
+    tags: list[str] | None = Field(None, description="agents only")
+    custom_fields: dict[str, Any]
+    activity_status: str | None = Field(None, description="agents only")
+    sentiment: Literal["positive", "neutral", "negative"] | None = Field(None, description="agents only")
+    escalation: dict[str, Any] | None
+    sla: dict[str, Any] | None = Field(None, description="agents only")
+    proxy_access: bool
+    feedback: dict[str, Any] | None
+    merged_into: str | None
+    created_at: datetime
+    updated_at: datetime
+    last_activity_at: datetime
+    closed_at: datetime | None
+    version: int
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    next_cursor: str | None
+
+
+class HistoryEntryOut(BaseModel):
+    property: str
+    old: Any
+    new: Any
+    actor_id: str
+    at: datetime
+
+
+class HistoryPage(BaseModel):
+    items: list[HistoryEntryOut]
+    next_cursor: str | None
+
+
+# -- directory -------------------------------------------------------------------------
+class UserCreate(Strict):
+    id: Id | None = None
+    name: Name
+    email: Email
+    role: Role
+    organization_id: Id | None = None
+    org_admin: bool = False
+    team_ids: Annotated[list[Id], Field(max_length=50)] = []
+    access: Access | None = None
+
+
+class UserPatch(Strict):
+    name: Name | None = None
+    email: Email | None = None
+    role: Role | None = None
+    organization_id: Id | None = None
+    org_admin: bool | None = None
+    team_ids: Annotated[list[Id], Field(max_length=50)] | None = None
+    access: Access | None = None
+
+
+class UserOut(BaseModel):
+    id: str
+    name: str
+    email: str
+    role: Role
+    organization_id: str | None = None
+    org_admin: bool = False
+    team_ids: list[str] = []
+    access: Access | None = None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class OrganizationCreate(Strict):
+    id: Id | None = None
+    name: Name
+    domains: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]{1,253}$")]], Field(max_length=20)] = []
+
+
+class OrganizationPatch(Strict):
+    name: Name | None = None
+    domains: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]{1,253}$")]], Field(max_length=20)] | None = (
+        None
+    )
+
+
+class OrganizationOut(BaseModel):
+    id: str
+    name: str
+    domains: list[str] = []
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class TeamCreate(Strict):
+    id: Id | None = None
+    name: Name
+    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+class TeamPatch(Strict):
+    name: Name | None = None
+    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class TeamOut(BaseModel):
+    id: str
+    name: str
+    description: str = ""
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class StatusCreate(Strict):
+    name: StatusName
+    category: Literal["open", "pending", "resolved", "closed"]
+
+
+class StatusPatch(Strict):
+    category: Literal["open", "pending", "resolved", "closed"]
+
+
+class StatusOut(BaseModel):
+    id: str
+    name: str
+    category: Literal["open", "pending", "resolved", "closed"]
+    builtin: bool = False
+
+
+def page_of(item: type[BaseModel]) -> type[BaseModel]:
+    """`{"items": [...], "next_cursor"}` for a model, named after it."""
+    from pydantic import create_model
+
+    return create_model(f"{item.__name__.removesuffix('Out')}Page", items=(list[item], ...), next_cursor=(str | None, ...))  # type: ignore[valid-type,call-overload]
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]

@@ -1,0 +1,286 @@
+"""One wrapper for every route: parse, authenticate, call the service, shape the response.
+
+Each route is also recorded in ROUTES, the route table the OpenAPI document is built from.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib import composition
+from chalicelib.api import cursors, problems
+from chalicelib.api.auth import caller_from_context, jwt_auth
+from chalicelib.domain.errors import DomainError, FieldError, MalformedRequest, PayloadTooLarge, Unavailable, ValidationFailed
+from chalicelib.domain.visibility import Caller
+
+ALL_ROLES = ("admin", "agent", "customer")
+STAFF = ("admin", "agent")
+_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,12})"?\s*$')
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str
+    path: str
+    name: str
+    summary: str
+    tag: str
+    roles: tuple[str, ...]
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    public: bool
+    errors: tuple[int, ...]
+
+
+ROUTES: list[RouteSpec] = []
+
+
+@dataclass
+class RequestContext:
+    caller: Caller
+    body: Any
+    query: Any
+    headers: Mapping[str, str]
+    now: datetime
+    path: str
+    if_match: int | None = None
+
+    def page_cursor(self, position: str | None, *query_parts: Any) -> str | None:
+        if position is None:
+            return None
+        return cursors.encode(position, self._fingerprint(query_parts), composition.settings().cursor_secret)
+
+    def page_position(self, cursor: str | None, *query_parts: Any) -> str | None:
+        if cursor is None:
+            return None
+        return cursors.decode(cursor, self._fingerprint(query_parts), composition.settings().cursor_secret)
+
+    def _fingerprint(self, query_parts: tuple[Any, ...]) -> str:
+        return cursors.fingerprint(self.path, self.caller.user_id, *query_parts)
+
+
+@dataclass
+class Reply:
+    body: Any = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    version: int | None = None
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, default=_encode, ensure_ascii=False, separators=(",", ":"))
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def rfc3339(value: datetime) -> str:
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def validation_errors(exc: ValidationError) -> ValidationFailed:
+    return ValidationFailed([FieldError(_field_path(tuple(e["loc"])) or "body", e["msg"]) for e in exc.errors()])
+
+
+class Api:
+    """A Chalice blueprint whose routes go through `handle` and land in ROUTES."""
+
+    def __init__(self, tag: str) -> None:
+        self.blueprint = Blueprint(f"chalicelib.api.{tag}")
+        self.tag = tag
+
+    def route(
+        self,
+        path: str,
+        method: str,
+        *,
+        summary: str,
+        roles: tuple[str, ...] = ALL_ROLES,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        public: bool = False,
+        errors: tuple[int, ...] = (),
+    ) -> Callable[[Callable[..., Reply]], Callable[..., Reply]]:
+        def register(handler: Callable[..., Reply]) -> Callable[..., Reply]:
+            spec = RouteSpec(
+                method, path, handler.__name__, summary, self.tag, roles, body, query, response, status, public, errors
+            )
+            ROUTES.append(spec)
+            blueprint = self.blueprint
+
+            def view(**path_params: str) -> Response:
+                return handle(spec, handler, blueprint, path_params)
+
+            view.__name__ = handler.__name__
+            blueprint.route(
+                path,
+                methods=[method],
+                authorizer=None if public else jwt_auth,
+                content_types=["application/json", "application/merge-patch+json", "text/plain"],
+            )(view)
+            return handler
+
+        return register
+
+
+def handle(spec: RouteSpec, handler: Callable[..., Reply], blueprint: Blueprint, path_params: dict[str, str]) -> Response:
+    started = time.perf_counter()
+    request = blueprint.current_request
+    caller_id = None
+    try:
+        response = _dispatch(spec, handler, request, path_params)
+    except DomainError as exc:
+        response = problems.from_error(exc)
+    except Exception:
+        composition.logger().exception("unhandled error", extra={"route": f"{spec.method} {spec.path}"})
+        response = problems.internal_error()
+    if not spec.public:
+        caller_id = (request.context.get("authorizer") or {}).get("principalId")
+    composition.logger().info(
+        "request",
+        extra={
+            "route": f"{spec.method} {spec.path}",
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "caller_id": caller_id,
+            "request_id": request.context.get("requestId"),
+            **{k: v for k, v in path_params.items() if k.endswith("id")},
+        },
+    )
+    return response
+
+
+def _dispatch(spec: RouteSpec, handler: Callable[..., Reply], request: Any, path_params: dict[str, str]) -> Response:
+    for name, value in path_params.items():
+        if not _ID.match(value or ""):
+            raise MalformedRequest(f"{name} is not a valid id") if name == "" else _not_found(name)
+    raw = request.raw_body or b""
+    if len(raw) > composition.settings().max_body_bytes:
+        raise PayloadTooLarge(f"the body exceeds {composition.settings().max_body_bytes} bytes")
+    if spec.public:
+        caller = Caller(user_id="anonymous", role="customer")
+    else:
+        caller = caller_from_context(request.context)
+        if caller.role not in spec.roles:
+            from chalicelib.domain.errors import NotAllowed
+
+            raise NotAllowed(f"{caller.role}s may not {spec.method} {spec.path}")
+    now = composition.clock()
+    payload = _parse_body(spec, raw)
+    body = _validate(spec.body, payload) if spec.body is not None else None
+    query = _validate(spec.query, dict(request.query_params or {})) if spec.query is not None else None
+    if spec.query is None and request.query_params:
+        raise ValidationFailed([FieldError(name, "unknown query parameter") for name in request.query_params])
+    headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+    context = RequestContext(caller, body, query, headers, now, spec.path, _if_match(headers.get("if-match")))
+    if not spec.public:
+        composition.directory_service().record_caller(caller, now)
+
+    def compute() -> dict[str, Any]:
+        reply = handler(context, **path_params)
+        out_headers = dict(reply.headers)
+        if reply.version is not None:
+            out_headers["ETag"] = f'"{reply.version}"'
+        if reply.body is None:
+            return {"status": reply.status, "headers": out_headers, "body": ""}
+        if isinstance(reply.body, str):  # a page, with its own Content-Type
+            return {"status": reply.status, "headers": out_headers, "body": reply.body}
+        out_headers["Content-Type"] = "application/json"
+        return {"status": reply.status, "headers": out_headers, "body": to_json(reply.body)}
+
+    key = headers.get("idempotency-key")
+    if spec.method == "POST" and key:
+        result = _run_once(spec, caller, path_params, key, payload, compute)
+    else:
+        result = compute()
+    return Response(body=result["body"], status_code=result["status"], headers=result["headers"])
+
+
+def _not_found(name: str) -> DomainError:
+    from chalicelib.domain.errors import NotFound
+
+    return NotFound(f"no resource with that {name}")
+
+
+def _parse_body(spec: RouteSpec, raw: bytes) -> Any:
+    if spec.body is None or not raw.strip():
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedRequest(f"the body is not valid JSON: {exc}") from exc
+
+
+def _validate(model: type[BaseModel], data: Any) -> BaseModel:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_errors(exc) from exc
+
+
+def _if_match(value: str | None) -> int | None:
+    if value is None or value.strip() == "*":
+        return None
+    match = _IF_MATCH.match(value)
+    if not match:
+        raise MalformedRequest('If-Match must be an ETag this API issued, e.g. "3"')
+    return int(match.group(1))
+
+
+def _run_once(
+    spec: RouteSpec, caller: Caller, path_params: Mapping[str, str], key: str, payload: Any, compute: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyPersistenceLayerError,
+        IdempotencyValidationError,
+    )
+
+    from chalicelib.domain.errors import Conflict
+
+    if len(key) > 255:
+        raise ValidationFailed([FieldError("Idempotency-Key", "at most 255 characters")])
+    scope = f"{caller.user_id} {spec.method} {spec.path} {sorted(path_params.items())} {key}"
+    try:
+        return composition.idempotent_runner()(request={"key": scope, "body": payload}, compute=compute)
+    except IdempotencyValidationError as exc:
+        raise ValidationFailed(
+            [FieldError("Idempotency-Key", "was already used with a different body")],
+            "Idempotency-Key reused with a different body",
+        ) from exc
+    except IdempotencyAlreadyInProgressError as exc:
+        conflict = Conflict("a request with this Idempotency-Key is still in progress; retry shortly")
+        conflict.retry_after = 1  # type: ignore[attr-defined]
+        raise conflict from exc
+    except IdempotencyPersistenceLayerError as exc:
+        raise Unavailable("the idempotency store failed; retry") from exc

@@ -1,0 +1,23 @@
+"""Shaping domain objects into API representations, per caller."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from chalicelib.domain.tickets import Ticket
+from chalicelib.domain.visibility import Caller
+
+# Ticket fields only staff receive (API.md: customers never get agent-only data).
+AGENT_ONLY = ("team_id", "followers", "tags", "activity_status", "sentiment", "sla")
+_HIDDEN = ("deleted_at",)
+
+
+def ticket_view(ticket: Ticket, caller: Caller, *, with_description: bool = True) -> dict[str, Any]:
+    data = {f.name: getattr(ticket, f.name) for f in dataclasses.fields(ticket) if f.name not in _HIDDEN}
+    if not with_description:
+        data.pop("description")
+    if not caller.is_staff:
+        for name in AGENT_ONLY:
+            data.pop(name, None)
+    return data

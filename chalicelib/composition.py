@@ -1,0 +1,119 @@
+"""Composition root: builds every dependency lazily, once per container (nothing at import)."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.config import Settings
+
+
+def clock() -> datetime:
+    """The one place business code gets `now` from."""
+    return datetime.now(UTC)
+
+
+@functools.cache
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@functools.cache
+def _storage_bound() -> None:
+    from chalicelib.storage.models import bind
+
+    bind(settings().table_name, host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"))
+
+
+@functools.cache
+def ticket_repository() -> Any:
+    from chalicelib.storage.tickets import TicketRepository
+
+    _storage_bound()
+    return TicketRepository()
+
+
+@functools.cache
+def directory_repository() -> Any:
+    from chalicelib.storage.directory import DirectoryRepository
+
+    _storage_bound()
+    return DirectoryRepository()
+
+
+@functools.cache
+def status_catalog() -> Any:
+    from chalicelib.services.statuses import StatusCatalogCache
+
+    return StatusCatalogCache(directory_repository())
+
+
+@functools.cache
+def ticket_service() -> Any:
+    from chalicelib.services.tickets import TicketService
+
+    return TicketService(ticket_repository(), directory_repository(), status_catalog())
+
+
+@functools.cache
+def directory_service() -> Any:
+    from chalicelib.services.directory import DirectoryService
+
+    return DirectoryService(directory_repository(), ticket_repository(), status_catalog())
+
+
+@functools.cache
+def logger() -> Any:
+    from aws_lambda_powertools import Logger
+
+    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "helpdesk"))
+
+
+@functools.cache
+def idempotent_runner() -> Callable[..., dict[str, Any]]:
+    """Runs a POST once per (caller, route, Idempotency-Key); replays its response for 24 h."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    from chalicelib.storage import keys
+
+    layer = DynamoDBPersistenceLayer(
+        table_name=settings().table_name,
+        key_attr="PK",
+        sort_key_attr="SK",
+        static_pk_value=keys.IDEMPOTENCY_PK,
+        expiry_attr="ttl",
+    )
+    config = IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="body",
+        expires_after_seconds=24 * 3600,
+        raise_on_no_idempotency_key=True,
+    )
+
+    @idempotent_function(data_keyword_argument="request", persistence_store=layer, config=config)
+    def run(request: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        return compute()
+
+    return run
+
+
+def reset() -> None:
+    """Forget every built dependency (tests rebind to a fresh environment)."""
+    for builder in (
+        settings,
+        _storage_bound,
+        ticket_repository,
+        directory_repository,
+        status_catalog,
+        ticket_service,
+        directory_service,
+        idempotent_runner,
+    ):
+        builder.cache_clear()

@@ -1,0 +1,40 @@
+"""Settings read from the environment when first needed (never at import time)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    table_name: str
+    auth_mode: str  # "local" (HS256 shared secret) or "cognito" (RS256 via JWKS)
+    jwt_secret: str | None
+    jwt_issuer: str | None
+    jwt_audience: str | None
+    jwks_url: str | None
+    cursor_secret: str
+    max_body_bytes: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        auth_mode = env.get("HELPDESK_AUTH_MODE", "local")
+        jwt_secret = env.get("HELPDESK_JWT_SECRET")
+        cursor_secret = env.get("HELPDESK_CURSOR_SECRET") or jwt_secret
+        if not cursor_secret:
+            raise RuntimeError("set HELPDESK_CURSOR_SECRET (or HELPDESK_JWT_SECRET locally)")
+        return cls(
+            stage=env.get("HELPDESK_STAGE", "local"),
+            table_name=env.get("HELPDESK_TABLE", "helpdesk-local-HelpdeskTable"),
+            auth_mode=auth_mode,
+            jwt_secret=jwt_secret,
+            jwt_issuer=env.get("HELPDESK_JWT_ISSUER"),
+            jwt_audience=env.get("HELPDESK_JWT_AUDIENCE"),
+            jwks_url=env.get("HELPDESK_JWKS_URL"),
+            cursor_secret=cursor_secret,
+            max_body_bytes=int(env.get("HELPDESK_MAX_BODY_BYTES", str(1024 * 1024))),
+        )

@@ -1,0 +1,224 @@
+"""The ticket record: its properties, creation, and property changes with their history."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
+from chalicelib.domain.statuses import StatusCatalog, check_move
+
+PRIORITIES = ("low", "normal", "high", "urgent")
+TYPES = ("incident", "problem", "request", "change")
+CHANNELS = ("email", "chat", "phone", "conference", "web", "api")
+ACTIVITY_STATUSES = ("unread", "read", "waiting_on_contact", "waiting_on_agent")
+SENTIMENTS = ("positive", "neutral", "negative")
+
+# Each CC and tag is one index entry, written in the ticket's own transaction (100 items
+# at most), so their number is bounded; see docs/data-model.md.
+MAX_TAGS = 15
+MAX_CC = 15
+SUBJECT_MAX = 250
+DESCRIPTION_MAX = 65_536
+
+# Properties a PATCH may change, in the order history entries are written.
+EDITABLE = (
+    "subject",
+    "description",
+    "status",
+    "priority",
+    "type",
+    "channel",
+    "requester_id",
+    "organization_id",
+    "assignee_id",
+    "team_id",
+    "cc",
+    "tags",
+    "custom_fields",
+)
+# Properties only agents and admins may set when creating a ticket.
+AGENT_ONLY_ON_CREATE = ("requester_id", "organization_id", "assignee_id", "team_id", "status", "priority", "tags")
+
+
+@dataclass(frozen=True)
+class Change:
+    property: str
+    old: Any
+    new: Any
+
+
+@dataclass
+class Ticket:
+    id: str
+    number: int
+    subject: str
+    description: str
+    requester_id: str
+    created_at: datetime
+    updated_at: datetime
+    last_activity_at: datetime
+    status: str = "open"
+    status_category: str = "open"
+    priority: str = "normal"
+    type: str = "request"
+    channel: str = "api"
+    organization_id: str | None = None
+    assignee_id: str | None = None
+    team_id: str | None = None
+    cc: list[str] = field(default_factory=list)
+    followers: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    custom_fields: dict[str, Any] = field(default_factory=dict)
+    activity_status: str = "unread"
+    sentiment: str | None = None
+    escalation: dict[str, Any] | None = None
+    sla: dict[str, Any] | None = None
+    proxy_access: bool = False
+    feedback: dict[str, Any] | None = None
+    merged_into: str | None = None
+    closed_at: datetime | None = None
+    deleted_at: datetime | None = None
+    version: int = 1
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status_category == "closed"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+def normalize_tags(tags: list[str]) -> list[str]:
+    """Lowercased, trimmed, de-duplicated in first-seen order."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        cleaned = tag.strip().lower()
+        if cleaned:
+            seen.setdefault(cleaned, None)
+    return list(seen)
+
+
+def _dedupe(ids: list[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+def _check_bounds(values: Mapping[str, Any]) -> None:
+    errors = []
+    if "tags" in values and len(values["tags"]) > MAX_TAGS:
+        errors.append(FieldError("tags", f"at most {MAX_TAGS} tags"))
+    if "cc" in values and len(values["cc"]) > MAX_CC:
+        errors.append(FieldError("cc", f"at most {MAX_CC} CC'd users"))
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _normalized(values: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(values)
+    if "tags" in out and out["tags"] is not None:
+        out["tags"] = normalize_tags(out["tags"])
+    if "cc" in out and out["cc"] is not None:
+        out["cc"] = _dedupe(out["cc"])
+    _check_bounds(out)
+    return out
+
+
+def _with_auto_follow(followers: list[str], assignee_id: str | None) -> list[str]:
+    # The assignee follows the ticket by default (seed 000: "owners follow by default").
+    if assignee_id and assignee_id not in followers:
+        return [*followers, assignee_id]
+    return followers
+
+
+def create_ticket(
+    *,
+    ticket_id: str,
+    number: int,
+    values: Mapping[str, Any],
+    requester_id: str,
+    organization_id: str | None,
+    catalog: StatusCatalog,
+    now: datetime,
+) -> tuple[Ticket, list[Change]]:
+    """A new ticket and the history of its initial properties (old value None)."""
+    fields = _normalized(values)
+    status = catalog.require(fields.get("status") or "open")
+    ticket = Ticket(
+        id=ticket_id,
+        number=number,
+        subject=fields["subject"],
+        description=fields["description"],
+        requester_id=requester_id,
+        organization_id=organization_id,
+        created_at=now,
+        updated_at=now,
+        last_activity_at=now,
+        status=status.name,
+        status_category=status.category,
+        priority=fields.get("priority") or "normal",
+        type=fields.get("type") or "request",
+        channel=fields.get("channel") or "api",
+        assignee_id=fields.get("assignee_id"),
+        team_id=fields.get("team_id"),
+        cc=[c for c in fields.get("cc") or [] if c != requester_id],
+        tags=fields.get("tags") or [],
+        custom_fields=dict(fields.get("custom_fields") or {}),
+        closed_at=now if status.category == "closed" else None,
+    )
+    ticket.followers = _with_auto_follow([], ticket.assignee_id)
+    history = [Change(name, None, getattr(ticket, name)) for name in EDITABLE if getattr(ticket, name) not in (None, [], {})]
+    return ticket, history
+
+
+def apply_patch(
+    ticket: Ticket, values: Mapping[str, Any], *, catalog: StatusCatalog, now: datetime
+) -> tuple[Ticket, list[Change]]:
+    """The ticket after a property change, and one Change per property whose value moved."""
+    unknown = [name for name in values if name not in EDITABLE]
+    if unknown:
+        raise ValidationFailed([FieldError(name, "is not an editable property") for name in unknown])
+    if ticket.is_closed:
+        raise Conflict("a closed ticket is read-only; open a new ticket that references it")
+    fields = _normalized(values)
+    if "subject" in fields and not fields["subject"]:
+        raise ValidationFailed([FieldError("subject", "must not be empty")])
+    if "requester_id" in fields and not fields["requester_id"]:
+        raise ValidationFailed([FieldError("requester_id", "a ticket always has a requester")])
+
+    updated = dataclasses.replace(
+        ticket,
+        cc=list(ticket.cc),
+        followers=list(ticket.followers),
+        tags=list(ticket.tags),
+        custom_fields=dict(ticket.custom_fields),
+    )
+    changes: list[Change] = []
+    for name in EDITABLE:
+        if name not in fields:
+            continue
+        new = fields[name]
+        old = getattr(ticket, name)
+        if name == "custom_fields":
+            new = {**old, **new}
+            new = {k: v for k, v in new.items() if v is not None}  # null removes a custom field
+        if new == old:
+            continue
+        if name == "status":
+            target = catalog.require(new)
+            check_move(catalog.require(ticket.status), target)
+            updated.status_category = target.category
+            if target.category == "closed":
+                updated.closed_at = now
+        setattr(updated, name, new)
+        changes.append(Change(name, old, new))
+
+    if not changes:
+        return ticket, []
+    updated.followers = _with_auto_follow(updated.followers, updated.assignee_id)
+    updated.updated_at = now
+    updated.version = ticket.version + 1
+    return updated, changes

@@ -1,0 +1,74 @@
+"""Who may see which ticket, and what each role may do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chalicelib.domain.tickets import Ticket
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated user of one request; built from the token's claims."""
+
+    user_id: str
+    role: str  # admin | agent | customer
+    name: str = ""
+    email: str = ""
+    org_id: str | None = None
+    org_admin: bool = False
+    teams: frozenset[str] = field(default_factory=frozenset)
+    access: str = "team"  # agents: all | team | assigned
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in ("agent", "admin")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role == "admin" or (self.role == "agent" and self.access == "all")
+
+
+def can_see(caller: Caller, ticket: Ticket) -> bool:
+    """API.md's visibility rules. Deleted tickets are visible to nobody."""
+    if ticket.is_deleted:
+        return False
+    return sees_ticket_fields(
+        caller,
+        requester_id=ticket.requester_id,
+        cc=ticket.cc,
+        organization_id=ticket.organization_id,
+        team_id=ticket.team_id,
+        assignee_id=ticket.assignee_id,
+    )
+
+
+def sees_ticket_fields(
+    caller: Caller,
+    *,
+    requester_id: str,
+    cc: list[str],
+    organization_id: str | None,
+    team_id: str | None,
+    assignee_id: str | None,
+) -> bool:
+    if caller.sees_everything:
+        return True
+    if caller.role == "agent":
+        if assignee_id == caller.user_id:
+            return True
+        if caller.access == "team":
+            return team_id is None or team_id in caller.teams
+        return False
+    if requester_id == caller.user_id or caller.user_id in cc:
+        return True
+    return caller.org_admin and caller.org_id is not None and organization_id == caller.org_id
+
+
+def is_end_user_of(caller: Caller, ticket: Ticket) -> bool:
+    """Whether the caller acts as the ticket's end user (requester or CC) rather than as staff."""
+    return ticket.requester_id == caller.user_id or caller.user_id in ticket.cc

@@ -1,0 +1,150 @@
+"""Users, organizations, teams and custom statuses: admin-managed directory records."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, NotFound, ValidationFailed, VersionConflict
+from chalicelib.domain.statuses import CATEGORIES, validate_custom_status
+from chalicelib.domain.visibility import Caller
+from chalicelib.services.statuses import StatusCatalogCache
+from chalicelib.storage.directory import DirectoryRepository, Entry
+from chalicelib.storage.tickets import TicketRepository
+
+# Who may read each kind (everyone may read statuses: customers see status names).
+READERS = {
+    "user": ("admin", "agent"),
+    "organization": ("admin", "agent"),
+    "team": ("admin", "agent"),
+    "status": ("admin", "agent", "customer"),
+}
+
+
+def as_dict(entry: Entry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "name": entry.name,
+        **entry.data,
+        "created_at": entry.created_at,
+        "updated_at": entry.updated_at,
+        "version": entry.version,
+    }
+
+
+class DirectoryService:
+    def __init__(self, directory: DirectoryRepository, tickets: TicketRepository, statuses: StatusCatalogCache) -> None:
+        self._directory = directory
+        self._tickets = tickets
+        self._statuses = statuses
+        # Users whose claims this container has already recorded: one write per user and
+        # container instead of one per request (API.md: the first request records the user).
+        self._recorded: set[tuple[Any, ...]] = set()
+
+    # -- generic CRUD ----------------------------------------------------------------
+    def get(self, caller: Caller, kind: str, entry_id: str) -> Entry:
+        self._require_reader(caller, kind)
+        entry = self._directory.get(kind, entry_id)
+        if entry is None:
+            raise NotFound(f"{kind} not found")
+        return entry
+
+    def list(self, caller: Caller, kind: str, *, limit: int, after: str | None) -> tuple[list[Entry], str | None]:
+        self._require_reader(caller, kind)
+        return self._directory.list(kind, limit=limit, after=after)
+
+    def create(self, caller: Caller, kind: str, values: Mapping[str, Any], now: datetime) -> Entry:
+        self._require_admin(caller)
+        values = dict(values)
+        if kind == "status":
+            status = validate_custom_status(values["name"], values["category"])
+            entry = self._directory.create(kind, status.name, status.name, {"category": status.category}, now)
+            self._statuses.invalidate()
+            return entry
+        entry_id = values.pop("id", None) or uuid.uuid4().hex
+        name = values.pop("name")
+        if kind == "user":
+            self._check_user_refs(values)
+        return self._directory.create(kind, entry_id, name, values, now)
+
+    def update(
+        self, caller: Caller, kind: str, entry_id: str, values: Mapping[str, Any], *, expected_version: int | None, now: datetime
+    ) -> Entry:
+        self._require_admin(caller)
+        entry = self.get(caller, kind, entry_id)
+        if expected_version is not None and entry.version != expected_version:
+            raise VersionConflict(f"{kind} is at version {entry.version}")
+        values = dict(values)
+        if kind == "status":
+            category = values.get("category", entry.data["category"])
+            if category not in CATEGORIES:
+                raise ValidationFailed([FieldError("category", f"must be one of {', '.join(CATEGORIES)}")])
+            if category != entry.data["category"] and self._tickets.has_any(f"STATUS#{entry.id}"):
+                raise Conflict("tickets use this status; its category cannot change while they do")
+            self._statuses.invalidate()
+            return self._directory.update(
+                kind, entry, name=entry.name, data={"category": category}, now=now, expected_version=entry.version
+            )
+        name = values.pop("name", entry.name)
+        if kind == "user":
+            self._check_user_refs(values)
+        data = {**entry.data, **values}
+        return self._directory.update(kind, entry, name=name, data=data, now=now, expected_version=entry.version)
+
+    def delete(self, caller: Caller, kind: str, entry_id: str) -> None:
+        self._require_admin(caller)
+        self.get(caller, kind, entry_id)
+        if kind == "status" and self._tickets.has_any(f"STATUS#{entry_id}"):
+            raise Conflict("tickets use this status; move them to another status first")
+        self._directory.delete(kind, entry_id)
+        if kind == "status":
+            self._statuses.invalidate()
+
+    # -- users from tokens -----------------------------------------------------------
+    def record_caller(self, caller: Caller, now: datetime) -> None:
+        """Record the token's user the first time this container sees these claims."""
+        fingerprint = (
+            caller.user_id,
+            caller.role,
+            caller.name,
+            caller.email,
+            caller.org_id,
+            caller.org_admin,
+            caller.teams,
+            caller.access,
+        )
+        if fingerprint in self._recorded:
+            return
+        data: dict[str, Any] = {"email": caller.email, "role": caller.role}
+        if caller.org_id:
+            data["organization_id"] = caller.org_id
+            data["org_admin"] = caller.org_admin
+        if caller.role == "agent":
+            data["team_ids"] = sorted(caller.teams)
+            data["access"] = caller.access
+        self._directory.upsert_user(caller.user_id, caller.name or caller.user_id, data, now)
+        self._recorded.add(fingerprint)
+
+    # -- helpers ---------------------------------------------------------------------
+    def _check_user_refs(self, values: Mapping[str, Any]) -> None:
+        errors = []
+        org = values.get("organization_id")
+        if org and self._directory.get("organization", org) is None:
+            errors.append(FieldError("organization_id", "no such organization"))
+        for i, team in enumerate(values.get("team_ids") or []):
+            if self._directory.get("team", team) is None:
+                errors.append(FieldError(f"team_ids[{i}]", "no such team"))
+        if errors:
+            raise ValidationFailed(errors)
+
+    @staticmethod
+    def _require_reader(caller: Caller, kind: str) -> None:
+        if caller.role not in READERS[kind]:
+            raise NotAllowed(f"{caller.role}s may not read {kind}s")
+
+    @staticmethod
+    def _require_admin(caller: Caller) -> None:
+        if not caller.is_admin:
+            raise NotAllowed("only admins manage the directory")

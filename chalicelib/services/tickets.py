@@ -1,0 +1,197 @@
+"""Ticket use cases: authorize against the domain rules, then one repository write."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.errors import FieldError, NotAllowed, TicketNotFound, ValidationFailed, VersionConflict
+from chalicelib.domain.listing import ListPlan, plan_list
+from chalicelib.domain.tickets import AGENT_ONLY_ON_CREATE, Change, Ticket, apply_patch, create_ticket
+from chalicelib.domain.visibility import Caller, can_see, sees_ticket_fields
+from chalicelib.services.statuses import StatusCatalogCache
+from chalicelib.storage import keys
+from chalicelib.storage.directory import DirectoryRepository
+from chalicelib.storage.models import DirectoryItem
+from chalicelib.storage.tickets import PURGE_AFTER, ExistenceCheck, HistoryEntry, TicketRepository
+
+# Concurrent PATCHes of one ticket are serialized by its version; a writer that lost the
+# race re-reads and re-applies its own change, so different fields never overwrite each other.
+UPDATE_ATTEMPTS = 8
+
+
+def new_ticket_id() -> str:
+    return uuid.uuid4().hex
+
+
+class TicketService:
+    def __init__(
+        self,
+        tickets: TicketRepository,
+        directory: DirectoryRepository,
+        statuses: StatusCatalogCache,
+        new_id: Callable[[], str] = new_ticket_id,
+    ) -> None:
+        self._tickets = tickets
+        self._directory = directory
+        self._statuses = statuses
+        self._new_id = new_id
+
+    # -- reads -----------------------------------------------------------------------
+    def get(self, caller: Caller, ticket_id: str) -> Ticket:
+        ticket = self._tickets.get(ticket_id)
+        if ticket is None or not can_see(caller, ticket):
+            raise TicketNotFound("ticket not found")
+        return ticket
+
+    def list(
+        self, caller: Caller, filters: Mapping[str, str], *, sort: str, limit: int, position: str | None
+    ) -> tuple[list[Ticket], str | None]:
+        plan = plan_list(caller, filters, sort)
+        return self._tickets.list(plan, caller, limit=limit, position=position)
+
+    def my_tickets(
+        self, caller: Caller, *, scope: str, sort: str, limit: int, position: str | None
+    ) -> tuple[list[Ticket], str | None]:
+        if scope == "organization":
+            if not (caller.org_admin and caller.org_id):
+                raise NotAllowed("only organization admins can list their organization's tickets")
+            plan = ListPlan((f"ORG#{caller.org_id}",), {}, False, sort.startswith("-"), sort.lstrip("-"))
+        else:
+            plan = ListPlan((f"USER#{caller.user_id}",), {}, False, sort.startswith("-"), sort.lstrip("-"))
+        return self._tickets.list(plan, caller, limit=limit, position=position)
+
+    def history(
+        self, caller: Caller, ticket_id: str, *, prop: str | None, limit: int, after: str | None
+    ) -> tuple[list[HistoryEntry], str | None]:
+        self.get(caller, ticket_id)
+        return self._tickets.history(ticket_id, prop=prop, limit=limit, after=after)
+
+    # -- writes ----------------------------------------------------------------------
+    def create(self, caller: Caller, values: Mapping[str, Any], now: datetime) -> Ticket:
+        values = dict(values)
+        if not caller.is_staff:
+            forbidden = [name for name in AGENT_ONLY_ON_CREATE if values.get(name) is not None]
+            if forbidden:
+                raise NotAllowed.for_fields(forbidden, "only agents and admins may set this")
+        provided = {name for name, value in values.items() if value is not None}
+        requester_id = values.pop("requester_id", None) or caller.user_id
+        organization_id = values.pop("organization_id", None)
+        if requester_id == caller.user_id:
+            organization_id = organization_id or caller.org_id
+        else:
+            requester = self._directory.get("user", requester_id)
+            if requester is None:
+                raise ValidationFailed([FieldError("requester_id", "no such user")])
+            organization_id = organization_id or requester.data.get("organization_id")
+        catalog = self._statuses.catalog(must_know=values.get("status"))
+        ticket, changes = create_ticket(
+            ticket_id=self._new_id(),
+            number=0,
+            values=values,
+            requester_id=requester_id,
+            organization_id=organization_id,
+            catalog=catalog,
+            now=now,
+        )
+        # Only references the caller named are checked; the requester's own org comes from
+        # the token or the requester's record and is trusted.
+        checks = self._reference_checks(ticket, provided - {"requester_id"})
+        # The number is taken last so that invalid requests do not burn numbers.
+        ticket.number = self._tickets.next_number()
+        self._tickets.create(ticket, changes, caller.user_id, checks)
+        return ticket
+
+    def update(
+        self, caller: Caller, ticket_id: str, values: Mapping[str, Any], *, expected_version: int | None, now: datetime
+    ) -> Ticket:
+        self._require_staff(caller)
+        for _ in range(UPDATE_ATTEMPTS):
+            current = self.get(caller, ticket_id)
+            if expected_version is not None and current.version != expected_version:
+                raise VersionConflict(f"ticket is at version {current.version}")
+            patch = dict(values)
+            if "requester_id" in patch and patch["requester_id"] != current.requester_id and "organization_id" not in patch:
+                requester = self._directory.get("user", patch["requester_id"])
+                if requester is None:
+                    raise ValidationFailed([FieldError("requester_id", "no such user")])
+                patch["organization_id"] = requester.data.get("organization_id")
+            catalog = self._statuses.catalog(must_know=patch.get("status"))
+            updated, changes = apply_patch(current, patch, catalog=catalog, now=now)
+            if not changes:
+                return current
+            checks = self._reference_checks(updated, {c.property for c in changes})
+            try:
+                self._tickets.update(current, updated, changes, caller.user_id, now, checks)
+                return updated
+            except VersionConflict:
+                if expected_version is not None:
+                    raise
+        raise VersionConflict("the ticket is changing too often; retry")
+
+    def delete(self, caller: Caller, ticket_id: str, *, expected_version: int | None, now: datetime) -> None:
+        self._require_staff(caller)
+        current = self.get(caller, ticket_id)
+        if expected_version is not None and current.version != expected_version:
+            raise VersionConflict(f"ticket is at version {current.version}")
+        deleted = dataclasses.replace(current, deleted_at=now, updated_at=now, version=current.version + 1)
+        self._tickets.update(current, deleted, [Change("deleted_at", None, now.isoformat())], caller.user_id, now)
+
+    def restore(self, caller: Caller, ticket_id: str, now: datetime) -> Ticket:
+        self._require_staff(caller)
+        current = self._tickets.get(ticket_id)
+        if current is None or not self._sees_regardless_of_deletion(caller, current):
+            raise TicketNotFound("ticket not found")
+        if current.deleted_at is None:
+            return current
+        if now - current.deleted_at > PURGE_AFTER:
+            # TTL purges lazily (up to days late); the 90-day promise is enforced here.
+            raise TicketNotFound("the ticket was deleted more than 90 days ago and is purged")
+        restored = dataclasses.replace(current, deleted_at=None, updated_at=now, version=current.version + 1)
+        self._tickets.update(current, restored, [Change("deleted_at", current.deleted_at.isoformat(), None)], caller.user_id, now)
+        return restored
+
+    # -- helpers ---------------------------------------------------------------------
+    @staticmethod
+    def _require_staff(caller: Caller) -> None:
+        if not caller.is_staff:
+            raise NotAllowed("only agents and admins may do this")
+
+    @staticmethod
+    def _sees_regardless_of_deletion(caller: Caller, ticket: Ticket) -> bool:
+        return sees_ticket_fields(
+            caller,
+            requester_id=ticket.requester_id,
+            cc=ticket.cc,
+            organization_id=ticket.organization_id,
+            team_id=ticket.team_id,
+            assignee_id=ticket.assignee_id,
+        )
+
+    def _reference_checks(self, ticket: Ticket, changed: set[str]) -> list[ExistenceCheck]:
+        """Conditions checked inside the write's transaction: referenced records exist."""
+        checks: dict[tuple[str, str], ExistenceCheck] = {}
+
+        def add(check: ExistenceCheck) -> None:
+            key = (check.pk, check.sk)
+            if key not in checks or check.condition is not None:
+                checks[key] = check
+
+        user_pk = keys.directory_pk("user")
+        if "cc" in changed:
+            for user in ticket.cc:
+                add(ExistenceCheck("cc", user_pk, user))
+        if "requester_id" in changed:
+            add(ExistenceCheck("requester_id", user_pk, ticket.requester_id))
+        if "assignee_id" in changed and ticket.assignee_id:
+            add(ExistenceCheck("assignee_id", user_pk, ticket.assignee_id, DirectoryItem.role.is_in("agent", "admin")))
+        if "team_id" in changed and ticket.team_id:
+            add(ExistenceCheck("team_id", keys.directory_pk("team"), ticket.team_id))
+        if "organization_id" in changed and ticket.organization_id:
+            add(ExistenceCheck("organization_id", keys.directory_pk("organization"), ticket.organization_id))
+        if "status" in changed and ticket.status != ticket.status_category:
+            add(ExistenceCheck("status", keys.directory_pk("status"), ticket.status))
+        return list(checks.values())

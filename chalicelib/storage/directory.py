@@ -1,0 +1,108 @@
+"""Directory repository: users, organizations, teams and custom statuses (PK DIR#<kind>)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.errors import Conflict, NotFound, VersionConflict
+from chalicelib.storage import keys
+from chalicelib.storage.errors import translated
+from chalicelib.storage.models import DirectoryItem
+
+KINDS = ("user", "organization", "team", "status")
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    id: str
+    name: str
+    data: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+def _entry(kind: str, item: DirectoryItem) -> Entry:
+    return Entry(kind, item.id, item.name, dict(item.data or {}), item.created_at, item.updated_at, int(item.version))
+
+
+class DirectoryRepository:
+    def get(self, kind: str, entry_id: str) -> Entry | None:
+        with translated():
+            try:
+                item = DirectoryItem.get(keys.directory_pk(kind), entry_id, consistent_read=True)
+            except DirectoryItem.DoesNotExist:
+                return None
+        return _entry(kind, item)
+
+    def list(self, kind: str, *, limit: int, after: str | None) -> tuple[list[Entry], str | None]:
+        """One Query on the kind's partition, in id order."""
+        range_condition = after < DirectoryItem.SK if after is not None else None
+        with translated():
+            results = DirectoryItem.query(keys.directory_pk(kind), range_condition, limit=limit, page_size=limit)
+            page = next(results.page_iter)
+        items = [_entry(kind, DirectoryItem.from_raw_data(raw)) for raw in page.get("Items", [])]
+        last = page.get("LastEvaluatedKey")
+        return items, (last["SK"]["S"] if last else None)
+
+    def list_all(self, kind: str) -> list[Entry]:
+        """Every entry of a small kind (custom statuses): Queries until the partition is read."""
+        with translated():
+            return [_entry(kind, item) for item in DirectoryItem.query(keys.directory_pk(kind))]
+
+    def create(self, kind: str, entry_id: str, name: str, data: dict[str, Any], now: datetime) -> Entry:
+        item = DirectoryItem(
+            keys.directory_pk(kind),
+            entry_id,
+            id=entry_id,
+            name=name,
+            role=data.get("role"),
+            data=data,
+            created_at=now,
+            updated_at=now,
+            version=1,
+        )
+        with translated(on_condition_failed=lambda: Conflict(f"{kind} {entry_id!r} already exists")):
+            item.save(condition=DirectoryItem.PK.does_not_exist())
+        return _entry(kind, item)
+
+    def update(self, kind: str, entry: Entry, *, name: str, data: dict[str, Any], now: datetime, expected_version: int) -> Entry:
+        item = DirectoryItem(
+            keys.directory_pk(kind),
+            entry.id,
+            id=entry.id,
+            name=name,
+            role=data.get("role"),
+            data=data,
+            created_at=entry.created_at,
+            updated_at=now,
+            version=expected_version + 1,
+        )
+        with translated(on_condition_failed=lambda: VersionConflict(f"the {kind} changed meanwhile")):
+            item.save(condition=DirectoryItem.version == expected_version)
+        return _entry(kind, item)
+
+    def delete(self, kind: str, entry_id: str) -> None:
+        item = DirectoryItem(keys.directory_pk(kind), entry_id)
+        with translated(on_condition_failed=lambda: NotFound(f"{kind} not found")):
+            item.delete(condition=DirectoryItem.PK.exists())
+
+    def upsert_user(self, user_id: str, name: str, data: dict[str, Any], now: datetime) -> None:
+        """Record what a valid token says about its user (one UpdateItem, creates if new)."""
+        item = DirectoryItem(keys.directory_pk("user"), user_id)
+        with translated():
+            item.update(
+                actions=[
+                    DirectoryItem.kind.set(DirectoryItem),
+                    DirectoryItem.id.set(user_id),
+                    DirectoryItem.name.set(name),
+                    DirectoryItem.role.set(data.get("role")),
+                    DirectoryItem.data.set(data),
+                    DirectoryItem.updated_at.set(now),
+                    DirectoryItem.created_at.set(DirectoryItem.created_at | now),
+                    DirectoryItem.version.add(1),
+                ]
+            )

@@ -1,0 +1,69 @@
+"""Translation of PynamoDB/botocore failures into domain errors; nothing above storage sees them."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+
+from chalicelib.domain.errors import DomainError, MalformedRequest, Throttled, Unavailable
+
+THROTTLING = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+    }
+)
+TRANSIENT = frozenset(
+    {"TransactionConflictException", "TransactionInProgressException", "InternalServerError", "ServiceUnavailable"}
+)
+
+
+class TransactionCancelled(Exception):
+    """A transaction was refused; `codes` holds one reason code (or None) per item, in order."""
+
+    def __init__(self, codes: list[str | None]) -> None:
+        super().__init__(codes)
+        self.codes = codes
+
+    def failed_indexes(self, code: str = "ConditionalCheckFailed") -> list[int]:
+        return [i for i, c in enumerate(self.codes) if c == code]
+
+    @property
+    def transient(self) -> bool:
+        return any(c in ("TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded") for c in self.codes)
+
+
+def error_code(exc: PynamoDBException) -> str | None:
+    return exc.cause_response_code
+
+
+@contextlib.contextmanager
+def translated(on_condition_failed: Callable[[], DomainError] | None = None) -> Iterator[None]:
+    """Map storage failures to domain errors. A failed condition becomes what the caller says."""
+    try:
+        yield
+    except TransactWriteError as exc:
+        if error_code(exc) == "TransactionCanceledException":
+            codes = [reason.code if reason else None for reason in (exc.cancellation_reasons or [])]
+            raise TransactionCancelled(codes) from exc
+        raise _general(exc) from exc
+    except PynamoDBException as exc:
+        if error_code(exc) == "ConditionalCheckFailedException" and on_condition_failed is not None:
+            raise on_condition_failed() from exc
+        raise _general(exc) from exc
+
+
+def _general(exc: PynamoDBException) -> DomainError:
+    code = error_code(exc)
+    if code in THROTTLING:
+        return Throttled("the data store is throttling requests; retry shortly", retry_after=1)
+    if code in TRANSIENT:
+        return Unavailable("the data store is busy; retry shortly", retry_after=1)
+    if code == "ValidationException":
+        # Raised for inputs the API failed to bound (e.g. an oversize key); never a 500.
+        return MalformedRequest(f"the data store refused the request: {exc.cause_response_message}")
+    return Unavailable("the data store failed; retry shortly")

@@ -1,0 +1,44 @@
+"""Every key of the single table, built in one place (see docs/data-model.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+TICKET_SK = "TICKET"
+HISTORY_PREFIX = "HIST#"
+ENTRY_PREFIX = "IDX#"
+COUNTER_PK = "COUNTER"
+TICKET_NUMBER_SK = "ticket_number"
+IDEMPOTENCY_PK = "IDEMPOTENCY"
+
+
+def ticket_pk(ticket_id: str) -> str:
+    return f"TICKET#{ticket_id}"
+
+
+def entry_sk(partition: str) -> str:
+    return f"{ENTRY_PREFIX}{partition}"
+
+
+def history_sk(at: datetime, version: int, seq: int) -> str:
+    # Version orders entries of one timestamp; seq orders properties of one write.
+    return f"{HISTORY_PREFIX}{stamp(at)}#{version:010d}#{seq:03d}"
+
+
+def directory_pk(kind: str) -> str:
+    """Users, organizations, teams and statuses: one partition per kind, the id as sort key."""
+    return f"DIR#{kind}"
+
+
+def stamp(at: datetime) -> str:
+    """Fixed-width UTC timestamp whose string order is time order."""
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def list_sort_key(at: datetime, ticket_id: str) -> str:
+    return f"{stamp(at)}#{ticket_id}"
+
+
+def before(sort_key: str) -> str:
+    """The greatest bound strictly below `sort_key` among keys of the same shape (for BETWEEN)."""
+    return sort_key[:-1] + chr(ord(sort_key[-1]) - 1) + "\U0010ffff"

@@ -1,0 +1,138 @@
+"""PynamoDB models of the single table. Table name and endpoint are bound at start-up (bind)."""
+
+from __future__ import annotations
+
+import os
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+class Record(Model):
+    """Root of every item type; `kind` tells them apart when one query returns several."""
+
+    class Meta:
+        table_name = "helpdesk-unbound"
+        region = "us-east-1"
+        max_retry_attempts = 3
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute()
+
+
+def bind(table_name: str, region: str | None = None, host: str | None = None) -> None:
+    """Point every model at the deployment's table (called by the composition root)."""
+    Record.Meta.table_name = table_name
+    Record.Meta.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    Record.Meta.host = host
+    # Connections are cached per class; drop them so the new binding takes effect.
+    for cls in [Record, *Record.kind.get_registered_subclasses(Record)]:
+        cls._connection = None
+
+
+class ByActivity(GlobalSecondaryIndex["TicketEntry"]):
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    GSI1PK = UnicodeAttribute(hash_key=True)
+    GSI1SK = UnicodeAttribute(range_key=True)
+
+
+class ByCreation(GlobalSecondaryIndex["TicketEntry"]):
+    class Meta:
+        index_name = "GSI2"
+        projection = AllProjection()
+
+    GSI1PK = UnicodeAttribute(hash_key=True)
+    GSI2SK = UnicodeAttribute(range_key=True)
+
+
+class TicketItem(Record, discriminator="ticket"):
+    """PK TICKET#<id>, SK TICKET: the ticket record itself."""
+
+    id = UnicodeAttribute()
+    number = NumberAttribute()
+    subject = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    status = UnicodeAttribute()
+    status_category = UnicodeAttribute()
+    priority = UnicodeAttribute()
+    type = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    requester_id = UnicodeAttribute()
+    organization_id = UnicodeAttribute(null=True)
+    assignee_id = UnicodeAttribute(null=True)
+    team_id = UnicodeAttribute(null=True)
+    cc = ListAttribute(of=UnicodeAttribute, default=list)
+    followers = ListAttribute(of=UnicodeAttribute, default=list)
+    tags = ListAttribute(of=UnicodeAttribute, default=list)
+    custom_fields = JSONAttribute(default=dict)
+    activity_status = UnicodeAttribute()
+    sentiment = UnicodeAttribute(null=True)
+    escalation = JSONAttribute(null=True)
+    sla = JSONAttribute(null=True)
+    proxy_access = BooleanAttribute(default=False)
+    feedback = JSONAttribute(null=True)
+    merged_into = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    last_activity_at = UTCDateTimeAttribute()
+    closed_at = UTCDateTimeAttribute(null=True)
+    deleted_at = UTCDateTimeAttribute(null=True)
+    version = NumberAttribute()
+    ttl = TTLAttribute(null=True)
+
+
+class TicketEntry(TicketItem, discriminator="ticket_entry"):
+    """PK TICKET#<id>, SK IDX#<partition>: the ticket filed under one list partition.
+
+    A copy of the ticket without its description, rewritten in every write of the
+    ticket, so a list page is one Query that returns what it reads.
+    """
+
+    GSI1PK = UnicodeAttribute()
+    GSI1SK = UnicodeAttribute()
+    GSI2SK = UnicodeAttribute()
+    by_activity = ByActivity()
+    by_creation = ByCreation()
+
+
+class HistoryItem(Record, discriminator="history"):
+    """PK TICKET#<id>, SK HIST#<at>#<version>#<seq>: one property change."""
+
+    property = UnicodeAttribute()
+    old = JSONAttribute(null=True)
+    new = JSONAttribute(null=True)
+    actor_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    ttl = TTLAttribute(null=True)
+
+
+class CounterItem(Record, discriminator="counter"):
+    """PK COUNTER, SK <name>: a monotonically increasing number."""
+
+    value = NumberAttribute(default=0)
+
+
+class DirectoryItem(Record, discriminator="directory"):
+    """PK DIR#<kind>, SK <id>: a user, organization, team or custom status."""
+
+    id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    role = UnicodeAttribute(null=True)  # users only: top level so a transaction can check it
+    data = JSONAttribute(default=dict)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = NumberAttribute(default=1)

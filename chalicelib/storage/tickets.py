@@ -1,0 +1,286 @@
+"""Ticket repository: the ticket item, its list entries and its property history."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    MalformedRequest,
+    Unavailable,
+    ValidationFailed,
+    VersionConflict,
+)
+from chalicelib.domain.listing import NONE, ListPlan, PartitionPage, index_partitions, merge_pages
+from chalicelib.domain.tickets import Change, Ticket
+from chalicelib.domain.visibility import Caller
+from chalicelib.storage import keys
+from chalicelib.storage.errors import TransactionCancelled, translated
+from chalicelib.storage.models import CounterItem, HistoryItem, Record, TicketEntry, TicketItem
+
+PURGE_AFTER = timedelta(days=90)
+_TICKET_FIELDS = [f.name for f in dataclasses.fields(Ticket)]
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryEntry:
+    property: str
+    old: Any
+    new: Any
+    actor_id: str
+    at: datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class ExistenceCheck:
+    """A condition on another item checked inside the ticket's transaction (e.g. the team exists)."""
+
+    field: str
+    pk: str
+    sk: str
+    condition: Condition | None = None
+
+
+def _to_ticket(item: TicketItem) -> Ticket:
+    values = {name: getattr(item, name) for name in _TICKET_FIELDS}
+    values["cc"] = list(values["cc"] or [])
+    values["followers"] = list(values["followers"] or [])
+    values["tags"] = list(values["tags"] or [])
+    values["custom_fields"] = dict(values["custom_fields"] or {})
+    values["number"] = int(values["number"])
+    values["version"] = int(values["version"])
+    return Ticket(**values)
+
+
+def _fill(item: TicketItem, ticket: Ticket) -> TicketItem:
+    for name in _TICKET_FIELDS:
+        setattr(item, name, getattr(ticket, name))
+    return item
+
+
+def _ticket_item(ticket: Ticket) -> TicketItem:
+    item = _fill(TicketItem(keys.ticket_pk(ticket.id), keys.TICKET_SK), ticket)
+    if ticket.deleted_at is not None:
+        item.ttl = ticket.deleted_at + PURGE_AFTER
+    return item
+
+
+def _entries(ticket: Ticket) -> dict[str, TicketEntry]:
+    if ticket.is_deleted:
+        return {}
+    entries = {}
+    for partition in index_partitions(ticket):
+        entry = _fill(TicketEntry(keys.ticket_pk(ticket.id), keys.entry_sk(partition)), ticket)
+        entry.description = ""  # lists omit it; keeps N copies of the ticket small
+        entry.GSI1PK = partition
+        entry.GSI1SK = keys.list_sort_key(ticket.last_activity_at, ticket.id)
+        entry.GSI2SK = keys.list_sort_key(ticket.created_at, ticket.id)
+        entries[partition] = entry
+    return entries
+
+
+def _history_items(ticket: Ticket, changes: Sequence[Change], actor_id: str, at: datetime) -> list[HistoryItem]:
+    return [
+        HistoryItem(
+            keys.ticket_pk(ticket.id),
+            keys.history_sk(at, ticket.version, seq),
+            property=change.property,
+            old=change.old,
+            new=change.new,
+            actor_id=actor_id,
+            at=at,
+        )
+        for seq, change in enumerate(changes)
+    ]
+
+
+class TicketRepository:
+    def __init__(self) -> None:
+        self._connection: Connection | None = None
+
+    def _transaction(self) -> TransactWrite:
+        # One connection (one botocore client) per repository: building clients is slow.
+        if self._connection is None:
+            self._connection = Connection(region=Record.Meta.region, host=Record.Meta.host)
+        return TransactWrite(connection=self._connection)
+
+    # -- numbers ---------------------------------------------------------------------
+    def next_number(self) -> int:
+        """Atomically take the next ticket number (ADD on one counter item)."""
+        counter = CounterItem(keys.COUNTER_PK, keys.TICKET_NUMBER_SK)
+        with translated():
+            counter.update(actions=[CounterItem.kind.set(CounterItem), CounterItem.value.add(1)])
+        return int(counter.value)
+
+    # -- reads -----------------------------------------------------------------------
+    def get(self, ticket_id: str) -> Ticket | None:
+        with translated():
+            try:
+                item = TicketItem.get(keys.ticket_pk(ticket_id), keys.TICKET_SK, consistent_read=True)
+            except TicketItem.DoesNotExist:
+                return None
+        return _to_ticket(item)
+
+    def history(
+        self, ticket_id: str, *, prop: str | None, limit: int, after: str | None
+    ) -> tuple[list[HistoryEntry], str | None]:
+        """Newest first, one Query; `prop` is a filter expression on the ticket's own partition."""
+        range_condition = HistoryItem.SK.startswith(keys.HISTORY_PREFIX)
+        if after is not None:
+            if not after.startswith(keys.HISTORY_PREFIX):
+                raise MalformedRequest("cursor does not belong to this list")
+            range_condition = HistoryItem.SK.between(keys.HISTORY_PREFIX, keys.before(after))
+        with translated():
+            results = HistoryItem.query(
+                keys.ticket_pk(ticket_id),
+                range_condition,
+                filter_condition=(HistoryItem.property == prop) if prop else None,
+                scan_index_forward=False,
+                limit=limit,
+                page_size=limit,
+            )
+            page = next(results.page_iter)
+        items = [HistoryItem.from_raw_data(raw) for raw in page.get("Items", [])]
+        entries = [HistoryEntry(i.property, i.old, i.new, i.actor_id, i.at) for i in items]
+        last = page.get("LastEvaluatedKey")
+        return entries, (last["SK"]["S"] if last else None)
+
+    def list(self, plan: ListPlan, caller: Caller, *, limit: int, position: str | None) -> tuple[list[Ticket], str | None]:
+        """One Query per partition of the plan, merged by sort key."""
+        index = TicketEntry.by_activity if plan.by == "last_activity_at" else TicketEntry.by_creation
+        sort_attr = TicketEntry.GSI1SK if plan.by == "last_activity_at" else TicketEntry.GSI2SK
+        sort_name = sort_attr.attr_name
+        filters = _residual_condition(plan, caller)
+        pages = []
+        for partition in plan.partitions:
+            range_condition = None
+            if position is not None:
+                range_condition = sort_attr < position if plan.descending else sort_attr > position
+            with translated():
+                results = index.query(
+                    partition,
+                    range_condition,
+                    filter_condition=filters,
+                    scan_index_forward=not plan.descending,
+                    limit=limit,
+                    page_size=limit,
+                )
+                page = next(results.page_iter)
+            raw_items = page.get("Items", [])
+            last = page.get("LastEvaluatedKey")
+            pages.append(PartitionPage(raw_items, last[sort_name]["S"] if last else None))
+        chosen, next_position = merge_pages(
+            pages, limit=limit, descending=plan.descending, sort_key=lambda raw: raw[sort_name]["S"]
+        )
+        return [_to_ticket(TicketEntry.from_raw_data(raw)) for raw in chosen], next_position
+
+    def has_any(self, partition: str) -> bool:
+        with translated():
+            results = TicketEntry.by_activity.query(partition, limit=1, page_size=1)
+            page = next(results.page_iter)
+        return bool(page.get("Items"))
+
+    # -- writes ----------------------------------------------------------------------
+    def create(self, ticket: Ticket, changes: Sequence[Change], actor_id: str, checks: Iterable[ExistenceCheck] = ()) -> None:
+        """One transaction: the ticket, its list entries, its initial history, and the checks."""
+        checks = list(checks)
+        try:
+            with translated(), self._transaction() as tx:
+                tx.save(_ticket_item(ticket), condition=TicketItem.PK.does_not_exist())
+                _add_checks(tx, checks)
+                for entry in _entries(ticket).values():
+                    tx.save(entry)
+                for item in _history_items(ticket, changes, actor_id, ticket.created_at):
+                    tx.save(item)
+        except TransactionCancelled as cancelled:
+            raise _explain(cancelled, checks, Conflict("ticket id already exists")) from cancelled
+
+    def update(
+        self,
+        old: Ticket,
+        new: Ticket,
+        changes: Sequence[Change],
+        actor_id: str,
+        at: datetime,
+        checks: Iterable[ExistenceCheck] = (),
+    ) -> None:
+        """One transaction, conditional on the version read: ticket, entry diff, history."""
+        checks = list(checks)
+        old_entries, new_entries = _entries(old), _entries(new)
+        try:
+            with translated(), self._transaction() as tx:
+                tx.save(_ticket_item(new), condition=TicketItem.version == old.version)
+                _add_checks(tx, checks)
+                for entry in new_entries.values():
+                    tx.save(entry)
+                for partition in old_entries.keys() - new_entries.keys():
+                    tx.delete(TicketEntry(keys.ticket_pk(old.id), keys.entry_sk(partition)))
+                for item in _history_items(new, changes, actor_id, at):
+                    tx.save(item)
+        except TransactionCancelled as cancelled:
+            raise _explain(cancelled, checks, VersionConflict("the ticket changed meanwhile")) from cancelled
+
+
+def _add_checks(tx: TransactWrite, checks: Sequence[ExistenceCheck]) -> None:
+    for check in checks:
+        condition = Record.PK.exists()
+        if check.condition is not None:
+            condition = condition & check.condition
+        tx.condition_check(Record, check.pk, check.sk, condition=condition)
+
+
+def _explain(cancelled: TransactionCancelled, checks: Sequence[ExistenceCheck], on_ticket: DomainError) -> DomainError:
+    """Which item of a cancelled transaction failed: the ticket (index 0) or a check."""
+    failed = cancelled.failed_indexes()
+    if 0 in failed:
+        return on_ticket
+    bad = [checks[i - 1].field for i in failed if 0 < i <= len(checks)]
+    if bad:
+        return ValidationFailed([FieldError(name, "does not exist") for name in bad])
+    if cancelled.transient:
+        return Unavailable("the ticket is being changed by another request; retry", retry_after=1)
+    return Unavailable("the write was refused; retry")
+
+
+def _residual_condition(plan: ListPlan, caller: Caller) -> Condition | None:
+    conditions: list[Condition] = []
+    for key, value in plan.filters.items():
+        if key == "tag":
+            conditions.append(TicketEntry.tags.contains(value))
+            continue
+        attribute = getattr(TicketEntry, key)
+        if not value or value == NONE:
+            conditions.append(attribute.does_not_exist())
+        else:
+            conditions.append(attribute == value)
+    if plan.visibility_filter:
+        conditions.append(_visibility_condition(caller))
+    combined: Condition | None = None
+    for condition in conditions:
+        combined = condition if combined is None else combined & condition
+    return combined
+
+
+def _visibility_condition(caller: Caller) -> Condition:
+    """The visibility rules of domain.visibility as a filter expression (same rules, same test)."""
+    if caller.role == "agent":
+        mine = TicketEntry.assignee_id == caller.user_id
+        if caller.access == "team":
+            team = TicketEntry.team_id.does_not_exist()
+            if caller.teams:
+                team = team | TicketEntry.team_id.is_in(*sorted(caller.teams))
+            return mine | team
+        return mine
+    own = (TicketEntry.requester_id == caller.user_id) | TicketEntry.cc.contains(caller.user_id)
+    if caller.org_admin and caller.org_id:
+        own = own | (TicketEntry.organization_id == caller.org_id)
+    return own

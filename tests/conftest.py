@@ -1,0 +1,60 @@
+"""Shared fixtures: an in-process moto account with the table provisioned from infra/."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "test-secret-not-for-production-0123456789"
+TABLE = "helpdesk-test-table"
+
+# Set before `app` is imported anywhere: chalice.test.Client only applies config env
+# vars during a request, and botocore reads these when clients are built.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "HELPDESK_JWT_SECRET": SECRET,
+        "HELPDESK_AUTH_MODE": "local",
+        "HELPDESK_TABLE": TABLE,
+        "HELPDESK_STAGE": "test",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "TZ": "UTC",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+def table_definition() -> dict[str, Any]:
+    """create_table arguments from the CloudFormation resource in infra/template.json."""
+    template = json.loads((ROOT / "infra" / "template.json").read_text())
+    props = template["Resources"]["HelpdeskTable"]["Properties"]
+    return {
+        "TableName": TABLE,
+        "BillingMode": props["BillingMode"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"],
+        "StreamSpecification": {"StreamEnabled": True, **props["StreamSpecification"]},
+    }
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    from moto import mock_aws
+
+    from chalicelib import composition
+
+    with mock_aws():
+        boto3.client("dynamodb").create_table(**table_definition())
+        composition.reset()
+        yield
+        composition.reset()
