@@ -73,13 +73,21 @@ def logger() -> Any:
 
 
 @functools.cache
+def idempotency_config() -> Any:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(
+        event_key_jmespath="key",
+        payload_validation_jmespath="body",
+        expires_after_seconds=24 * 3600,
+        raise_on_no_idempotency_key=True,
+    )
+
+
+@functools.cache
 def idempotent_runner() -> Callable[..., dict[str, Any]]:
     """Runs a POST once per (caller, route, Idempotency-Key); replays its response for 24 h."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
 
     from chalicelib.storage import keys
 
@@ -90,14 +98,7 @@ def idempotent_runner() -> Callable[..., dict[str, Any]]:
         static_pk_value=keys.IDEMPOTENCY_PK,
         expiry_attr="ttl",
     )
-    config = IdempotencyConfig(
-        event_key_jmespath="key",
-        payload_validation_jmespath="body",
-        expires_after_seconds=24 * 3600,
-        raise_on_no_idempotency_key=True,
-    )
-
-    @idempotent_function(data_keyword_argument="request", persistence_store=layer, config=config)
+    @idempotent_function(data_keyword_argument="request", persistence_store=layer, config=idempotency_config())
     def run(request: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return compute()
 
@@ -114,6 +115,7 @@ def reset() -> None:
         status_catalog,
         ticket_service,
         directory_service,
+        idempotency_config,
         idempotent_runner,
     ):
         builder.cache_clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,8 +50,14 @@ def verify(token: str) -> Mapping[str, Any]:
     return verify_local(token, settings.jwt_secret)
 
 
+_USER_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
+
+
 def claims_to_context(claims: Mapping[str, Any]) -> dict[str, str]:
     """Authorizer context values must be strings, numbers or booleans: lists go as JSON."""
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not _USER_ID.fullmatch(sub):
+        raise InvalidToken("sub claim missing or not a valid user id")
     role = claims.get("role")
     if role not in ROLES:
         raise InvalidToken("role claim missing or unknown")

@@ -24,7 +24,7 @@ from chalicelib.domain.visibility import Caller
 
 ALL_ROLES = ("admin", "agent", "customer")
 STAFF = ("admin", "agent")
-_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
+_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,12})"?\s*$')
 
 
@@ -158,7 +158,7 @@ def handle(spec: RouteSpec, handler: Callable[..., Reply], blueprint: Blueprint,
     request = blueprint.current_request
     caller_id = None
     try:
-        response = _dispatch(spec, handler, request, path_params)
+        response = _dispatch(spec, handler, request, path_params, blueprint.lambda_context)
     except DomainError as exc:
         response = problems.from_error(exc)
     except Exception:
@@ -180,10 +180,12 @@ def handle(spec: RouteSpec, handler: Callable[..., Reply], blueprint: Blueprint,
     return response
 
 
-def _dispatch(spec: RouteSpec, handler: Callable[..., Reply], request: Any, path_params: dict[str, str]) -> Response:
+def _dispatch(
+    spec: RouteSpec, handler: Callable[..., Reply], request: Any, path_params: dict[str, str], lambda_context: Any
+) -> Response:
     for name, value in path_params.items():
-        if not _ID.match(value or ""):
-            raise MalformedRequest(f"{name} is not a valid id") if name == "" else _not_found(name)
+        if not _ID.fullmatch(value or ""):
+            raise _not_found(name)
     raw = request.raw_body or b""
     if len(raw) > composition.settings().max_body_bytes:
         raise PayloadTooLarge(f"the body exceeds {composition.settings().max_body_bytes} bytes")
@@ -220,6 +222,8 @@ def _dispatch(spec: RouteSpec, handler: Callable[..., Reply], request: Any, path
 
     key = headers.get("idempotency-key")
     if spec.method == "POST" and key:
+        # In-progress records expire with the invocation, so a crashed attempt can be retried.
+        composition.idempotency_config().register_lambda_context(lambda_context)
         result = _run_once(spec, caller, path_params, key, payload, compute)
     else:
         result = compute()

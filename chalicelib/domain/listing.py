@@ -83,6 +83,8 @@ def plan_list(caller: Caller, filters: Mapping[str, str], sort: str = "-last_act
     descending = sort.startswith("-")
     by = sort.lstrip("-")
     scope = scope_partitions(caller)
+    if "tag" in filters:  # tags are stored lowercased
+        filters = {**filters, "tag": filters["tag"].strip().lower()}
     for key, prefix in _PARTITION_FILTERS:
         if key not in filters:
             continue
@@ -102,7 +104,7 @@ def matches(plan: ListPlan, caller: Caller, item: Mapping[str, Any], visible: Ca
         if key == "tag":
             if value not in item.get("tags", []):
                 return False
-        elif (item.get(key) or None) != (value or None):
+        elif (item.get(key) or None) != (None if value in ("", NONE) else value):
             return False
     if plan.visibility_filter:
         return bool(

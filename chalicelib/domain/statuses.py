@@ -68,7 +68,7 @@ def check_move(current: Status, target: Status) -> None:
 
 def validate_custom_status(name: str, category: str) -> Status:
     errors = []
-    if not STATUS_NAME.match(name):
+    if not STATUS_NAME.fullmatch(name):
         errors.append(FieldError("name", "lowercase letters, digits and _; 1-40 chars, starting with a letter"))
     elif name in CATEGORIES:
         errors.append(FieldError("name", "is a built-in status"))

@@ -109,9 +109,9 @@ def _dedupe(ids: list[str]) -> list[str]:
 
 def _check_bounds(values: Mapping[str, Any]) -> None:
     errors = []
-    if "tags" in values and len(values["tags"]) > MAX_TAGS:
+    if len(values.get("tags") or []) > MAX_TAGS:
         errors.append(FieldError("tags", f"at most {MAX_TAGS} tags"))
-    if "cc" in values and len(values["cc"]) > MAX_CC:
+    if len(values.get("cc") or []) > MAX_CC:
         errors.append(FieldError("cc", f"at most {MAX_CC} CC'd users"))
     if errors:
         raise ValidationFailed(errors)
@@ -205,6 +205,8 @@ def apply_patch(
         if name == "custom_fields":
             new = {**old, **new}
             new = {k: v for k, v in new.items() if v is not None}  # null removes a custom field
+        if name == "cc":  # the requester is never also a CC
+            new = [user for user in new if user != fields.get("requester_id", ticket.requester_id)]
         if new == old:
             continue
         if name == "status":
@@ -216,6 +218,10 @@ def apply_patch(
         setattr(updated, name, new)
         changes.append(Change(name, old, new))
 
+    if "requester_id" in fields and updated.requester_id in updated.cc and "cc" not in fields:
+        old_cc = list(updated.cc)
+        updated.cc = [user for user in old_cc if user != updated.requester_id]
+        changes.append(Change("cc", old_cc, updated.cc))
     if not changes:
         return ticket, []
     updated.followers = _with_auto_follow(updated.followers, updated.assignee_id)

@@ -202,7 +202,7 @@ class TicketRepository:
                 for item in _history_items(ticket, changes, actor_id, ticket.created_at):
                     tx.save(item)
         except TransactionCancelled as cancelled:
-            raise _explain(cancelled, checks, Conflict("ticket id already exists")) from cancelled
+            raise _explain(cancelled, checks, len(checks), Conflict("ticket id already exists")) from cancelled
 
     def update(
         self,
@@ -216,18 +216,20 @@ class TicketRepository:
         """One transaction, conditional on the version read: ticket, entry diff, history."""
         checks = list(checks)
         old_entries, new_entries = _entries(old), _entries(new)
+        removed = old_entries.keys() - new_entries.keys()
         try:
             with translated(), self._transaction() as tx:
                 tx.save(_ticket_item(new), condition=TicketItem.version == old.version)
                 _add_checks(tx, checks)
                 for entry in new_entries.values():
                     tx.save(entry)
-                for partition in old_entries.keys() - new_entries.keys():
+                for partition in removed:
                     tx.delete(TicketEntry(keys.ticket_pk(old.id), keys.entry_sk(partition)))
                 for item in _history_items(new, changes, actor_id, at):
                     tx.save(item)
         except TransactionCancelled as cancelled:
-            raise _explain(cancelled, checks, VersionConflict("the ticket changed meanwhile")) from cancelled
+            ticket_index = len(checks) + len(removed)
+            raise _explain(cancelled, checks, ticket_index, VersionConflict("the ticket changed meanwhile")) from cancelled
 
 
 def _add_checks(tx: TransactWrite, checks: Sequence[ExistenceCheck]) -> None:
@@ -238,14 +240,20 @@ def _add_checks(tx: TransactWrite, checks: Sequence[ExistenceCheck]) -> None:
         tx.condition_check(Record, check.pk, check.sk, condition=condition)
 
 
-def _explain(cancelled: TransactionCancelled, checks: Sequence[ExistenceCheck], on_ticket: DomainError) -> DomainError:
-    """Which item of a cancelled transaction failed: the ticket (index 0) or a check."""
+def _explain(
+    cancelled: TransactionCancelled, checks: Sequence[ExistenceCheck], ticket_index: int, on_ticket: DomainError
+) -> DomainError:
+    """Which item of a cancelled transaction failed: a check or the ticket itself.
+
+    PynamoDB sends condition checks first, then deletes, puts and updates, in the order
+    each kind was added; the callers pass where the ticket's own put landed.
+    """
     failed = cancelled.failed_indexes()
-    if 0 in failed:
-        return on_ticket
-    bad = [checks[i - 1].field for i in failed if 0 < i <= len(checks)]
+    bad = [checks[i].field for i in failed if i < len(checks)]
     if bad:
         return ValidationFailed([FieldError(name, "does not exist") for name in bad])
+    if ticket_index in failed:
+        return on_ticket
     if cancelled.transient:
         return Unavailable("the ticket is being changed by another request; retry", retry_after=1)
     return Unavailable("the write was refused; retry")
