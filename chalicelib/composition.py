@@ -98,6 +98,7 @@ def idempotent_runner() -> Callable[..., dict[str, Any]]:
         static_pk_value=keys.IDEMPOTENCY_PK,
         expiry_attr="ttl",
     )
+
     @idempotent_function(data_keyword_argument="request", persistence_store=layer, config=idempotency_config())
     def run(request: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return compute()
