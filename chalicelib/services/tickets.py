@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import random
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.errors import FieldError, NotAllowed, TicketNotFound, ValidationFailed, VersionConflict
+from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, TicketNotFound, ValidationFailed, VersionConflict
 from chalicelib.domain.listing import ListPlan, plan_list
 from chalicelib.domain.tickets import AGENT_ONLY_ON_CREATE, Change, Ticket, apply_patch, create_ticket
 from chalicelib.domain.visibility import Caller, can_see, sees_ticket_fields
@@ -20,7 +22,14 @@ from chalicelib.storage.tickets import PURGE_AFTER, ExistenceCheck, HistoryEntry
 
 # Concurrent PATCHes of one ticket are serialized by its version; a writer that lost the
 # race re-reads and re-applies its own change, so different fields never overwrite each other.
-UPDATE_ATTEMPTS = 8
+# Jittered exponential backoff spreads the retries of n racing writers (n rounds at worst).
+UPDATE_ATTEMPTS = 25
+BACKOFF_BASE_SECONDS = 0.005
+BACKOFF_CAP_SECONDS = 0.1
+
+
+def backoff(attempt: int) -> float:
+    return random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
 
 
 def new_ticket_id() -> str:
@@ -34,7 +43,9 @@ class TicketService:
         directory: DirectoryRepository,
         statuses: StatusCatalogCache,
         new_id: Callable[[], str] = new_ticket_id,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._sleep = sleep
         self._tickets = tickets
         self._directory = directory
         self._statuses = statuses
@@ -109,7 +120,7 @@ class TicketService:
         self, caller: Caller, ticket_id: str, values: Mapping[str, Any], *, expected_version: int | None, now: datetime
     ) -> Ticket:
         self._require_staff(caller)
-        for _ in range(UPDATE_ATTEMPTS):
+        for attempt in range(UPDATE_ATTEMPTS):
             current = self.get(caller, ticket_id)
             if expected_version is not None and current.version != expected_version:
                 raise VersionConflict(f"ticket is at version {current.version}")
@@ -130,7 +141,10 @@ class TicketService:
             except VersionConflict:
                 if expected_version is not None:
                     raise
-        raise VersionConflict("the ticket is changing too often; retry")
+                self._sleep(backoff(attempt))
+        busy = Conflict("the ticket is changing too often; retry shortly")
+        busy.retry_after = 1  # type: ignore[attr-defined]
+        raise busy
 
     def delete(self, caller: Caller, ticket_id: str, *, expected_version: int | None, now: datetime) -> None:
         self._require_staff(caller)
