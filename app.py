@@ -4,7 +4,7 @@ from chalice import Chalice
 
 from chalicelib.api import auth, directory, meta, tickets
 
-app = Chalice(app_name="helpdesk")
+app = Chalice(app_name="helpdesk", configure_logs=False)  # Powertools Logger owns logging
 app.register_blueprint(auth.auth_blueprint)
 app.register_blueprint(meta.api.blueprint)
 app.register_blueprint(tickets.api.blueprint)

@@ -1,0 +1,193 @@
+"""Run Lambda invocations on moto as in-process Python calls (local stack only).
+
+Without Docker, moto 5.2.5 never runs a function's code. Every invocation path of moto
+(the Invoke API, Step Functions `lambda:invoke` tasks, SQS and DynamoDB stream event source
+mappings, S3 notifications) ends in `moto.awslambda.models.LambdaFunction.invoke`; the patch
+below answers it with the registered handler's return value, JSON-encoded, as Lambda would.
+Functions without a registered handler keep moto's behaviour.
+
+moto delivers DynamoDB stream batches synchronously, inside the write that produced them. Here
+they run on one background worker per function instead, in order, as Lambda polls a shard:
+the write returns first, and a handler that reads the table cannot deadlock against
+devstack.dynamodb_isolation's lock, which the writing thread still holds. `drain()` waits for
+background work (tests, shutdown).
+
+Chalice naming (as `chalice deploy` names functions; `chalice package` uses the logical ids):
+  handler `name` of `@app.lambda_function` / `@app.on_*`  → function `<app_name>-<stage>-<name>`,
+                                                             logical id CamelCase(name)
+  the REST API handler (the app object itself)            → function `<app_name>-<stage>`,
+                                                             logical id `APIHandler`
+Blueprint handlers carry their `name_prefix` in `name`, as in chalice.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from chalice.app import Chalice
+from chalice.utils import to_cfn_resource_name
+from moto.awslambda.models import LambdaFunction
+
+Handler = Callable[[Any, Any], Any]
+
+logger = logging.getLogger(__name__)
+_handlers: dict[str, Handler] = {}
+_original_invoke: Callable[..., str | bytes] | None = None
+_install_lock = threading.Lock()
+_stream_workers: dict[str, ThreadPoolExecutor] = {}
+_event_threads: list[threading.Thread] = []
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The attributes of Lambda's context object that handlers and Powertools read."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    timeout_seconds: int
+    aws_request_id: str
+    started_at: float
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        elapsed = time.monotonic() - self.started_at
+        return max(0, int((self.timeout_seconds - elapsed) * 1000))
+
+
+def register(function_name: str, handler: Handler) -> None:
+    """Make invocations of the moto function `function_name` call `handler(event, context)`."""
+    install()
+    _handlers[function_name] = handler
+
+
+def unregister(function_name: str) -> None:
+    _handlers.pop(function_name, None)
+
+
+def chalice_functions(app: Chalice, app_name: str, stage: str) -> dict[str, tuple[str, Handler]]:
+    """Logical id → (function name, entry point) of every Lambda function chalice would deploy.
+
+    Routes share the API handler. Left out: built-in authorizers (`chalice local` runs them
+    inside its HTTP server) and websocket handlers (not served locally at all).
+    """
+    functions: dict[str, tuple[str, Handler]] = {"APIHandler": (f"{app_name}-{stage}", app)}
+    names = [function.name for function in app.pure_lambda_functions]
+    names += [source.name for source in app.event_sources]
+    for name in names:
+        # handler_map holds what Lambda calls: the handler wrapped with its event class and middleware.
+        functions[to_cfn_resource_name(name)] = (f"{app_name}-{stage}-{name}", app.handler_map[name])
+    return functions
+
+
+def register_chalice_app(app: Chalice, app_name: str, stage: str) -> dict[str, str]:
+    """Register every Lambda entry point of `app`; answers logical id → function name."""
+    registered = {}
+    for logical_id, (function_name, handler) in chalice_functions(app, app_name, stage).items():
+        register(function_name, handler)
+        registered[logical_id] = function_name
+    return registered
+
+
+def install() -> None:
+    """Patch moto's LambdaFunction.invoke once; idempotent."""
+    global _original_invoke
+    with _install_lock:
+        if _original_invoke is None:
+            _original_invoke = LambdaFunction.invoke
+            LambdaFunction.invoke = _dispatching_invoke  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    """Restore moto's own invoke and forget all handlers."""
+    global _original_invoke
+    with _install_lock:
+        if _original_invoke is not None:
+            LambdaFunction.invoke = _original_invoke  # type: ignore[method-assign]
+            _original_invoke = None
+        _handlers.clear()
+        for worker in _stream_workers.values():
+            worker.shutdown(wait=False, cancel_futures=True)
+        _stream_workers.clear()
+
+
+def drain(timeout: float = 30.0) -> None:
+    """Wait until queued stream batches and asynchronous invocations have run."""
+    deadline = time.monotonic() + timeout
+    with _install_lock:
+        workers = list(_stream_workers.values())
+    for worker in workers:
+        worker.submit(lambda: None).result(timeout=max(0.0, deadline - time.monotonic()))
+    for thread in list(_event_threads):
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+def _stream_worker(function_name: str) -> ThreadPoolExecutor:
+    with _install_lock:
+        if function_name not in _stream_workers:
+            _stream_workers[function_name] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"stream-{function_name}")
+        return _stream_workers[function_name]
+
+
+def _is_stream_batch(event: Any) -> bool:
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list) or not records or not isinstance(records[0], dict):
+        return False
+    return bool(records[0].get("eventSource") == "aws:dynamodb")
+
+
+def _dispatching_invoke(self: LambdaFunction, body: str | bytes, request_headers: Any, response_headers: Any) -> str | bytes:
+    """Same contract as moto's LambdaFunction.invoke: the payload, bytes for RequestResponse."""
+    handler = _handlers.get(self.function_name)
+    if handler is None:
+        assert _original_invoke is not None
+        return _original_invoke(self, body, request_headers, response_headers)
+    event = json.loads(body) if body else {}
+    context = LambdaContext(
+        function_name=self.function_name,
+        invoked_function_arn=self.function_arn,
+        memory_limit_in_mb=int(self.memory_size or 128),
+        timeout_seconds=int(self.timeout or 3),
+        aws_request_id=str(uuid.uuid4()),
+        started_at=time.monotonic(),
+    )
+    invocation_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
+    if _is_stream_batch(event):
+        _stream_worker(self.function_name).submit(_run, handler, event, context, {})
+        # Non-empty, so moto counts the batch as delivered and does not send it again.
+        return b"null"
+    if invocation_type == "Event":
+        # Lambda answers 202 at once and runs asynchronous invocations later.
+        thread = threading.Thread(target=_run, args=(handler, event, context, {}), daemon=True, name="lambda-event")
+        _event_threads[:] = [*(t for t in _event_threads if t.is_alive()), thread]
+        thread.start()
+        return ""
+    payload = _run(handler, event, context, response_headers)
+    if invocation_type == "RequestResponse":
+        response_headers["x-amz-log-result"] = base64.b64encode(b"").decode()
+        return payload.encode("utf-8")
+    return payload
+
+
+def _run(handler: Handler, event: Any, context: LambdaContext, response_headers: Any) -> str:
+    try:
+        return json.dumps(handler(event, context))
+    except Exception as exc:
+        logger.exception("local Lambda function %s failed", context.function_name)
+        # Lambda's shape for an uncaught exception; Step Functions turns it into a catchable error.
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps(
+            {"errorMessage": str(exc), "errorType": type(exc).__name__, "stackTrace": traceback.format_tb(exc.__traceback__)}
+        )

@@ -1,0 +1,291 @@
+"""The composition root of the local stack: start everything in order, stop it cleanly."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+from chalice.app import Chalice
+from chalice.config import Config
+
+from devstack import dynamodb_isolation, environment, lambda_dispatch
+from devstack.aws import LocalAws
+from devstack.demo import DEMO_USERS_FILE, DemoSeedError, DemoUser, load_demo_users, seed_demo_data
+from devstack.event_sources import connect_event_sources
+from devstack.http_api import STAGE, HttpApi, load_chalice_config, serve
+from devstack.moto_server import MotoServer, PortInUse, start_moto
+from devstack.paths import DEFAULT_STATE_DIR, PROJECT_DIR, TEMPLATE_PATH
+from devstack.provision import Provisioned, Provisioner, load_template
+from devstack.snapshot import SnapshotWriter, State, read_snapshot, restore_state, snapshot_path
+
+TOKENS_FILE = "tokens.env"
+READY_MESSAGE = "Helpdesk local stack ready on"
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class StackOptions:
+    state_dir: Path = DEFAULT_STATE_DIR
+    port: int = 8000
+    moto_port: int = 4566
+    host: str = "127.0.0.1"
+    fresh: bool = False
+    app_module: str = "app"
+    app_attribute: str = "app"
+    seed_demo: bool = True
+    snapshot_interval: float = 10.0
+    project_dir: Path = PROJECT_DIR
+    template_path: Path = TEMPLATE_PATH
+
+
+@dataclass
+class LocalStack:
+    """Everything one `python -m devstack` runs; `start()` then `stop()`."""
+
+    options: StackOptions
+    moto: MotoServer | None = None
+    aws: LocalAws | None = None
+    provisioned: Provisioned | None = None
+    http_api: HttpApi | None = None
+    snapshot_writer: SnapshotWriter | None = None
+    first_start: bool = False
+    jwt_secret: str = ""
+    restored: dict[str, int] = field(default_factory=dict)
+    event_sources: list[str] = field(default_factory=list)
+    demo_error: str | None = None
+    demo_users: list[DemoUser] = field(default_factory=list)
+    started: bool = False
+
+    @property
+    def snapshot_file(self) -> Path:
+        return snapshot_path(self.options.state_dir)
+
+    def start(self) -> None:
+        """Bring everything up; the order matters and is explained step by step."""
+        saved_state = self._prepare_state_dir()
+        # Concurrent API requests must not lose writes or crash moto's transactions.
+        dynamodb_isolation.install()
+        self.moto = start_moto(self.options.host, self.options.moto_port)
+        environment.point_aws_at_moto(self.moto.endpoint_url)
+        self.aws = LocalAws(self.moto.endpoint_url, region=environment.local_region())
+        config = load_chalice_config(self.options.project_dir, self.options.app_module, self.options.app_attribute)
+        self._set_environment(config.environment_variables)
+        app = self._provision_around_app_import(config)
+        assert self.provisioned is not None
+        # Restore before connecting event sources: restored items must not replay through streams.
+        self._restore(saved_state)
+        self.event_sources = connect_event_sources(app, config.app_name, STAGE, self.aws)
+        self.snapshot_writer = SnapshotWriter(
+            self.aws, self.provisioned, self.snapshot_file, interval=self.options.snapshot_interval, saved_state=saved_state
+        )
+        self.snapshot_writer.start()
+        self.http_api = serve(config, self.options.host, self.options.port)
+        if self.first_start and self.options.seed_demo:
+            try:
+                seed_demo_data(self.http_api.url, self.jwt_secret, self.options.state_dir)
+            except DemoSeedError as exc:
+                self.demo_error = str(exc)
+        self.demo_users = load_demo_users(self.options.state_dir)
+        self.started = True
+
+    def _prepare_state_dir(self) -> State | None:
+        """The saved state, if any (none means a first start: demo data gets seeded)."""
+        state_dir = self.options.state_dir
+        state_dir.mkdir(parents=True, exist_ok=True)
+        if self.options.fresh:
+            # Demo user ids and tokens belong to the data being thrown away.
+            for name in (self.snapshot_file.name, DEMO_USERS_FILE, TOKENS_FILE):
+                (state_dir / name).unlink(missing_ok=True)
+        saved_state = read_snapshot(self.snapshot_file)
+        self.first_start = saved_state is None
+        return saved_state
+
+    def _set_environment(self, variables: dict[str, str]) -> None:
+        environment.apply(variables)
+        # Neither chalice's config nor the template may switch the local stack to Cognito.
+        self.jwt_secret = environment.set_local_auth()
+
+    def _provision_around_app_import(self, config: Config) -> Chalice:
+        """Provision the template, import the app, then create what depends on its functions.
+
+        Resource names reach the environment before the import, so an app that reads them at
+        import time finds them; the functions chalice would generate are known only after it.
+        """
+        assert self.aws is not None
+        provisioner = Provisioner(
+            load_template(self.options.template_path),
+            self.aws,
+            name_prefix=f"{config.app_name}-{STAGE}-",
+            template_dir=self.options.template_path.parent,
+        )
+        provisioner.create_resources()
+        self._set_environment(provisioner.environment()[0])
+        app = config.chalice_app
+        functions = lambda_dispatch.chalice_functions(app, config.app_name, STAGE)
+        provisioner.add_lambda_functions({logical_id: name for logical_id, (name, _) in functions.items()})
+        self.provisioned = provisioner.finish()
+        self._set_environment(self.provisioned.env)
+        for function_name, handler in functions.values():
+            lambda_dispatch.register(function_name, handler)
+        return app
+
+    def _restore(self, saved_state: State | None) -> None:
+        if saved_state is None:
+            return
+        assert self.aws is not None and self.provisioned is not None
+        try:
+            self.restored = restore_state(self.aws, self.provisioned, saved_state)
+        except ClientError as exc:
+            raise RuntimeError(
+                f"{self.snapshot_file} does not fit infra/template.json any more ({exc}); start with --fresh to discard it"
+            ) from exc
+
+    def stop(self) -> bool:
+        """Stop serving, save a last snapshot, stop moto; False if the snapshot failed."""
+        saved = True
+        if self.http_api is not None:
+            self.http_api.stop()
+            self.http_api = None
+        try:
+            # Stream handlers still working on the last writes belong in the final snapshot.
+            lambda_dispatch.drain(timeout=10)
+        except TimeoutError:
+            logger.warning("stream handlers still running at shutdown; their writes may be missing")
+        if self.snapshot_writer is not None:
+            try:
+                # A stack that never got ready must not leave a snapshot: the next start would
+                # not count as a first start and would skip the demo data.
+                self.snapshot_writer.stop(final_save=self.started)
+            except Exception:
+                logger.exception("final snapshot failed; %s keeps the previous one", self.snapshot_file)
+                saved = False
+            self.snapshot_writer = None
+        if self.moto is not None:
+            self.moto.stop()
+            self.moto = None
+        lambda_dispatch.uninstall()
+        return saved
+
+
+def run(options: StackOptions) -> int:
+    """Start the stack, serve until SIGINT or SIGTERM, stop it; answers the exit code."""
+    stop_requested = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        if stop_requested.is_set():
+            # A second Ctrl-C means stopping hangs: leave without the final snapshot.
+            print("Forced exit; the last periodic snapshot stays.", flush=True)
+            os._exit(1)
+        stop_requested.set()
+
+    previous_handlers = {number: signal.signal(number, request_stop) for number in (signal.SIGINT, signal.SIGTERM)}
+    stack = LocalStack(options)
+    try:
+        try:
+            stack.start()
+        except PortInUse as exc:
+            print(f"The local stack did not start: {exc}", file=sys.stderr, flush=True)
+            return 1
+        except Exception:
+            logger.exception("the local stack failed to start")
+            return 1
+        print_summary(stack)
+        assert stack.http_api is not None
+        print(f"{READY_MESSAGE} {stack.http_api.url}", flush=True)
+        # Short waits keep the main thread responsive to signals on every platform.
+        while not stop_requested.wait(0.5):
+            pass
+        print("Stopping: HTTP server, final snapshot, moto ...", flush=True)
+    finally:
+        clean = stack.stop()
+        for number, handler in previous_handlers.items():
+            signal.signal(number, handler)
+    print(f"Stopped. State saved in {stack.snapshot_file}", flush=True)
+    return 0 if clean else 1
+
+
+def print_summary(stack: LocalStack) -> None:
+    """What is running where, and tokens to call the API with."""
+    assert stack.moto and stack.http_api and stack.provisioned
+    options, provisioned = stack.options, stack.provisioned
+    api_url = stack.http_api.url
+    tokens_file = options.state_dir / TOKENS_FILE
+    if stack.first_start:
+        demo = "seeded" if options.seed_demo and not stack.demo_error else "not seeded"
+        data = f"first start: empty tables, demo data {demo}"
+    else:
+        restored = ", ".join(f"{lid} {count}" for lid, count in stack.restored.items())
+        data = f"restored {restored or 'an empty snapshot'} (--fresh starts over)"
+    default_secret = stack.jwt_secret == environment.DEFAULT_JWT_SECRET
+    lines = [
+        "",
+        "Helpdesk local stack",
+        f"  API         {api_url}",
+        f"  AWS (moto)  {stack.moto.endpoint_url}  (AWS_ENDPOINT_URL for aws cli / boto3)",
+        f"  State dir   {options.state_dir}  (snapshot every {options.snapshot_interval:g} s when changed, and on exit)",
+        f"  Data        {data}",
+        "  JWT secret  "
+        + (
+            f"{stack.jwt_secret}  (set HELPDESK_JWT_SECRET to choose another)"
+            if default_secret
+            else "HELPDESK_JWT_SECRET from your environment"
+        ),
+        "Resources",
+        *_table((logical_id, provisioned.types[logical_id], physical) for logical_id, physical in provisioned.physical.items()),
+    ]
+    if provisioned.skipped:
+        lines += ["Template entries not created", *(f"  {skipped}" for skipped in provisioned.skipped)]
+    if provisioned.notes:
+        lines += ["Notes", *(f"  {note}" for note in provisioned.notes)]
+    if stack.event_sources:
+        lines += ["Event sources", *(f"  {line}" for line in stack.event_sources)]
+    if stack.demo_error:
+        lines += [
+            "Demo data NOT seeded (the stack keeps running):",
+            f"  {stack.demo_error}",
+            f"  retry: .venv/bin/python -m devstack.demo --api-url {api_url}"
+            f" --state-dir {options.state_dir}   (or restart with --fresh)",
+        ]
+
+    exports = []
+    lines.append(f"Tokens (valid 24 h, also in {tokens_file})")
+    sub_width = max(len(user.sub) for user in stack.demo_users)
+    for user in stack.demo_users:
+        variable = "TOKEN_" + user.label.upper().replace("-", "_")
+        token = user.token(stack.jwt_secret)
+        exports.append(f"export {variable}={token}")
+        lines.append(f"  {user.label:<16} {user.name:<14} {user.sub:<{sub_width}}  {user.describe()}")
+        lines.append(f"    {variable}={token}")
+    tokens_file.write_text("\n".join(exports) + "\n", encoding="utf-8")
+    secret = stack.jwt_secret if default_secret else "$HELPDESK_JWT_SECRET"
+    lines += [
+        "Try",
+        f"  source {tokens_file}",
+        f'  curl -H "Authorization: Bearer $TOKEN_ADMIN" {api_url}/v1/tickets',
+        "Mint another token",
+        f"  HELPDESK_JWT_SECRET={secret} .venv/bin/python -m chalicelib.cli token --sub demo-admin --role admin",
+        "  (agents: --role agent --teams T1,T2 --access all|team|assigned; customers: --role customer --org ORG [--org-admin])",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def _table(rows: Iterable[tuple[str, ...]]) -> list[str]:
+    rows = list(rows)
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))] if rows else []
+    return ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in rows]
+
+
+def configure_output() -> None:
+    # Line-buffered even when piped, so the readiness line reaches a waiting test at once.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(line_buffering=True)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("devstack").setLevel(logging.INFO)

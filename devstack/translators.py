@@ -1,0 +1,399 @@
+"""CloudFormation resource types → the boto3 calls that create them on moto, one function each.
+
+Each translator receives properties whose intrinsics are already resolved. Properties it does
+not handle are reported by the caller as notes, with the reason from `Translator.ignored`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devstack.aws import LocalAws
+from devstack.cfn import ResourceValues, TemplateError, as_text
+
+# Event targets moto can deliver to; Lambda and Step Functions targets make put_events raise
+# NotImplementedError in moto 5.2.5, which would break every publish of the app.
+_DELIVERABLE_TARGET_SERVICES = ("sqs", "logs", "events")
+_TRUST_ANY_SERVICE = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+@dataclass
+class CreateRequest:
+    """One resource to create: its resolved properties and the name it gets unless it sets one."""
+
+    logical_id: str
+    properties: dict[str, Any]
+    name: str
+    aws: LocalAws
+    template_dir: Path
+    default_role_arn: str
+    notes: list[str]
+
+    def note(self, message: str) -> None:
+        self.notes.append(f"{self.logical_id}: {message}")
+
+
+@dataclass(frozen=True)
+class Translator:
+    """How one CloudFormation type becomes boto3 calls."""
+
+    create: Callable[[CreateRequest], ResourceValues]
+    handled: frozenset[str]
+    ignored: Mapping[str, str] = field(default_factory=dict)
+    """Properties with no local effect → why that is acceptable."""
+
+
+def _flag(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+def _json_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+# --- placeholders for Lambda functions ---------------------------------------------------
+
+
+def create_local_role(aws: LocalAws, role_name: str) -> str:
+    """A role Lambda functions and state machines can name; moto checks that it exists."""
+    iam = aws.client("iam")
+    try:
+        role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(_TRUST_ANY_SERVICE))
+    except iam.exceptions.EntityAlreadyExistsException:
+        role = iam.get_role(RoleName=role_name)
+    return str(role["Role"]["Arn"])
+
+
+def _placeholder_package() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(
+            "placeholder.py",
+            "def handler(event, context):\n    raise RuntimeError('run by devstack.lambda_dispatch, not by moto')\n",
+        )
+    return buffer.getvalue()
+
+
+def create_lambda_function(aws: LocalAws, function_name: str, role_arn: str) -> ResourceValues:
+    """A Lambda function whose code never runs: invocations go to a registered Python handler."""
+    created = aws.client("lambda").create_function(
+        FunctionName=function_name,
+        Runtime="python3.12",
+        Role=role_arn,
+        Handler="placeholder.handler",
+        Code={"ZipFile": _placeholder_package()},
+        Timeout=900,
+    )
+    return ResourceValues(ref=function_name, attributes={"Arn": created["FunctionArn"]})
+
+
+# --- translators -------------------------------------------------------------------------
+
+
+def create_dynamodb_table(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    table_name = properties.get("TableName", request.name)
+    billing_mode = properties.get("BillingMode", "PROVISIONED")
+    arguments: dict[str, Any] = {
+        "TableName": table_name,
+        "KeySchema": properties["KeySchema"],
+        "AttributeDefinitions": properties["AttributeDefinitions"],
+        "BillingMode": billing_mode,
+    }
+    if billing_mode == "PROVISIONED":
+        arguments["ProvisionedThroughput"] = properties["ProvisionedThroughput"]
+    index_keys = ["IndexName", "KeySchema", "Projection"]
+    if billing_mode == "PROVISIONED":
+        index_keys.append("ProvisionedThroughput")
+    for cfn_key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if properties.get(cfn_key):
+            arguments[cfn_key] = [{key: index[key] for key in index_keys if key in index} for index in properties[cfn_key]]
+    stream = properties.get("StreamSpecification")
+    if stream:
+        arguments["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    client = request.aws.client("dynamodb")
+    table = client.create_table(**arguments)["TableDescription"]
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl and _flag(ttl.get("Enabled")):
+        client.update_time_to_live(
+            TableName=table_name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True}
+        )
+    attributes = {"Arn": table["TableArn"]}
+    if table.get("LatestStreamArn"):
+        attributes["StreamArn"] = table["LatestStreamArn"]
+    return ResourceValues(ref=table_name, attributes=attributes)
+
+
+def create_s3_bucket(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    # Bucket names must be lowercase; logical ids are CamelCase.
+    bucket = properties.get("BucketName", request.name.lower())
+    client = request.aws.client("s3")
+    if request.aws.region == "us-east-1":
+        client.create_bucket(Bucket=bucket)
+    else:
+        client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": request.aws.region})
+    versioning = properties.get("VersioningConfiguration")
+    if versioning:
+        client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": versioning["Status"]})
+    cors = properties.get("CorsConfiguration")
+    if cors:
+        client.put_bucket_cors(
+            Bucket=bucket, CORSConfiguration={"CORSRules": [_s3_cors_rule(rule) for rule in cors["CorsRules"]]}
+        )
+    region = request.aws.region
+    return ResourceValues(
+        ref=bucket,
+        attributes={
+            "Arn": f"arn:aws:s3:::{bucket}",
+            "DomainName": f"{bucket}.s3.amazonaws.com",
+            "RegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com",
+        },
+    )
+
+
+def _s3_cors_rule(rule: Mapping[str, Any]) -> dict[str, Any]:
+    # CloudFormation and the S3 API spell three of these keys differently.
+    renamed = {"Id": "ID", "ExposedHeaders": "ExposeHeaders", "MaxAge": "MaxAgeSeconds"}
+    return {renamed.get(key, key): value for key, value in rule.items()}
+
+
+_SQS_ATTRIBUTE_PROPERTIES = (
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "DelaySeconds",
+    "FifoQueue",
+    "FifoThroughputLimit",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "ReceiveMessageWaitTimeSeconds",
+    "RedriveAllowPolicy",
+    "RedrivePolicy",
+    "VisibilityTimeout",
+)
+
+
+def create_sqs_queue(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    fifo = _flag(properties.get("FifoQueue", False))
+    queue_name = properties.get("QueueName") or request.name + (".fifo" if fifo else "")
+    attributes: dict[str, str] = {}
+    for name in _SQS_ATTRIBUTE_PROPERTIES:
+        if name not in properties:
+            continue
+        value = properties[name]
+        if isinstance(value, dict):
+            value = json.dumps(value)
+        attributes[name] = as_text(value)
+    client = request.aws.client("sqs")
+    queue_url = client.create_queue(QueueName=queue_name, Attributes=attributes)["QueueUrl"]
+    queue_arn = client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return ResourceValues(ref=queue_url, attributes={"Arn": queue_arn, "QueueName": queue_name, "QueueUrl": queue_url})
+
+
+def create_sqs_queue_policy(request: CreateRequest) -> ResourceValues:
+    client = request.aws.client("sqs")
+    policy = _json_text(request.properties["PolicyDocument"])
+    for queue_url in request.properties["Queues"]:
+        client.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy})
+    return ResourceValues(ref=request.name)
+
+
+def create_event_bus(request: CreateRequest) -> ResourceValues:
+    name = request.properties.get("Name", request.name)
+    arn = request.aws.client("events").create_event_bus(Name=name)["EventBusArn"]
+    return ResourceValues(ref=name, attributes={"Arn": arn, "Name": name})
+
+
+_RULE_TARGET_KEYS = (
+    "Id",
+    "Arn",
+    "Input",
+    "InputPath",
+    "InputTransformer",
+    "SqsParameters",
+    "DeadLetterConfig",
+    "RetryPolicy",
+    "RoleArn",
+)
+
+
+def create_event_rule(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    name = properties.get("Name", request.name)
+    bus = properties.get("EventBusName", "default")
+    arguments: dict[str, Any] = {"Name": name, "EventBusName": bus, "State": properties.get("State", "ENABLED")}
+    if "EventPattern" in properties:
+        arguments["EventPattern"] = _json_text(properties["EventPattern"])
+    if "ScheduleExpression" in properties:
+        arguments["ScheduleExpression"] = properties["ScheduleExpression"]
+        request.note("ScheduleExpression accepted, but moto never fires scheduled rules")
+    for key in ("Description", "RoleArn"):
+        if key in properties:
+            arguments[key] = properties[key]
+    client = request.aws.client("events")
+    arn = client.put_rule(**arguments)["RuleArn"]
+    targets = []
+    for target in properties.get("Targets", []):
+        service = target["Arn"].split(":")[2]
+        if service not in _DELIVERABLE_TARGET_SERVICES:
+            request.note(
+                f"target {target['Id']} ({service}) left out: moto cannot deliver events to it and put_events would fail"
+            )
+            continue
+        targets.append({key: target[key] for key in _RULE_TARGET_KEYS if key in target})
+    if targets:
+        client.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+    return ResourceValues(ref=name, attributes={"Arn": arn})
+
+
+def create_state_machine(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    definition = _state_machine_definition(properties, request.template_dir)
+    for key, value in properties.get("DefinitionSubstitutions", {}).items():
+        definition = definition.replace("${" + key + "}", as_text(value))
+    try:
+        json.loads(definition)
+    except json.JSONDecodeError as exc:
+        raise TemplateError(f"definition is not JSON after substitutions: {exc}") from exc
+    name = properties.get("StateMachineName", request.name)
+    arn = request.aws.client("stepfunctions").create_state_machine(
+        name=name,
+        definition=definition,
+        roleArn=properties.get("RoleArn") or request.default_role_arn,
+        type=properties.get("StateMachineType", "STANDARD"),
+    )["stateMachineArn"]
+    return ResourceValues(ref=arn, attributes={"Arn": arn, "Name": name})
+
+
+def _state_machine_definition(properties: Mapping[str, Any], template_dir: Path) -> str:
+    if "DefinitionString" in properties:
+        return _json_text(properties["DefinitionString"])
+    if "Definition" in properties:
+        return json.dumps(properties["Definition"])
+    location = properties.get("DefinitionS3Location")
+    # `aws cloudformation package` accepts a local file path here and uploads it.
+    if isinstance(location, str):
+        return (template_dir / location).read_text(encoding="utf-8")
+    raise TemplateError("needs DefinitionString, Definition or a local DefinitionS3Location path")
+
+
+def create_iam_role(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    name = properties.get("RoleName", request.name)
+    client = request.aws.client("iam")
+    role = client.create_role(
+        RoleName=name,
+        Path=properties.get("Path", "/"),
+        AssumeRolePolicyDocument=_json_text(properties["AssumeRolePolicyDocument"]),
+    )["Role"]
+    for policy in properties.get("Policies", []):
+        client.put_role_policy(
+            RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=_json_text(policy["PolicyDocument"])
+        )
+    return ResourceValues(ref=name, attributes={"Arn": role["Arn"], "RoleId": role["RoleId"]})
+
+
+_NOT_ENFORCED = "moto does not enforce it"
+TRANSLATORS: dict[str, Translator] = {
+    "AWS::DynamoDB::Table": Translator(
+        create_dynamodb_table,
+        handled=frozenset(
+            {
+                "TableName",
+                "BillingMode",
+                "KeySchema",
+                "AttributeDefinitions",
+                "ProvisionedThroughput",
+                "GlobalSecondaryIndexes",
+                "LocalSecondaryIndexes",
+                "StreamSpecification",
+                "TimeToLiveSpecification",
+            }
+        ),
+        ignored={
+            "PointInTimeRecoverySpecification": "no backups locally",
+            "SSESpecification": "moto stores items unencrypted",
+            "DeletionProtectionEnabled": "the local table lives as long as the process",
+            "Tags": "tags have no local effect",
+            "TableClass": "no cost model locally",
+            "ContributorInsightsSpecification": "no metrics locally",
+        },
+    ),
+    "AWS::S3::Bucket": Translator(
+        create_s3_bucket,
+        handled=frozenset({"BucketName", "VersioningConfiguration", "CorsConfiguration"}),
+        ignored={
+            "BucketEncryption": "moto stores objects unencrypted",
+            "PublicAccessBlockConfiguration": _NOT_ENFORCED,
+            "OwnershipControls": _NOT_ENFORCED,
+            "LifecycleConfiguration": "moto never expires objects",
+            "Tags": "tags have no local effect",
+        },
+    ),
+    "AWS::SQS::Queue": Translator(
+        create_sqs_queue,
+        handled=frozenset({"QueueName", *_SQS_ATTRIBUTE_PROPERTIES}),
+        ignored={
+            "KmsMasterKeyId": "moto stores messages unencrypted",
+            "KmsDataKeyReusePeriodSeconds": "moto stores messages unencrypted",
+            "SqsManagedSseEnabled": "moto stores messages unencrypted",
+            "Tags": "tags have no local effect",
+        },
+    ),
+    "AWS::SQS::QueuePolicy": Translator(create_sqs_queue_policy, handled=frozenset({"PolicyDocument", "Queues"})),
+    "AWS::Events::EventBus": Translator(
+        create_event_bus, handled=frozenset({"Name"}), ignored={"Tags": "tags have no local effect"}
+    ),
+    "AWS::Events::Rule": Translator(
+        create_event_rule,
+        handled=frozenset(
+            {"Name", "EventBusName", "EventPattern", "ScheduleExpression", "State", "Description", "RoleArn", "Targets"}
+        ),
+    ),
+    "AWS::StepFunctions::StateMachine": Translator(
+        create_state_machine,
+        handled=frozenset(
+            {
+                "StateMachineName",
+                "StateMachineType",
+                "DefinitionString",
+                "Definition",
+                "DefinitionS3Location",
+                "DefinitionSubstitutions",
+                "RoleArn",
+            }
+        ),
+        ignored={
+            "LoggingConfiguration": "no CloudWatch Logs locally",
+            "TracingConfiguration": "no X-Ray locally",
+            "Tags": "tags have no local effect",
+        },
+    ),
+    "AWS::IAM::Role": Translator(
+        create_iam_role,
+        handled=frozenset({"RoleName", "Path", "AssumeRolePolicyDocument", "Policies"}),
+        ignored={
+            "ManagedPolicyArns": _NOT_ENFORCED,
+            "Description": "no local effect",
+            "MaxSessionDuration": "no local effect",
+            "PermissionsBoundary": _NOT_ENFORCED,
+            "Tags": "tags have no local effect",
+        },
+    ),
+}
