@@ -21,6 +21,7 @@ _ERROR_TEXT = {
     409: "The resource's state does not allow this",
     412: "If-Match names a stale version",
     413: "Body too large",
+    415: "The body is not JSON",
     422: "Validation failed (see errors)",
     429: "Throttled; see Retry-After",
     503: "A backing service is busy; see Retry-After",
@@ -79,6 +80,8 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
         codes |= {401, 403, 429}
     if spec.query is not None or spec.body is not None:
         codes.add(422)
+    if spec.body is not None:
+        codes.add(415)
     problem = {"application/problem+json": {"schema": {"$ref": _REF.format(model="Problem")}}}
     for code in sorted(codes):
         operation["responses"][str(code)] = {"description": _ERROR_TEXT[code], "content": problem}

@@ -16,6 +16,7 @@ PROBLEM_TYPES: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.Conflict: (409, "conflict", "Conflict"),
     errors.VersionConflict: (412, "precondition-failed", "Precondition failed"),
     errors.PayloadTooLarge: (413, "payload-too-large", "Payload too large"),
+    errors.UnsupportedMediaType: (415, "unsupported-media-type", "Unsupported media type"),
     errors.ValidationFailed: (422, "validation-failed", "Validation failed"),
     errors.Throttled: (429, "throttled", "Too many requests"),
     errors.Unavailable: (503, "unavailable", "Service unavailable"),

@@ -19,13 +19,33 @@ from pydantic import BaseModel, ValidationError
 from chalicelib import composition
 from chalicelib.api import cursors, problems
 from chalicelib.api.auth import caller_from_context, jwt_auth
-from chalicelib.domain.errors import DomainError, FieldError, MalformedRequest, PayloadTooLarge, Unavailable, ValidationFailed
+from chalicelib.domain.errors import (
+    DomainError,
+    FieldError,
+    MalformedRequest,
+    PayloadTooLarge,
+    Unavailable,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from chalicelib.domain.visibility import Caller
 
 ALL_ROLES = ("admin", "agent", "customer")
 STAFF = ("admin", "agent")
 _ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,12})"?\s*$')
+# Chalice answers unlisted media types itself (415, not problem+json); listing the common
+# ones lets the wrapper refuse them in the API's own error format.
+ACCEPTED_MEDIA_TYPES = [
+    "application/json",
+    "application/merge-patch+json",
+    "application/problem+json",
+    "text/plain",
+    "text/xml",
+    "application/xml",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+]
 
 
 @dataclass(frozen=True)
@@ -146,7 +166,7 @@ class Api:
                 path,
                 methods=[method],
                 authorizer=None if public else jwt_auth,
-                content_types=["application/json", "application/merge-patch+json", "text/plain"],
+                content_types=ACCEPTED_MEDIA_TYPES,
             )(view)
             return handler
 
@@ -198,12 +218,12 @@ def _dispatch(
 
             raise NotAllowed(f"{caller.role}s may not {spec.method} {spec.path}")
     now = composition.clock()
-    payload = _parse_body(spec, raw)
+    headers = {k.lower(): v for k, v in (request.headers or {}).items()}
+    payload = _parse_body(spec, raw, headers.get("content-type", ""))
     body = _validate(spec.body, payload) if spec.body is not None else None
     query = _validate(spec.query, dict(request.query_params or {})) if spec.query is not None else None
     if spec.query is None and request.query_params:
         raise ValidationFailed([FieldError(name, "unknown query parameter") for name in request.query_params])
-    headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     context = RequestContext(caller, body, query, headers, now, spec.path, _if_match(headers.get("if-match")))
     if not spec.public:
         composition.directory_service().record_caller(caller, now)
@@ -236,9 +256,12 @@ def _not_found(name: str) -> DomainError:
     return NotFound(f"no resource with that {name}")
 
 
-def _parse_body(spec: RouteSpec, raw: bytes) -> Any:
+def _parse_body(spec: RouteSpec, raw: bytes, content_type: str) -> Any:
     if spec.body is None or not raw.strip():
         return {}
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType(f"send the body as JSON with Content-Type: application/json, not {media_type}")
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:

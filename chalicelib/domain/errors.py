@@ -67,6 +67,10 @@ class PayloadTooLarge(DomainError):
     pass
 
 
+class UnsupportedMediaType(DomainError):
+    pass
+
+
 class Throttled(DomainError):
     """The backing store is throttling; the client should retry after a pause."""
 

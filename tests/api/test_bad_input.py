@@ -100,3 +100,21 @@ def test_unicode_and_hostile_text_round_trips_verbatim(world):
     created = agent.post("/v1/tickets", {"subject": subject, "description": "\u0000 nul and \u202e rtl"})
     assert created.status_code == 201
     assert agent.get(f"/v1/tickets/{created.data['id']}").data["subject"] == subject
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "application/xml", "text/plain", "multipart/form-data; boundary=x"]
+)
+def test_non_json_bodies_are_415_problems(world, content_type):
+    agent = world["agent_all"]
+    body = json.dumps({"subject": "s", "description": "d"})
+    assert_problem(agent.request("POST", "/v1/tickets", body, headers={"Content-Type": content_type}), 415)
+    assert ticket_count(agent) == 0
+
+
+def test_json_with_a_charset_is_accepted(world):
+    body = json.dumps({"subject": "s", "description": "d"})
+    response = world["agent_all"].request(
+        "POST", "/v1/tickets", body, headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+    assert response.status_code == 201
