@@ -6,9 +6,19 @@ import functools
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    from chalicelib.services.directory import DirectoryService
+    from chalicelib.services.statuses import StatusCatalogCache
+    from chalicelib.services.tickets import TicketService
+    from chalicelib.storage.directory import DirectoryRepository
+    from chalicelib.storage.tickets import TicketRepository
 
 
 def clock() -> datetime:
@@ -29,7 +39,7 @@ def _storage_bound() -> None:
 
 
 @functools.cache
-def ticket_repository() -> Any:
+def ticket_repository() -> TicketRepository:
     from chalicelib.storage.tickets import TicketRepository
 
     _storage_bound()
@@ -37,7 +47,7 @@ def ticket_repository() -> Any:
 
 
 @functools.cache
-def directory_repository() -> Any:
+def directory_repository() -> DirectoryRepository:
     from chalicelib.storage.directory import DirectoryRepository
 
     _storage_bound()
@@ -45,35 +55,35 @@ def directory_repository() -> Any:
 
 
 @functools.cache
-def status_catalog() -> Any:
+def status_catalog() -> StatusCatalogCache:
     from chalicelib.services.statuses import StatusCatalogCache
 
     return StatusCatalogCache(directory_repository())
 
 
 @functools.cache
-def ticket_service() -> Any:
+def ticket_service() -> TicketService:
     from chalicelib.services.tickets import TicketService
 
     return TicketService(ticket_repository(), directory_repository(), status_catalog())
 
 
 @functools.cache
-def directory_service() -> Any:
+def directory_service() -> DirectoryService:
     from chalicelib.services.directory import DirectoryService
 
     return DirectoryService(directory_repository(), ticket_repository(), status_catalog())
 
 
 @functools.cache
-def logger() -> Any:
+def logger() -> Logger:
     from aws_lambda_powertools import Logger
 
     return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "helpdesk"))
 
 
 @functools.cache
-def idempotency_config() -> Any:
+def idempotency_config() -> IdempotencyConfig:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
     return IdempotencyConfig(

@@ -306,8 +306,6 @@ def _run_once(
             "Idempotency-Key reused with a different body",
         ) from exc
     except IdempotencyAlreadyInProgressError as exc:
-        conflict = Conflict("a request with this Idempotency-Key is still in progress; retry shortly")
-        conflict.retry_after = 1  # type: ignore[attr-defined]
-        raise conflict from exc
+        raise Conflict("a request with this Idempotency-Key is still in progress; retry shortly", retry_after=1) from exc
     except IdempotencyPersistenceLayerError as exc:
         raise Unavailable("the idempotency store failed; retry") from exc

@@ -52,7 +52,11 @@ class NotAllowed(DomainError):
 
 
 class Conflict(DomainError):
-    """The resource's state does not allow the action."""
+    """The resource's state does not allow the action (now; `retry_after` says when to retry)."""
+
+    def __init__(self, detail: str = "", retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class InvalidTransition(Conflict):

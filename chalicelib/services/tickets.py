@@ -142,9 +142,7 @@ class TicketService:
                 if expected_version is not None:
                     raise
                 self._sleep(backoff(attempt))
-        busy = Conflict("the ticket is changing too often; retry shortly")
-        busy.retry_after = 1  # type: ignore[attr-defined]
-        raise busy
+        raise Conflict("the ticket is changing too often; retry shortly", retry_after=1)
 
     def delete(self, caller: Caller, ticket_id: str, *, expected_version: int | None, now: datetime) -> None:
         self._require_staff(caller)
