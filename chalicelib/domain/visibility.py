@@ -35,8 +35,11 @@ class Caller:
 
 def can_see(caller: Caller, ticket: Ticket) -> bool:
     """API.md's visibility rules. Deleted tickets are visible to nobody."""
-    if ticket.is_deleted:
-        return False
+    return not ticket.is_deleted and can_see_even_if_deleted(caller, ticket)
+
+
+def can_see_even_if_deleted(caller: Caller, ticket: Ticket) -> bool:
+    """Visibility by the ticket's relations alone (restore needs it for deleted tickets)."""
     return sees_ticket_fields(
         caller,
         requester_id=ticket.requester_id,

@@ -13,7 +13,7 @@ from typing import Any
 from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, TicketNotFound, ValidationFailed, VersionConflict
 from chalicelib.domain.listing import ListPlan, plan_list
 from chalicelib.domain.tickets import AGENT_ONLY_ON_CREATE, Change, Ticket, apply_patch, create_ticket
-from chalicelib.domain.visibility import Caller, can_see, sees_ticket_fields
+from chalicelib.domain.visibility import Caller, can_see, can_see_even_if_deleted
 from chalicelib.services.statuses import StatusCatalogCache
 from chalicelib.storage import keys
 from chalicelib.storage.directory import DirectoryRepository
@@ -155,7 +155,7 @@ class TicketService:
     def restore(self, caller: Caller, ticket_id: str, now: datetime) -> Ticket:
         self._require_staff(caller)
         current = self._tickets.get(ticket_id)
-        if current is None or not self._sees_regardless_of_deletion(caller, current):
+        if current is None or not can_see_even_if_deleted(caller, current):
             raise TicketNotFound("ticket not found")
         if current.deleted_at is None:
             return current
@@ -171,17 +171,6 @@ class TicketService:
     def _require_staff(caller: Caller) -> None:
         if not caller.is_staff:
             raise NotAllowed("only agents and admins may do this")
-
-    @staticmethod
-    def _sees_regardless_of_deletion(caller: Caller, ticket: Ticket) -> bool:
-        return sees_ticket_fields(
-            caller,
-            requester_id=ticket.requester_id,
-            cc=ticket.cc,
-            organization_id=ticket.organization_id,
-            team_id=ticket.team_id,
-            assignee_id=ticket.assignee_id,
-        )
 
     def _reference_checks(self, ticket: Ticket, changed: set[str]) -> list[ExistenceCheck]:
         """Conditions checked inside the write's transaction: referenced records exist."""

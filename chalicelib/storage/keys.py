@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 TICKET_SK = "TICKET"
+ACTIVITY_PREFIX = "ACT#"
+PINNED, UNPINNED = "9", "1"  # descending SK order puts pinned activities first
 HISTORY_PREFIX = "HIST#"
 ENTRY_PREFIX = "IDX#"
 COUNTER_PK = "COUNTER"
@@ -42,3 +44,18 @@ def list_sort_key(at: datetime, ticket_id: str) -> str:
 def before(sort_key: str) -> str:
     """The greatest bound strictly below `sort_key` among keys of the same shape (for BETWEEN)."""
     return sort_key[:-1] + chr(ord(sort_key[-1]) - 1) + "\U0010ffff"
+
+
+def activity_id(at: datetime, suffix: str) -> str:
+    """Activity ids sort by time: `<stamp>-<random>`. Step Functions writes the same shape
+    with `$$.State.EnteredTime` (millisecond precision) and a UUID suffix."""
+    return f"{stamp(at)}-{suffix}"
+
+
+def activity_sk(activity_id: str, pinned: bool) -> str:
+    return f"{ACTIVITY_PREFIX}{PINNED if pinned else UNPINNED}#{activity_id}"
+
+
+def public_timeline_pk(ticket_id: str) -> str:
+    """GSI1 partition holding only a ticket's public activities: customers never read internal ones."""
+    return f"PUBLIC#{ticket_id}"

@@ -136,3 +136,35 @@ class DirectoryItem(Record, discriminator="directory"):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = NumberAttribute(default=1)
+
+
+class PublicTimeline(GlobalSecondaryIndex["ActivityItem"]):
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    GSI1PK = UnicodeAttribute(hash_key=True)
+    GSI1SK = UnicodeAttribute(range_key=True)
+
+
+class ActivityItem(Record, discriminator="activity"):
+    """PK TICKET#<id>, SK ACT#<9 pinned|1>#<activity id>: one timeline entry.
+
+    Public entries also carry GSI1PK PUBLIC#<ticket id> / GSI1SK = SK, so a customer's
+    timeline is one Query on an index that holds no internal entry. `at` and the id are
+    strings (not PynamoDB datetimes) because Step Functions writes entries too.
+    """
+
+    id = UnicodeAttribute()
+    ticket_id = UnicodeAttribute()
+    type = UnicodeAttribute()  # comment | note | call | meeting | task | email | chat | system
+    visibility = UnicodeAttribute()  # public | internal
+    actor_id = UnicodeAttribute()
+    at = UnicodeAttribute()  # keys.stamp() format, UTC
+    subject = UnicodeAttribute(null=True)
+    body = UnicodeAttribute(null=True)
+    fields = JSONAttribute(null=True)  # type-specific: call duration, meeting start, stage...
+    pinned = BooleanAttribute(default=False)
+    GSI1PK = UnicodeAttribute(null=True)
+    GSI1SK = UnicodeAttribute(null=True)
+    public_timeline = PublicTimeline()

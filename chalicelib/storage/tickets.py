@@ -190,8 +190,16 @@ class TicketRepository:
         return bool(page.get("Items"))
 
     # -- writes ----------------------------------------------------------------------
-    def create(self, ticket: Ticket, changes: Sequence[Change], actor_id: str, checks: Iterable[ExistenceCheck] = ()) -> None:
-        """One transaction: the ticket, its list entries, its initial history, and the checks."""
+    def create(
+        self,
+        ticket: Ticket,
+        changes: Sequence[Change],
+        actor_id: str,
+        checks: Iterable[ExistenceCheck] = (),
+        also_put: Sequence[Record] = (),
+    ) -> None:
+        """One transaction: the ticket, its list entries, its initial history, the checks, and
+        any other item that must appear with it (`also_put`, e.g. its first timeline entry)."""
         checks = list(checks)
         try:
             with translated(), self._transaction() as tx:
@@ -200,6 +208,8 @@ class TicketRepository:
                 for entry in _entries(ticket).values():
                     tx.save(entry)
                 for item in _history_items(ticket, changes, actor_id, ticket.created_at):
+                    tx.save(item)
+                for item in also_put:
                     tx.save(item)
         except TransactionCancelled as cancelled:
             raise _explain(cancelled, checks, len(checks), Conflict("ticket id already exists")) from cancelled
@@ -212,8 +222,10 @@ class TicketRepository:
         actor_id: str,
         at: datetime,
         checks: Iterable[ExistenceCheck] = (),
+        also_put: Sequence[Record] = (),
     ) -> None:
-        """One transaction, conditional on the version read: ticket, entry diff, history."""
+        """One transaction, conditional on the version read: ticket, entry diff, history, and
+        `also_put` items (a comment and its ticket change commit together or not at all)."""
         checks = list(checks)
         old_entries, new_entries = _entries(old), _entries(new)
         removed = old_entries.keys() - new_entries.keys()
@@ -226,6 +238,8 @@ class TicketRepository:
                 for partition in removed:
                     tx.delete(TicketEntry(keys.ticket_pk(old.id), keys.entry_sk(partition)))
                 for item in _history_items(new, changes, actor_id, at):
+                    tx.save(item)
+                for item in also_put:
                     tx.save(item)
         except TransactionCancelled as cancelled:
             ticket_index = len(checks) + len(removed)
