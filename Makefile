@@ -8,7 +8,9 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 export TZ := UTC
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test lint typecheck check clean
+STAGE ?= dev
+
+.PHONY: run test lint typecheck check package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ required"'
@@ -30,6 +32,13 @@ typecheck: $(STAMP)
 	$(BIN)/mypy chalicelib/domain
 
 check: lint typecheck test
+
+# The deployable CloudFormation template (out/sam.json) and Lambda package, linted.
+package: $(STAMP)
+	rm -rf out
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) --merge-template infra/template.json out/
+	$(BIN)/cfn-lint out/sam.json
+	@echo "Lambda package: $$(du -k out/deployment.zip | cut -f1) KiB zipped, $$(unzip -l out/deployment.zip | tail -1 | awk '{print int($$1/1024)}') KiB unpacked"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
