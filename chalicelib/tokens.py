@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
+if TYPE_CHECKING:  # PyJWT (and cryptography) load on first use, not when the app imports
+    import jwt
 
 LOCAL_ISSUER = "helpdesk-local"
 LOCAL_AUDIENCE = "helpdesk"
@@ -49,6 +50,8 @@ def mint_local_token(
         "name": name or sub,
         "email": email or f"{sub}@example.com",
     }
+    import jwt
+
     if org:
         claims["org"] = org
     if org_admin:
@@ -61,6 +64,8 @@ def mint_local_token(
 
 def verify_local(token: str, secret: str) -> Mapping[str, Any]:
     """Claims of a valid local HS256 token; InvalidToken otherwise (alg none, wrong key, expired...)."""
+    import jwt
+
     try:
         return jwt.decode(
             token,
@@ -77,11 +82,15 @@ def verify_local(token: str, secret: str) -> Mapping[str, Any]:
 @functools.lru_cache(maxsize=4)
 def _jwks_client(jwks_url: str) -> jwt.PyJWKClient:
     # Cached per URL so a warm Lambda fetches the key set once, not per request.
+    import jwt
+
     return jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600)
 
 
 def verify_cognito(token: str, *, jwks_url: str, issuer: str, audience: str) -> Mapping[str, Any]:
     """Claims of a valid RS256 token of the deployment's Cognito user pool."""
+    import jwt
+
     try:
         key = _jwks_client(jwks_url).get_signing_key_from_jwt(token)
         return jwt.decode(

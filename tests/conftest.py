@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,16 +34,9 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 def table_definition() -> dict[str, Any]:
     """create_table arguments from the CloudFormation resource in infra/template.json."""
-    template = json.loads((ROOT / "infra" / "template.json").read_text())
-    props = template["Resources"]["HelpdeskTable"]["Properties"]
-    return {
-        "TableName": TABLE,
-        "BillingMode": props["BillingMode"],
-        "AttributeDefinitions": props["AttributeDefinitions"],
-        "KeySchema": props["KeySchema"],
-        "GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"],
-        "StreamSpecification": {"StreamEnabled": True, **props["StreamSpecification"]},
-    }
+    from devstack.tables import table_definition as from_template
+
+    return from_template(TABLE)
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from pydantic import BaseModel
 from chalicelib import composition
 from chalicelib.api import models
 from chalicelib.api.routing import Api, Reply, RequestContext
+from chalicelib.api.views import directory_view
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.statuses import BUILTIN_STATUSES
-from chalicelib.services.directory import as_dict
 
 api = Api("directory")
 
@@ -23,7 +23,7 @@ def _collection(
     item_path = f"{path}/{{entry_id}}"
 
     def view(entry: Any) -> dict[str, Any]:
-        data = as_dict(entry)
+        data = directory_view(entry)
         if kind == "status":
             return {"id": data["id"], "name": data["name"], "category": data["category"], "builtin": False}
         return data

@@ -21,3 +21,15 @@ def ticket_view(ticket: Ticket, caller: Caller, *, with_description: bool = True
         for name in AGENT_ONLY:
             data.pop(name, None)
     return data
+
+
+def directory_view(entry: Any) -> dict[str, Any]:
+    """A user, organization, team or status record as the API shows it."""
+    return {
+        "id": entry.id,
+        "name": entry.name,
+        **entry.data,
+        "created_at": entry.created_at,
+        "updated_at": entry.updated_at,
+        "version": entry.version,
+    }

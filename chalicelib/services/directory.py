@@ -23,17 +23,6 @@ READERS = {
 }
 
 
-def as_dict(entry: Entry) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "name": entry.name,
-        **entry.data,
-        "created_at": entry.created_at,
-        "updated_at": entry.updated_at,
-        "version": entry.version,
-    }
-
-
 class DirectoryService:
     def __init__(self, directory: DirectoryRepository, tickets: TicketRepository, statuses: StatusCatalogCache) -> None:
         self._directory = directory

@@ -1,0 +1,251 @@
+"""The benchmark: `make bench` (not part of the test gate). Writes bench/results.md.
+
+Per API operation, in process (chalice test client + moto, the same code paths as
+Lambda): DynamoDB calls, items read per item returned, capacity units computed from
+item sizes, p50/p95 latency. Then: cold import of `app` against a bare Chalice app,
+the Lambda package size, and the throughput of the running local stack under a fixed
+mixed workload sent from a separate process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.dynamo_meter import Meter  # noqa: E402
+
+SECRET = "bench-secret-0123456789abcdef0123456789"
+
+
+@dataclass
+class Row:
+    operation: str
+    calls: str
+    read_per_returned: str
+    rcu: float
+    wcu: float
+    p50_ms: float
+    p95_ms: float
+
+
+def _environment() -> None:
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "HELPDESK_JWT_SECRET": SECRET,
+            "HELPDESK_AUTH_MODE": "local",
+            "HELPDESK_TABLE": "helpdesk-bench",
+            "POWERTOOLS_LOG_LEVEL": "ERROR",
+            "TZ": "UTC",
+        }
+    )
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+def in_process_rows(tickets: int, iterations: int) -> list[Row]:
+    _environment()
+    import boto3
+    from chalice.test import Client
+    from moto import mock_aws
+
+    from chalicelib import composition
+    from chalicelib.tokens import mint_local_token
+    from devstack import dynamodb_isolation
+    from devstack.tables import table_definition
+
+    dynamodb_isolation.install()
+    with mock_aws():
+        boto3.client("dynamodb").create_table(**table_definition(os.environ["HELPDESK_TABLE"]))
+        composition.reset()
+        from app import app
+
+        with Client(app, stage_name="local") as client:
+
+            def caller(sub: str, role: str, **claims: Any) -> Callable[..., Any]:
+                token = mint_local_token(sub=sub, role=role, secret=SECRET, **claims)
+
+                def call(method: str, path: str, body: Any = None) -> Any:
+                    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+                    response = client.http.request(method, path, headers=headers, body=json.dumps(body) if body else b"")
+                    assert response.status_code < 400, (method, path, response.status_code, response.body[:300])
+                    return json.loads(response.body) if response.body else None
+
+                return call
+
+            admin = caller("bench-admin", "admin")
+            for team in ("support", "engineering", "billing"):
+                admin("POST", "/v1/teams", {"id": team, "name": team.title()})
+            admin("POST", "/v1/organizations", {"id": "acme", "name": "Acme"})
+            agent_all = caller("agent-all", "agent", teams=["support"], access="all")
+            agent_team = caller("agent-team", "agent", teams=["support"], access="team")
+            customer = caller("cust-1", "customer", org="acme")
+            for user in (agent_all, agent_team, customer):
+                user("GET", "/v1/statuses")
+            teams = ["support", "engineering", "billing", None]
+            ids = []
+            for i in range(tickets):
+                body = {"subject": f"Ticket {i}", "description": "x" * 400, "priority": ["low", "normal", "high"][i % 3]}
+                if teams[i % 4]:
+                    body["team_id"] = teams[i % 4]
+                if i % 5 == 0:
+                    body["requester_id"] = "cust-1"
+                ids.append(agent_all("POST", "/v1/tickets", body)["id"])
+            customer_ticket = next(t for i, t in enumerate(ids) if i % 5 == 0)
+
+            meter = Meter()
+            undo = meter.install()
+            operations: list[tuple[str, Callable[[int], Any]]] = [
+                ("GET ticket (agent)", lambda i: agent_all("GET", f"/v1/tickets/{ids[i % len(ids)]}")),
+                ("GET ticket (customer)", lambda i: customer("GET", f"/v1/tickets/{customer_ticket}")),
+                ("list, admin (ALL partition)", lambda i: admin("GET", "/v1/tickets?limit=25")),
+                ("list, team filter (index-backed)", lambda i: agent_all("GET", "/v1/tickets?team_id=support&limit=25")),
+                ("list, team agent (3 partitions merged)", lambda i: agent_team("GET", "/v1/tickets?limit=25")),
+                ("list, priority filter (residual)", lambda i: agent_all("GET", "/v1/tickets?priority=high&limit=25")),
+                ("list, customer (USER partition)", lambda i: customer("GET", "/v1/tickets?limit=25")),
+                ("My tickets (customer)", lambda i: customer("GET", "/v1/me/tickets")),
+                ("history page", lambda i: agent_all("GET", f"/v1/tickets/{ids[i % len(ids)]}/history")),
+                ("create ticket", lambda i: agent_all("POST", "/v1/tickets", {"subject": f"b{i}", "description": "d" * 400})),
+                (
+                    "PATCH ticket (2 properties)",
+                    lambda i: agent_all(
+                        "PATCH", f"/v1/tickets/{ids[i % len(ids)]}", {"priority": ["low", "high"][i % 2], "tags": [f"t{i}"]}
+                    ),
+                ),
+            ]
+            rows = []
+            try:
+                for name, operation in operations:
+                    operation(0)  # warm: the first request of a user records it
+                    meter.reset()
+                    timings = []
+                    returned = 0  # items the API returned (a merged list reads more than it returns)
+                    for i in range(iterations):
+                        started = time.perf_counter()
+                        result = operation(i + 1)
+                        timings.append((time.perf_counter() - started) * 1000)
+                        returned += len(result["items"]) if "items" in result else 1
+                    calls = ", ".join(f"{op} {n / iterations:g}" for op, n in sorted(meter.calls.items()))
+                    ratio = f"{meter.items_read / returned:.2f}" if meter.items_read else "-"
+                    timings.sort()
+                    rows.append(
+                        Row(
+                            name,
+                            calls,
+                            ratio,
+                            round(meter.rcu / iterations, 2),
+                            round(meter.wcu / iterations, 2),
+                            round(statistics.median(timings), 2),
+                            round(timings[int(len(timings) * 0.95) - 1], 2),
+                        )
+                    )
+            finally:
+                undo()
+        composition.reset()
+    return rows
+
+
+def import_ratio(runs: int = 7) -> tuple[float, float]:
+    """Median wall time of a fresh interpreter importing `app`, against a bare Chalice app."""
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
+
+    def median(code: str) -> float:
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
+            samples.append(time.perf_counter() - started)
+        return statistics.median(samples) * 1000
+
+    bare = median("from chalice import Chalice; Chalice(app_name='bare')")
+    ours = median("import app")
+    return bare, ours
+
+
+def package_size() -> str:
+    zip_path = ROOT / "out" / "deployment.zip"
+    if not zip_path.exists():
+        return "not built (run `make package`)"
+    import zipfile
+
+    with zipfile.ZipFile(zip_path) as archive:
+        unpacked = sum(info.file_size for info in archive.infolist())
+    return f"{zip_path.stat().st_size / 1e6:.1f} MB zipped, {unpacked / 1e6:.1f} MB unpacked"
+
+
+def stack_throughput(requests_per_worker: int, workers: int) -> dict[str, Any]:
+    from bench.load import run_against_fresh_stack
+
+    return run_against_fresh_stack(requests_per_worker=requests_per_worker, workers=workers)
+
+
+def versions() -> str:
+    names = ["chalice", "moto", "pynamodb", "aws-lambda-powertools", "boto3", "pydantic"]
+    return ", ".join(f"{n} {metadata.version(n)}" for n in names)
+
+
+def render(rows: list[Row], imports: tuple[float, float], package: str, load: dict[str, Any] | None) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Run {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} on {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; {versions()}. Reproduce: `make bench`.",
+        "Latency is in-process against moto (relative, not AWS latency). Capacity units are computed from item sizes.",
+        "",
+        "| operation | DynamoDB calls per request | items read per item the API returned | RCU | WCU | p50 ms | p95 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r.operation} | {r.calls} | {r.read_per_returned} | {r.rcu} | {r.wcu} | {r.p50_ms} | {r.p95_ms} |")
+    bare, ours = imports
+    lines += [
+        "",
+        f"Cold import: `import app` {ours:.0f} ms vs a bare Chalice app {bare:.0f} ms (ratio {ours / bare:.2f}; "
+        "fresh interpreter, median of 7, interpreter start included).",
+        "",
+        f"Lambda package: {package}.",
+    ]
+    if load:
+        lines += [
+            "",
+            f"Local stack throughput ({load['workers']} client threads in a separate process, {load['requests']} requests, "
+            f"mix {load['mix']}): {load['rps']:.1f} req/s, p50 {load['p50_ms']:.1f} ms, p95 {load['p95_ms']:.1f} ms, "
+            f"errors {load['errors']}.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=300)
+    parser.add_argument("--iterations", type=int, default=50)
+    parser.add_argument("--no-load", action="store_true", help="skip the local stack throughput run")
+    parser.add_argument("--output", default=str(ROOT / "bench" / "results.md"))
+    args = parser.parse_args()
+    rows = in_process_rows(args.tickets, args.iterations)
+    imports = import_ratio()
+    load = None if args.no_load else stack_throughput(requests_per_worker=100, workers=4)
+    text = render(rows, imports, package_size(), load)
+    Path(args.output).write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
