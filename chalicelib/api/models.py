@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from chalicelib.domain.tickets import DESCRIPTION_MAX, MAX_CC, MAX_TAGS, SUBJECT_MAX
 
@@ -15,6 +15,9 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whit
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,189}$")]
 FieldKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 FieldValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
+# Keys are constrained by FieldKey; the schema says so too, so generated clients and
+# fuzzers never send a key the API would refuse.
+CustomFields = Annotated[dict[FieldKey, FieldValue], Field(max_length=50, json_schema_extra={"additionalProperties": False})]
 Priority = Literal["low", "normal", "high", "urgent"]
 TicketType = Literal["incident", "problem", "request", "change"]
 Channel = Literal["email", "chat", "phone", "conference", "web", "api"]
@@ -28,6 +31,20 @@ Cursor = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Patch(Strict):
+    """A partial update: absent fields stay as they are; null clears only the fields listed
+    in `nullable` and is a per-field 422 for the others (never a half-valid write)."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _null_only_where_allowed(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError("may not be null")
+        return value
 
 
 # -- tickets ---------------------------------------------------------------------------
@@ -44,10 +61,12 @@ class TicketCreate(Strict):
     team_id: Id | None = None
     cc: Annotated[list[Id], Field(max_length=MAX_CC)] = []
     tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] = []
-    custom_fields: Annotated[dict[FieldKey, FieldValue], Field(max_length=50)] = {}
+    custom_fields: CustomFields = {}
 
 
-class TicketPatch(Strict):
+class TicketPatch(Patch):
+    nullable = frozenset({"organization_id", "assignee_id", "team_id"})
+
     subject: Annotated[str, StringConstraints(min_length=1, max_length=SUBJECT_MAX)] | None = None
     description: Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)] | None = None
     status: StatusName | None = None
@@ -60,11 +79,7 @@ class TicketPatch(Strict):
     team_id: Id | None = None
     cc: Annotated[list[Id], Field(max_length=MAX_CC)] | None = None
     tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] | None = None
-    custom_fields: Annotated[dict[FieldKey, FieldValue], Field(max_length=50)] | None = None
-
-
-# Properties that may be cleared with null in a PATCH; the others must hold a value.
-NULLABLE_ON_PATCH = frozenset({"organization_id", "assignee_id", "team_id"})
+    custom_fields: CustomFields | None = None
 
 
 class TicketListQuery(Strict):
@@ -163,7 +178,9 @@ class UserCreate(Strict):
     access: Access | None = None
 
 
-class UserPatch(Strict):
+class UserPatch(Patch):
+    nullable = frozenset({"organization_id", "access"})
+
     name: Name | None = None
     email: Email | None = None
     role: Role | None = None
@@ -193,7 +210,7 @@ class OrganizationCreate(Strict):
     domains: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]{1,253}$")]], Field(max_length=20)] = []
 
 
-class OrganizationPatch(Strict):
+class OrganizationPatch(Patch):
     name: Name | None = None
     domains: Annotated[list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]{1,253}$")]], Field(max_length=20)] | None = (
         None
@@ -215,7 +232,7 @@ class TeamCreate(Strict):
     description: Annotated[str, StringConstraints(max_length=2000)] = ""
 
 
-class TeamPatch(Strict):
+class TeamPatch(Patch):
     name: Name | None = None
     description: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
@@ -234,7 +251,7 @@ class StatusCreate(Strict):
     category: Literal["open", "pending", "resolved", "closed"]
 
 
-class StatusPatch(Strict):
+class StatusPatch(Patch):
     category: Literal["open", "pending", "resolved", "closed"]
 
 

@@ -77,7 +77,8 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     codes = set(spec.errors) | {400, 413, 503}
     if not spec.public:
         operation["security"] = [{"bearer": []}]
-        codes |= {401, 403, 429}
+        # 422 too: references (team, assignee, CC...) are validated against stored records.
+        codes |= {401, 403, 422, 429}
     if spec.query is not None or spec.body is not None:
         codes.add(422)
     if spec.body is not None:

@@ -27,6 +27,7 @@ from chalicelib.domain.errors import (
     Unavailable,
     UnsupportedMediaType,
     ValidationFailed,
+    VersionConflict,
 )
 from chalicelib.domain.visibility import Caller
 
@@ -127,7 +128,9 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 
 
 def validation_errors(exc: ValidationError) -> ValidationFailed:
-    return ValidationFailed([FieldError(_field_path(tuple(e["loc"])) or "body", e["msg"]) for e in exc.errors()])
+    return ValidationFailed(
+        [FieldError(_field_path(tuple(e["loc"])) or "body", e["msg"].removeprefix("Value error, ")) for e in exc.errors()]
+    )
 
 
 class Api:
@@ -279,8 +282,8 @@ def _if_match(value: str | None) -> int | None:
     if value is None or value.strip() == "*":
         return None
     match = _IF_MATCH.match(value)
-    if not match:
-        raise MalformedRequest('If-Match must be an ETag this API issued, e.g. "3"')
+    if not match:  # an ETag we never issued can never match the current version
+        raise VersionConflict(f'If-Match {value!r} names no version of this resource; ETags look like "3"')
     return int(match.group(1))
 
 

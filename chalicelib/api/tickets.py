@@ -6,7 +6,6 @@ from typing import Any
 
 from chalicelib import composition
 from chalicelib.api.models import (
-    NULLABLE_ON_PATCH,
     HistoryPage,
     HistoryQuery,
     MyTicketsQuery,
@@ -18,7 +17,6 @@ from chalicelib.api.models import (
 )
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
 from chalicelib.api.views import ticket_view
-from chalicelib.domain.errors import FieldError, ValidationFailed
 
 api = Api("tickets")
 
@@ -69,9 +67,6 @@ def get_ticket(ctx: RequestContext, ticket_id: str) -> Reply:
 )
 def patch_ticket(ctx: RequestContext, ticket_id: str) -> Reply:
     values = ctx.body.model_dump(exclude_unset=True)
-    nulls = [name for name, value in values.items() if value is None and name not in NULLABLE_ON_PATCH]
-    if nulls:
-        raise ValidationFailed([FieldError(name, "may not be null") for name in nulls])
     ticket = composition.ticket_service().update(ctx.caller, ticket_id, values, expected_version=ctx.if_match, now=ctx.now)
     return Reply(ticket_view(ticket, ctx.caller), version=ticket.version)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 def test_admin_manages_users_and_roles_are_enforced(world):
     admin = world["admin"]
@@ -60,3 +62,13 @@ def test_organizations_crud(world):
     assert admin.patch(f"/v1/organizations/{org_id}", {"domains": []}).data["domains"] == []
     assert admin.delete(f"/v1/organizations/{org_id}").status_code == 204
     assert admin.delete(f"/v1/organizations/{org_id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "field"), [("/v1/users/alice", "name"), ("/v1/teams/support", "name"), ("/v1/users/alice", "role")]
+)
+def test_null_for_a_required_directory_field_is_a_422_not_a_500(world, path, field):
+    response = world["admin"].patch(path, {field: None})
+    assert response.status_code == 422, response.body
+    assert response.data["errors"] == [{"field": field, "message": "may not be null"}]
+    assert world["admin"].get(path).data[field] is not None

@@ -94,7 +94,7 @@ def test_stale_if_match_is_rejected_and_changes_nothing(world, make_ticket):
     assert stale.status_code == 412
     assert stale.data["type"].endswith("precondition-failed")
     assert agent.get(path).data["priority"] == "high"
-    assert agent.patch(path, {"priority": "low"}, headers={"If-Match": "garbage"}).status_code == 400
+    assert agent.patch(path, {"priority": "low"}, headers={"If-Match": "garbage"}).status_code == 412
 
 
 def test_status_moves_follow_the_table(world, make_ticket):
