@@ -8,11 +8,13 @@ import json
 import sys
 import threading
 from dataclasses import dataclass
+from http.server import HTTPServer
 from pathlib import Path
 
+from chalice import local as chalice_local
 from chalice.app import Chalice
 from chalice.config import Config
-from chalice.local import LocalDevServer, create_local_server
+from chalice.local import LocalDevServer
 
 from devstack.moto_server import PortInUse
 
@@ -68,9 +70,15 @@ class HttpApi:
 
 
 def serve(config: Config, host: str, port: int) -> HttpApi:
-    """Bind host:port (0 picks a free port) and serve the app's routes on a thread."""
+    """Bind host:port (0 picks a free port) and serve the app's routes on a thread.
+
+    Requests are served one at a time, as one Lambda container serves them: Chalice keeps
+    the request in a single attribute of the app (`app.current_request`), so chalice's
+    default threaded server would let concurrent requests read each other's caller.
+    """
+    _answer_missing_tokens_with_problem_json()
     try:
-        server = create_local_server(config.chalice_app, config, host, port)
+        server = LocalDevServer(config.chalice_app, config, host, port, server_cls=HTTPServer)
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise
@@ -79,3 +87,22 @@ def serve(config: Config, host: str, port: int) -> HttpApi:
     thread = threading.Thread(target=server.server.serve_forever, name="devstack-http", daemon=True)
     thread.start()
     return HttpApi(server=server, thread=thread)
+
+
+def _answer_missing_tokens_with_problem_json() -> None:
+    """Locally, a request without an Authorization header gets the same problem+json 401 as a
+    bad token (in AWS the template's gateway responses do this). Idempotent."""
+    authorizer_cls = chalice_local.LocalGatewayAuthorizer
+    original = authorizer_cls._prepare_authorizer_event
+    if getattr(original, "_problem_json", False):
+        return
+    from chalicelib.api.auth import Unauthorized
+
+    def prepare(self: object, *args: object, **kwargs: object) -> object:
+        try:
+            return original(self, *args, **kwargs)  # type: ignore[arg-type]
+        except chalice_local.NotAuthorizedError:
+            raise Unauthorized() from None
+
+    prepare._problem_json = True  # type: ignore[attr-defined]
+    authorizer_cls._prepare_authorizer_event = prepare  # type: ignore[method-assign]

@@ -31,6 +31,8 @@ def test_stack_serves_demo_data_over_http_and_keeps_it_across_a_restart(tmp_path
 
     with _running_stack([*ports, "--fresh", "--state-dir", str(state_dir)]) as api:
         assert api.call("GET", "/health")[0] == 200
+        status, problem = api.call("GET", "/v1/tickets")  # no Authorization header at all
+        assert status == 401 and problem["type"].endswith("unauthorized")
         tokens = _tokens(state_dir)
         status, everything = api.call("GET", "/v1/tickets?limit=100", tokens["TOKEN_ADMIN"])
         assert status == 200 and len(everything["items"]) >= 12
