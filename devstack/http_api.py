@@ -8,13 +8,12 @@ import json
 import sys
 import threading
 from dataclasses import dataclass
-from http.server import HTTPServer
 from pathlib import Path
 
 from chalice import local as chalice_local
 from chalice.app import Chalice
 from chalice.config import Config
-from chalice.local import LocalDevServer
+from chalice.local import ChaliceRequestHandler, LocalDevServer
 
 from devstack.moto_server import PortInUse
 
@@ -51,6 +50,37 @@ def import_app(project_dir: Path, module_name: str, attribute: str) -> Chalice:
     return app
 
 
+class _OneRequestAtATime(ChaliceRequestHandler):
+    _app_lock = threading.Lock()
+
+    def _generic_handle(self) -> None:
+        with self._app_lock:
+            super()._generic_handle()
+
+    def __getattr__(self, name: str) -> object:
+        # Methods chalice does not serve (TRACE, CONNECT, ...): http.server would answer a
+        # 501 HTML page; API Gateway refuses them as a client error, so do we.
+        if name.startswith("do_"):
+            return self._method_not_allowed
+        raise AttributeError(name)
+
+    def _method_not_allowed(self) -> None:
+        body = json.dumps(
+            {
+                "type": "urn:helpdesk:problem:method-not-allowed",
+                "title": "Method not allowed",
+                "status": 405,
+                "detail": f"{self.command} is not supported",
+                "errors": [],
+            }
+        ).encode()
+        self.send_response(405)
+        self.send_header("Content-Type", "application/problem+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
 @dataclass
 class HttpApi:
     """chalice's local server, bound and serving on a background thread."""
@@ -72,13 +102,14 @@ class HttpApi:
 def serve(config: Config, host: str, port: int) -> HttpApi:
     """Bind host:port (0 picks a free port) and serve the app's routes on a thread.
 
-    Requests are served one at a time, as one Lambda container serves them: Chalice keeps
-    the request in a single attribute of the app (`app.current_request`), so chalice's
-    default threaded server would let concurrent requests read each other's caller.
+    Connections get a thread each (clients keep HTTP/1.1 connections open), but the app
+    handles one request at a time, as one Lambda container does: Chalice keeps the request
+    in a single attribute of the app (`app.current_request`), so two requests inside the
+    app at once could read each other's caller.
     """
     _answer_missing_tokens_with_problem_json()
     try:
-        server = LocalDevServer(config.chalice_app, config, host, port, server_cls=HTTPServer)
+        server = LocalDevServer(config.chalice_app, config, host, port, handler_cls=_OneRequestAtATime)
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise

@@ -68,13 +68,20 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
             {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255}}
         )
     if spec.body is not None:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema(spec.body, components)}}}
+        # A body whose fields are all optional may be left out (a PATCH with nothing to change).
+        required = any(field.is_required() for field in spec.body.model_fields.values())
+        operation["requestBody"] = {
+            "required": required,
+            "content": {"application/json": {"schema": _schema(spec.body, components)}},
+        }
     if spec.response is not None and spec.status != 204:
         content = {"application/json": {"schema": _schema(spec.response, components)}}
         operation["responses"][str(spec.status)] = {"description": "OK", "content": content}
     else:
         operation["responses"][str(spec.status)] = {"description": "OK"}
     codes = set(spec.errors) | {400, 413, 503}
+    if spec.method in ("PATCH", "DELETE"):
+        codes.add(412)  # If-Match
     if not spec.public:
         operation["security"] = [{"bearer": []}]
         # 422 too: references (team, assignee, CC...) are validated against stored records.

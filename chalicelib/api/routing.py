@@ -223,7 +223,7 @@ def _dispatch(
     now = composition.clock()
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     payload = _parse_body(spec, raw, headers.get("content-type", ""))
-    body = _validate(spec.body, payload) if spec.body is not None else None
+    body = _validate_body(spec.body, raw) if spec.body is not None else None
     query = _validate(spec.query, dict(request.query_params or {})) if spec.query is not None else None
     if spec.query is None and request.query_params:
         raise ValidationFailed([FieldError(name, "unknown query parameter") for name in request.query_params])
@@ -269,6 +269,14 @@ def _parse_body(spec: RouteSpec, raw: bytes, content_type: str) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedRequest(f"the body is not valid JSON: {exc}") from exc
+
+
+def _validate_body(model: type[BaseModel], raw: bytes) -> BaseModel:
+    """Strict JSON validation: `0` is not a boolean and `"5"` is not a number, as the schema says."""
+    try:
+        return model.model_validate_json(raw if raw.strip() else b"{}", strict=True)
+    except ValidationError as exc:
+        raise validation_errors(exc) from exc
 
 
 def _validate(model: type[BaseModel], data: Any) -> BaseModel:
