@@ -10,7 +10,7 @@ PYTEST_ARGS ?= -n 2
 
 STAGE ?= dev
 
-.PHONY: run test lint typecheck check package bench clean
+.PHONY: run test lint typecheck check package bench fuzz clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ required"'
@@ -39,6 +39,10 @@ package: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) --merge-template infra/template.json out/
 	$(BIN)/cfn-lint out/sam.json
 	@echo "Lambda package: $$(du -k out/deployment.zip | cut -f1) KiB zipped, $$(unzip -l out/deployment.zip | tail -1 | awk '{print int($$1/1024)}') KiB unpacked"
+
+# schemathesis against a freshly started local stack, as admin, agent and customer.
+fuzz: $(STAMP)
+	$(BIN)/python -m devstack.fuzz $(FUZZ_ARGS)
 
 # Not part of the test gate: prints a table and writes bench/results.md.
 bench: $(STAMP)

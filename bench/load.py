@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -16,6 +17,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -44,22 +46,13 @@ def _call(url: str, method: str, token: str, body: Any = None) -> tuple[int, Any
         return error.code, None
 
 
-def run_against_fresh_stack(*, requests_per_worker: int, workers: int, seed: int = 7) -> dict[str, Any]:
-    state_dir = Path(tempfile.mkdtemp(prefix="helpdesk-bench-"))
+@contextlib.contextmanager
+def running_stack(state_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A fresh `python -m devstack` with demo data: yields its URL and the demo users' tokens."""
     port = _free_port()
+    command = [sys.executable, "-m", "devstack", "--fresh", "--state-dir", str(state_dir), "--port", str(port)]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "devstack",
-            "--fresh",
-            "--state-dir",
-            str(state_dir),
-            "--port",
-            str(port),
-            "--moto-port",
-            str(_free_port()),
-        ],
+        [*command, "--moto-port", str(_free_port())],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -70,14 +63,28 @@ def run_against_fresh_stack(*, requests_per_worker: int, workers: int, seed: int
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or []], daemon=True).start()
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = lines.get(timeout=120)
-            if line.startswith(READY):
-                break
-        api = f"http://127.0.0.1:{port}"
+        while True:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the local stack did not start")
+            try:
+                if lines.get(timeout=1).startswith(READY):
+                    break
+            except queue.Empty:
+                continue
         env_lines = (state_dir / "tokens.env").read_text().splitlines()
         tokens = dict(line.removeprefix("export ").split("=", 1) for line in env_lines if "=" in line)
-        agent = tokens["TOKEN_AGENT_ALL"].strip("'\"")
+        yield f"http://127.0.0.1:{port}", {name: value.strip("'\"") for name, value in tokens.items()}
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def run_against_fresh_stack(*, requests_per_worker: int, workers: int, seed: int = 7) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="helpdesk-bench-") as state_dir, running_stack(Path(state_dir)) as (api, tokens):
+        agent = tokens["TOKEN_AGENT_ALL"]
         ids = [t["id"] for t in _call(f"{api}/v1/tickets?limit=100", "GET", agent)[1]["items"]]
         plan = [op for op, weight in MIX.items() for _ in range(weight)]
 
@@ -113,9 +120,3 @@ def run_against_fresh_stack(*, requests_per_worker: int, workers: int, seed: int
             "p95_ms": latencies[int(len(latencies) * 0.95) - 1],
             "errors": sum(1 for _, status in samples if status >= 400 and status != 409),
         }
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
