@@ -119,13 +119,17 @@ def simulate(tickets: int) -> dict[str, Any]:
                 table_wcu.clear()
                 gsi_wcu.clear()
                 # Per ticket: created by its customer (with an Idempotency-Key, as a portal does),
-                # triaged (team, priority, assignee), worked (pending), solved, closed.
+                # triaged (team, priority, assignee), a reply and a customer answer, an internal
+                # note, tagged, solved, closed.
                 for n in range(tickets):
                     customer, agent = customers[n % len(customers)], agents[n % len(agents)]
                     ticket = customer("POST", "/v1/tickets", {"subject": f"t{n}", "description": "d" * 600}, key=f"k{n}")
                     path = f"/v1/tickets/{ticket['id']}"
                     agent("PATCH", path, {"team_id": f"team-{n % 10}", "priority": "high", "assignee_id": f"agent-{n % 20}"})
-                    agent("PATCH", path, {"status": "pending", "tags": ["triaged"]})
+                    agent("POST", f"{path}/comments", {"body": "Can you send the logs?", "status": "pending"})
+                    customer("POST", f"{path}/comments", {"body": "Attached, thanks."})
+                    agent("POST", f"{path}/comments", {"body": "Cert expired", "visibility": "internal"})
+                    agent("PATCH", path, {"tags": ["triaged"]})
                     agent("PATCH", path, {"status": "resolved"})
                     agent("PATCH", path, {"status": "closed"})
         finally:
@@ -150,7 +154,8 @@ def report(result: dict[str, Any]) -> str:
             rows.append((where, family, per_ticket, ceiling))
     rows.sort(key=lambda r: r[3])
     lines = [
-        f"Simulated {tickets} tickets (create with Idempotency-Key, triage, pending, resolved, closed).",
+        f"Simulated {tickets} tickets (create with Idempotency-Key, triage, public reply with pending, customer reply, "
+        "internal note, tag, resolved, closed).",
         f"Ceiling = 1,000 WCU/s per partition × 86,400 s ÷ peak/average {PEAK_TO_AVERAGE} ÷ WCU per ticket on the hottest key.",
         "",
         "| where | key (hottest of its family) | WCU per ticket on that key | tickets/day before it throttles |",

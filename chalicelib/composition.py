@@ -14,10 +14,16 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
+    from chalicelib.services.conversation import ConversationService, TemplateService, WorkspaceSettings
     from chalicelib.services.directory import DirectoryService
+    from chalicelib.services.escalations import EscalationService
+    from chalicelib.services.record_actions import RecordActionsService
     from chalicelib.services.statuses import StatusCatalogCache
     from chalicelib.services.tickets import TicketService
+    from chalicelib.storage.activities import ActivityRepository
+    from chalicelib.storage.attachments import AttachmentRepository, FileStore
     from chalicelib.storage.directory import DirectoryRepository
+    from chalicelib.storage.escalations import EscalationRepository, EscalationWorkflow
     from chalicelib.storage.tickets import TicketRepository
 
 
@@ -76,6 +82,35 @@ def directory_service() -> DirectoryService:
 
 
 @functools.cache
+def activity_repository() -> ActivityRepository:
+    from chalicelib.storage.activities import ActivityRepository
+
+    _storage_bound()
+    return ActivityRepository()
+
+
+@functools.cache
+def workspace_settings() -> WorkspaceSettings:
+    from chalicelib.services.conversation import WorkspaceSettings
+
+    return WorkspaceSettings(directory_repository())
+
+
+@functools.cache
+def conversation_service() -> ConversationService:
+    from chalicelib.services.conversation import ConversationService
+
+    return ConversationService(ticket_service(), activity_repository(), status_catalog(), workspace_settings())
+
+
+@functools.cache
+def template_service() -> TemplateService:
+    from chalicelib.services.conversation import TemplateService
+
+    return TemplateService(directory_repository(), ticket_service(), workspace_settings())
+
+
+@functools.cache
 def logger() -> Logger:
     from aws_lambda_powertools import Logger
 
@@ -126,7 +161,86 @@ def reset() -> None:
         status_catalog,
         ticket_service,
         directory_service,
+        activity_repository,
+        workspace_settings,
+        conversation_service,
+        template_service,
         idempotency_config,
         idempotent_runner,
+        stepfunctions_client,
+        escalation_repository,
+        escalation_workflow,
+        escalation_service,
+        s3_client,
+        attachment_repository,
+        file_store,
+        record_actions_service,
     ):
         builder.cache_clear()
+
+
+# -- escalations (issue 4) ------------------------------------------------------------
+@functools.cache
+def stepfunctions_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("stepfunctions", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+
+
+@functools.cache
+def escalation_repository() -> EscalationRepository:
+    from chalicelib.storage.escalations import EscalationRepository
+
+    _storage_bound()
+    return EscalationRepository()
+
+
+@functools.cache
+def escalation_workflow() -> EscalationWorkflow:
+    from chalicelib.storage.escalations import EscalationWorkflow
+
+    return EscalationWorkflow(stepfunctions_client, settings().escalation_state_machine_arn)
+
+
+@functools.cache
+def escalation_service() -> EscalationService:
+    from chalicelib.services.escalations import EscalationService
+
+    return EscalationService(
+        escalation_repository(), escalation_workflow(), ticket_service(), settings().escalation_stage_targets
+    )
+
+
+# -- record actions (issue 3) ---------------------------------------------------------
+@functools.cache
+def s3_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # SigV4: presigned URLs must work for buckets in every region.
+    return boto3.client("s3", config=Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 3}))
+
+
+@functools.cache
+def attachment_repository() -> AttachmentRepository:
+    from chalicelib.storage.attachments import AttachmentRepository
+
+    _storage_bound()
+    return AttachmentRepository()
+
+
+@functools.cache
+def file_store() -> FileStore:
+    from chalicelib.storage.attachments import FileStore
+
+    return FileStore(s3_client, lambda: settings().attachments_bucket)
+
+
+@functools.cache
+def record_actions_service() -> RecordActionsService:
+    from chalicelib.services.record_actions import RecordActionsService
+
+    return RecordActionsService(
+        ticket_service(), ticket_repository(), activity_repository(), attachment_repository(), file_store()
+    )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,12 @@ class Settings:
     jwks_url: str | None
     cursor_secret: str
     max_body_bytes: int
+    # Escalations (issue 4): the workflow's ARN (empty: escalations cannot be created here) and
+    # each waiting stage's target duration in seconds (JSON object; stages left out have none).
+    escalation_state_machine_arn: str = ""
+    escalation_stage_targets: Mapping[str, int] = field(default_factory=dict)
+    # Record actions (issue 3): the private bucket attachments are uploaded to (presigned URLs).
+    attachments_bucket: str = "helpdesk-local-attachments"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -37,4 +44,7 @@ class Settings:
             jwks_url=env.get("HELPDESK_JWKS_URL"),
             cursor_secret=cursor_secret,
             max_body_bytes=int(env.get("HELPDESK_MAX_BODY_BYTES", str(1024 * 1024))),
+            escalation_state_machine_arn=env.get("HELPDESK_ESCALATION_STATE_MACHINE", ""),
+            escalation_stage_targets=json.loads(env.get("HELPDESK_ESCALATION_STAGE_TARGETS") or "{}"),
+            attachments_bucket=env.get("HELPDESK_ATTACHMENTS_BUCKET") or "helpdesk-local-attachments",
         )

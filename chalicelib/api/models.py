@@ -18,6 +18,14 @@ FieldValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | 
 # Keys are constrained by FieldKey; the schema says so too, so generated clients and
 # fuzzers never send a key the API would refuse.
 CustomFields = Annotated[dict[FieldKey, FieldValue], Field(max_length=50, json_schema_extra={"additionalProperties": False})]
+# Checked per channel by chalicelib.domain.record_actions.validate_channel_details (422 per field).
+ChannelDetails = Annotated[
+    dict[str, Any],
+    Field(
+        description="conference: scheduled_at, call_state, meeting_link?, meeting_code?; chat: transcript; "
+        "email: thread, subject?; phone: phone_number?, direction?, duration_seconds?"
+    ),
+]
 Priority = Literal["low", "normal", "high", "urgent"]
 TicketType = Literal["incident", "problem", "request", "change"]
 Channel = Literal["email", "chat", "phone", "conference", "web", "api"]
@@ -62,10 +70,11 @@ class TicketCreate(Strict):
     cc: Annotated[list[Id], Field(max_length=MAX_CC)] = []
     tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] = []
     custom_fields: CustomFields = {}
+    channel_details: ChannelDetails | None = None
 
 
 class TicketPatch(Patch):
-    nullable = frozenset({"organization_id", "assignee_id", "team_id"})
+    nullable = frozenset({"organization_id", "assignee_id", "team_id", "channel_details"})
 
     subject: Annotated[str, StringConstraints(min_length=1, max_length=SUBJECT_MAX)] | None = None
     description: Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)] | None = None
@@ -80,6 +89,7 @@ class TicketPatch(Patch):
     cc: Annotated[list[Id], Field(max_length=MAX_CC)] | None = None
     tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] | None = None
     custom_fields: CustomFields | None = None
+    channel_details: ChannelDetails | None = None
 
 
 class TicketListQuery(Strict):
@@ -141,6 +151,16 @@ class TicketOut(BaseModel):
     proxy_access: bool
     feedback: dict[str, Any] | None
     merged_into: str | None
+    links: list[str] | None = Field(
+        None, description="linked tickets the caller may see; on GET of one ticket (everywhere for agents who see all)"
+    )
+    merged_from: list[str] | None = Field(None, description="agents only: tickets merged into this one")
+    time_spent_minutes: int | None = Field(None, description="agents only: total of the time entries")
+    channel_details: dict[str, Any] | None = Field(
+        None,
+        description="per channel: conference scheduled_at/call_state/meeting_link/meeting_code, chat transcript, "
+        "email thread, phone number; absent in lists",
+    )
     created_at: datetime
     updated_at: datetime
     last_activity_at: datetime

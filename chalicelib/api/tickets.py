@@ -52,8 +52,9 @@ def list_tickets(ctx: RequestContext) -> Reply:
 
 @api.route("/v1/tickets/{ticket_id}", "GET", summary="Get one ticket", response=TicketOut, errors=(404,))
 def get_ticket(ctx: RequestContext, ticket_id: str) -> Reply:
-    ticket = composition.ticket_service().get(ctx.caller, ticket_id)
-    return Reply(ticket_view(ticket, ctx.caller), version=ticket.version)
+    ticket = composition.ticket_service().open(ctx.caller, ticket_id, ctx.now)
+    links = composition.record_actions_service().visible_links(ctx.caller, ticket)
+    return Reply(ticket_view(ticket, ctx.caller, links=links), version=ticket.version)
 
 
 @api.route(

@@ -9,14 +9,32 @@ from chalicelib.domain.tickets import Ticket
 from chalicelib.domain.visibility import Caller
 
 # Ticket fields only staff receive (API.md: customers never get agent-only data).
-AGENT_ONLY = ("team_id", "followers", "tags", "activity_status", "sentiment", "sla")
+AGENT_ONLY = (
+    "team_id",
+    "followers",
+    "tags",
+    "activity_status",
+    "sentiment",
+    "sla",
+    "time_spent_minutes",
+    "merged_from",
+)
 _HIDDEN = ("deleted_at",)
 
 
-def ticket_view(ticket: Ticket, caller: Caller, *, with_description: bool = True) -> dict[str, Any]:
+def ticket_view(
+    ticket: Ticket, caller: Caller, *, with_description: bool = True, links: list[str] | None = None
+) -> dict[str, Any]:
+    """`links`: the linked tickets the caller may see (RecordActionsService.visible_links). Callers
+    who see every ticket get them all; others get them only where they were checked (GET)."""
     data = {f.name: getattr(ticket, f.name) for f in dataclasses.fields(ticket) if f.name not in _HIDDEN}
     if not with_description:
         data.pop("description")
+        data.pop("channel_details")  # list entries do not carry it
+    if links is not None:
+        data["links"] = links
+    elif not caller.sees_everything:
+        data.pop("links")
     if not caller.is_staff:
         for name in AGENT_ONLY:
             data.pop(name, None)

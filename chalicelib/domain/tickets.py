@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
+from chalicelib.domain.markup import sanitize
 from chalicelib.domain.statuses import StatusCatalog, check_move
 
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -39,6 +40,7 @@ EDITABLE = (
     "cc",
     "tags",
     "custom_fields",
+    "channel_details",
 )
 # Properties only agents and admins may set when creating a ticket.
 AGENT_ONLY_ON_CREATE = ("requester_id", "organization_id", "assignee_id", "team_id", "status", "priority", "tags")
@@ -80,6 +82,12 @@ class Ticket:
     proxy_access: bool = False
     feedback: dict[str, Any] | None = None
     merged_into: str | None = None
+    # Record actions (issue 3): related tickets, tickets merged into this one, time worked
+    # (agent-only) and the channel's own fields (conference call, chat transcript, email thread).
+    links: list[str] = field(default_factory=list)
+    merged_from: list[str] = field(default_factory=list)
+    time_spent_minutes: int = 0
+    channel_details: dict[str, Any] | None = None
     closed_at: datetime | None = None
     deleted_at: datetime | None = None
     version: int = 1
@@ -119,6 +127,10 @@ def _check_bounds(values: Mapping[str, Any]) -> None:
 
 def _normalized(values: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(values)
+    # The description is rich text shown to agents and customers: stored sanitized, like
+    # comments. The subject is plain text and stays verbatim (clients escape it).
+    if out.get("description") is not None:
+        out["description"] = sanitize(out["description"])
     if "tags" in out and out["tags"] is not None:
         out["tags"] = normalize_tags(out["tags"])
     if "cc" in out and out["cc"] is not None:
@@ -167,6 +179,7 @@ def create_ticket(
         cc=[c for c in fields.get("cc") or [] if c != requester_id],
         tags=fields.get("tags") or [],
         custom_fields=dict(fields.get("custom_fields") or {}),
+        channel_details=fields.get("channel_details"),
         closed_at=now if status.category == "closed" else None,
     )
     ticket.followers = _with_auto_follow([], ticket.assignee_id)
@@ -224,7 +237,9 @@ def apply_patch(
         changes.append(Change("cc", old_cc, updated.cc))
     if not changes:
         return ticket, []
-    updated.followers = _with_auto_follow(updated.followers, updated.assignee_id)
+    if any(change.property == "assignee_id" for change in changes):
+        # Only a new assignee follows by default; an assignee who unfollowed stays unfollowed.
+        updated.followers = _with_auto_follow(updated.followers, updated.assignee_id)
     updated.updated_at = now
     updated.version = ticket.version + 1
     return updated, changes

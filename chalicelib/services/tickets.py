@@ -10,14 +10,17 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.conversation import activity_status_on_open, property_change_activities
 from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, TicketNotFound, ValidationFailed, VersionConflict
 from chalicelib.domain.listing import ListPlan, plan_list
+from chalicelib.domain.record_actions import validate_channel_details
 from chalicelib.domain.tickets import AGENT_ONLY_ON_CREATE, Change, Ticket, apply_patch, create_ticket
 from chalicelib.domain.visibility import Caller, can_see, can_see_even_if_deleted
 from chalicelib.services.statuses import StatusCatalogCache
 from chalicelib.storage import keys
+from chalicelib.storage.activities import items_for, new_activity_id
 from chalicelib.storage.directory import DirectoryRepository
-from chalicelib.storage.models import DirectoryItem
+from chalicelib.storage.models import DirectoryItem, Record
 from chalicelib.storage.tickets import PURGE_AFTER, ExistenceCheck, HistoryEntry, TicketRepository
 
 # Concurrent PATCHes of one ticket are serialized by its version; a writer that lost the
@@ -34,6 +37,17 @@ def backoff(attempt: int) -> float:
 
 def new_ticket_id() -> str:
     return uuid.uuid4().hex
+
+
+@dataclasses.dataclass(frozen=True)
+class TicketWrite:
+    """What one write of a ticket commits: the new ticket, its history, the reference checks,
+    and other items in the same transaction (timeline entries)."""
+
+    ticket: Ticket
+    changes: list[Change]
+    checks: list[ExistenceCheck] = dataclasses.field(default_factory=list)
+    also_put: list[Record] = dataclasses.field(default_factory=list)
 
 
 class TicketService:
@@ -98,6 +112,8 @@ class TicketService:
             if requester is None:
                 raise ValidationFailed([FieldError("requester_id", "no such user")])
             organization_id = organization_id or requester.data.get("organization_id")
+        if values.get("channel_details") is not None:
+            values["channel_details"] = validate_channel_details(values.get("channel") or "api", values["channel_details"])
         catalog = self._statuses.catalog(must_know=values.get("status"))
         ticket, changes = create_ticket(
             ticket_id=self._new_id(),
@@ -110,7 +126,7 @@ class TicketService:
         )
         # Only references the caller named are checked; the requester's own org comes from
         # the token or the requester's record and is trusted.
-        checks = self._reference_checks(ticket, provided - {"requester_id"})
+        checks = self.reference_checks(ticket, provided - {"requester_id"})
         # The number is taken last so that invalid requests do not burn numbers.
         ticket.number = self._tickets.next_number()
         self._tickets.create(ticket, changes, caller.user_id, checks)
@@ -120,29 +136,76 @@ class TicketService:
         self, caller: Caller, ticket_id: str, values: Mapping[str, Any], *, expected_version: int | None, now: datetime
     ) -> Ticket:
         self._require_staff(caller)
-        for attempt in range(UPDATE_ATTEMPTS):
-            current = self.get(caller, ticket_id)
-            if expected_version is not None and current.version != expected_version:
-                raise VersionConflict(f"ticket is at version {current.version}")
+
+        def change(current: Ticket) -> TicketWrite | None:
             patch = dict(values)
             if "requester_id" in patch and patch["requester_id"] != current.requester_id and "organization_id" not in patch:
                 requester = self._directory.get("user", patch["requester_id"])
                 if requester is None:
                     raise ValidationFailed([FieldError("requester_id", "no such user")])
                 patch["organization_id"] = requester.data.get("organization_id")
+            if "channel_details" in patch or "channel" in patch:
+                # The details must fit the channel the ticket ends up with (422 otherwise).
+                details = patch.get("channel_details", current.channel_details)
+                checked = validate_channel_details(patch.get("channel") or current.channel, details)
+                if "channel_details" in patch:
+                    patch["channel_details"] = checked
             catalog = self._statuses.catalog(must_know=patch.get("status"))
             updated, changes = apply_patch(current, patch, catalog=catalog, now=now)
             if not changes:
+                return None
+            checks = self.reference_checks(updated, {c.property for c in changes})
+            # Property-change entries join the timeline in the same transaction.
+            entries = property_change_activities(current.id, changes, caller, now, lambda: new_activity_id(now))
+            return TicketWrite(updated, changes, checks, items_for(entries))
+
+        return self.write(caller, ticket_id, change, expected_version=expected_version, now=now)
+
+    def write(
+        self,
+        caller: Caller,
+        ticket_id: str,
+        change: Callable[[Ticket], TicketWrite | None],
+        *,
+        expected_version: int | None = None,
+        now: datetime,
+    ) -> Ticket:
+        """Read, change, write in one version-conditioned transaction; a writer that lost the race
+        re-reads and re-applies `change` (unless the caller named a version: then 412)."""
+        for attempt in range(UPDATE_ATTEMPTS):
+            current = self.get(caller, ticket_id)
+            if expected_version is not None and current.version != expected_version:
+                raise VersionConflict(f"ticket is at version {current.version}")
+            write = change(current)
+            if write is None:
                 return current
-            checks = self._reference_checks(updated, {c.property for c in changes})
             try:
-                self._tickets.update(current, updated, changes, caller.user_id, now, checks)
-                return updated
+                self._tickets.update(
+                    current, write.ticket, write.changes, caller.user_id, now, write.checks, also_put=write.also_put
+                )
+                return write.ticket
             except VersionConflict:
                 if expected_version is not None:
                     raise
                 self._sleep(backoff(attempt))
         raise Conflict("the ticket is changing too often; retry shortly", retry_after=1)
+
+    def open(self, caller: Caller, ticket_id: str, now: datetime) -> Ticket:
+        """GET by a caller: the assigned agent opening an unread ticket marks it read.
+
+        A write on a GET, only in that case (one transaction, so the list entries agree with
+        the ticket); a lost race leaves it unread for the next open. Everyone else: 1 GetItem.
+        """
+        ticket = self.get(caller, ticket_id)
+        status = activity_status_on_open(caller, ticket)
+        if status is None:
+            return ticket
+        read = dataclasses.replace(ticket, activity_status=status, version=ticket.version + 1)
+        try:
+            self._tickets.update(ticket, read, [], caller.user_id, now)
+        except VersionConflict:
+            return ticket
+        return read
 
     def delete(self, caller: Caller, ticket_id: str, *, expected_version: int | None, now: datetime) -> None:
         self._require_staff(caller)
@@ -172,7 +235,7 @@ class TicketService:
         if not caller.is_staff:
             raise NotAllowed("only agents and admins may do this")
 
-    def _reference_checks(self, ticket: Ticket, changed: set[str]) -> list[ExistenceCheck]:
+    def reference_checks(self, ticket: Ticket, changed: set[str]) -> list[ExistenceCheck]:
         """Conditions checked inside the write's transaction: referenced records exist."""
         checks: dict[tuple[str, str], ExistenceCheck] = {}
 

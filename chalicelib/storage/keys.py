@@ -59,3 +59,36 @@ def activity_sk(activity_id: str, pinned: bool) -> str:
 def public_timeline_pk(ticket_id: str) -> str:
     """GSI1 partition holding only a ticket's public activities: customers never read internal ones."""
     return f"PUBLIC#{ticket_id}"
+
+
+ACTIVITY_REVISION_PREFIX = "ACTREV#"  # not "ACT#…": timeline Queries never read revisions
+
+
+def activity_revision_sk(activity_id: str, at: datetime) -> str:
+    return f"{ACTIVITY_REVISION_PREFIX}{activity_id}#{stamp(at)}"
+
+
+ATTACHMENT_PREFIX = "ATT#"
+ATTACHMENT_COUNT_PREFIX = "ATTN#"
+
+
+def attachment_sk(attachment_id: str) -> str:
+    return f"{ATTACHMENT_PREFIX}{attachment_id}"
+
+
+def attachment_count_sk(comment_id: str | None) -> str:
+    """One counter per message; the ticket's own first message is `ATTN#ticket`."""
+    return f"{ATTACHMENT_COUNT_PREFIX}{comment_id or 'ticket'}"
+
+
+def attachment_object_key(ticket_id: str, attachment_id: str, filename: str) -> str:
+    return f"tickets/{ticket_id}/{attachment_id}/{filename}"
+
+
+ESCALATION_SK = "ESC"
+ESCALATION_NUMBER_SK = "escalation_number"  # under COUNTER_PK, like ticket numbers
+
+
+def escalation_pk(escalation_id: str) -> str:
+    """One partition per escalation (`ESC#CP-12`): the workflow addresses it by its execution's input."""
+    return f"ESC#{escalation_id}"

@@ -9,6 +9,7 @@ from pynamodb.attributes import (
     DiscriminatorAttribute,
     JSONAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -86,6 +87,10 @@ class TicketItem(Record, discriminator="ticket"):
     proxy_access = BooleanAttribute(default=False)
     feedback = JSONAttribute(null=True)
     merged_into = UnicodeAttribute(null=True)
+    links = ListAttribute(of=UnicodeAttribute, default=list)
+    merged_from = ListAttribute(of=UnicodeAttribute, default=list)
+    time_spent_minutes = NumberAttribute(default=0)
+    channel_details = JSONAttribute(null=True)  # list entries leave it out (like the description)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     last_activity_at = UTCDateTimeAttribute()
@@ -168,3 +173,87 @@ class ActivityItem(Record, discriminator="activity"):
     GSI1PK = UnicodeAttribute(null=True)
     GSI1SK = UnicodeAttribute(null=True)
     public_timeline = PublicTimeline()
+    # Written by the API (workflow-written entries may lack them; readers default them).
+    truncated = BooleanAttribute(null=True)  # body was cut at 65,536 characters
+    team_ids = ListAttribute(of=UnicodeAttribute, null=True)  # the actor's teams: `team_id` filter
+    search_text = UnicodeAttribute(null=True)  # lowercased searchable text: `q` filter
+    cc = ListAttribute(of=UnicodeAttribute, null=True)  # users a reply CC'd
+    notify = ListAttribute(of=UnicodeAttribute, null=True)  # agents @notified (internal notes only)
+    comments = JSONAttribute(null=True)  # agents' comments on the activity, [{id, actor_id, at, body}]
+    edited_at = UnicodeAttribute(null=True)
+    deleted_at = UnicodeAttribute(null=True)  # soft delete: restorable for 90 days
+    ttl = TTLAttribute(null=True)  # deleted_at + 90 d
+    version = NumberAttribute(null=True)  # optimistic concurrency of edits, pins, deletes
+
+
+class ActivityRevisionItem(Record, discriminator="activity_revision"):
+    """PK TICKET#<id>, SK ACTREV#<activity id>#<at>: one edit of an activity (old and new values).
+
+    Separate items, not a list on the activity: bodies reach 64 KiB, and an activity with its
+    edit history inline would outgrow DynamoDB's 400 KB item limit.
+    """
+
+    activity_id = UnicodeAttribute()
+    actor_id = UnicodeAttribute()
+    at = UnicodeAttribute()
+    changes = JSONAttribute()  # {field: {"old", "new"}}
+
+
+class AttachmentItem(Record, discriminator="attachment"):
+    """PK TICKET#<id>, SK ATT#<attachment id>: one file of a message (metadata; the bytes are in S3
+    under `object_key`). `visibility` is the message's: an internal note's files are agent-only."""
+
+    id = UnicodeAttribute()
+    ticket_id = UnicodeAttribute()
+    comment_id = UnicodeAttribute(null=True)  # None: the ticket's own first message
+    filename = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size = NumberAttribute()
+    visibility = UnicodeAttribute()  # public | internal
+    object_key = UnicodeAttribute()
+    uploaded_by = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class AttachmentCountItem(Record, discriminator="attachment_count"):
+    """PK TICKET#<id>, SK ATTN#<comment id | ticket>: files per message, so the 5-per-message cap is
+    one conditional ADD in the attachment's own transaction (no Query, no race)."""
+
+    count = NumberAttribute(default=0)
+
+
+class StageEntryAttribute(MapAttribute[str, str]):
+    stage = UnicodeAttribute()
+    entered_at = UnicodeAttribute()  # RFC 3339 with Z; the workflow writes it from $$.State.EnteredTime
+    note = UnicodeAttribute(default="")  # agent-only
+    actor_id = UnicodeAttribute()
+
+
+class OverrunAttribute(MapAttribute[str, str]):
+    stage = UnicodeAttribute()
+    target_seconds = NumberAttribute()
+    at = UnicodeAttribute()
+
+
+class EscalationItem(Record, discriminator="escalation"):
+    """PK ESC#CP-<n>, SK ESC: one escalation; `stage`, `stages`, `overruns`, `failure` and the
+    task token are written by the escalation workflow through direct DynamoDB integrations, so
+    timestamps are strings (RFC 3339, Z) and `estimated_resolution_date` a JSON string."""
+
+    id = UnicodeAttribute()
+    ticket_id = UnicodeAttribute()
+    description = UnicodeAttribute()
+    stage = UnicodeAttribute()
+    stages = ListAttribute(of=StageEntryAttribute, default=list)
+    estimated_resolution_date = JSONAttribute(null=True)  # "YYYY-MM-DD" or null
+    created_by = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+    task_token = UnicodeAttribute(null=True)  # the waiting execution's token; set by the workflow
+    task_stage = UnicodeAttribute(null=True)  # the stage the token belongs to
+    claim_id = UnicodeAttribute(null=True)  # a signal in flight: who claimed the token, until when
+    claimed_at = UnicodeAttribute(null=True)
+    claimed_to = UnicodeAttribute(null=True)
+    overruns = ListAttribute(of=OverrunAttribute, null=True)
+    failure = MapAttribute(null=True)  # {error, cause, at, execution} when the workflow failed

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
@@ -24,8 +23,9 @@ from chalicelib.domain.listing import NONE, ListPlan, PartitionPage, index_parti
 from chalicelib.domain.tickets import Change, Ticket
 from chalicelib.domain.visibility import Caller
 from chalicelib.storage import keys
+from chalicelib.storage.base import Repository, next_counter_value
 from chalicelib.storage.errors import TransactionCancelled, translated
-from chalicelib.storage.models import CounterItem, HistoryItem, Record, TicketEntry, TicketItem
+from chalicelib.storage.models import HistoryItem, Record, TicketEntry, TicketItem
 
 PURGE_AFTER = timedelta(days=90)
 _TICKET_FIELDS = [f.name for f in dataclasses.fields(Ticket)]
@@ -56,6 +56,9 @@ def _to_ticket(item: TicketItem) -> Ticket:
     values["followers"] = list(values["followers"] or [])
     values["tags"] = list(values["tags"] or [])
     values["custom_fields"] = dict(values["custom_fields"] or {})
+    values["links"] = list(values["links"] or [])
+    values["merged_from"] = list(values["merged_from"] or [])
+    values["time_spent_minutes"] = int(values["time_spent_minutes"] or 0)
     values["number"] = int(values["number"])
     values["version"] = int(values["version"])
     return Ticket(**values)
@@ -81,6 +84,7 @@ def _entries(ticket: Ticket) -> dict[str, TicketEntry]:
     for partition in index_partitions(ticket):
         entry = _fill(TicketEntry(keys.ticket_pk(ticket.id), keys.entry_sk(partition)), ticket)
         entry.description = ""  # lists omit it; keeps N copies of the ticket small
+        entry.channel_details = None  # transcripts and threads: GET the ticket for them
         entry.GSI1PK = partition
         entry.GSI1SK = keys.list_sort_key(ticket.last_activity_at, ticket.id)
         entry.GSI2SK = keys.list_sort_key(ticket.created_at, ticket.id)
@@ -103,23 +107,10 @@ def _history_items(ticket: Ticket, changes: Sequence[Change], actor_id: str, at:
     ]
 
 
-class TicketRepository:
-    def __init__(self) -> None:
-        self._connection: Connection | None = None
-
-    def _transaction(self) -> TransactWrite:
-        # One connection (one botocore client) per repository: building clients is slow.
-        if self._connection is None:
-            self._connection = Connection(region=Record.Meta.region, host=Record.Meta.host)
-        return TransactWrite(connection=self._connection)
-
+class TicketRepository(Repository):
     # -- numbers ---------------------------------------------------------------------
     def next_number(self) -> int:
-        """Atomically take the next ticket number (ADD on one counter item)."""
-        counter = CounterItem(keys.COUNTER_PK, keys.TICKET_NUMBER_SK)
-        with translated():
-            counter.update(actions=[CounterItem.kind.set(CounterItem), CounterItem.value.add(1)])
-        return int(counter.value)
+        return next_counter_value(keys.TICKET_NUMBER_SK)
 
     # -- reads -----------------------------------------------------------------------
     def get(self, ticket_id: str) -> Ticket | None:
@@ -244,6 +235,62 @@ class TicketRepository:
         except TransactionCancelled as cancelled:
             ticket_index = len(checks) + len(removed)
             raise _explain(cancelled, checks, ticket_index, VersionConflict("the ticket changed meanwhile")) from cancelled
+
+    # -- several tickets at once (links, merge) -------------------------------------------
+    def get_many(self, ticket_ids: Sequence[str]) -> dict[str, Ticket]:
+        """One consistent BatchGetItem of up to 100 tickets; missing ids are left out."""
+        wanted = [{"PK": keys.ticket_pk(i), "SK": keys.TICKET_SK} for i in dict.fromkeys(ticket_ids)]
+        if not wanted:
+            return {}
+        with translated():
+            response = TicketItem._get_connection().batch_get_item(wanted, consistent_read=True)
+        if response.get("UnprocessedKeys"):
+            raise Unavailable("the data store is busy; retry shortly")
+        raws = next(iter(response.get("Responses", {}).values()), [])
+        tickets = [_to_ticket(TicketItem.from_raw_data(raw)) for raw in raws]
+        return {t.id: t for t in tickets}
+
+    def update_together(self, writes: Sequence[TicketPairWrite], actor_id: str, at: datetime) -> None:
+        """Several tickets in ONE transaction, each conditioned on the version read: all of them
+        commit or none does (a merge or a link is never half-written). A lost race on any of
+        them is VersionConflict; the caller re-reads and retries."""
+        count = sum(w.item_count() for w in writes)
+        if count > MAX_TRANSACTION_ITEMS:
+            raise Conflict(f"this change touches {count} items; DynamoDB commits at most {MAX_TRANSACTION_ITEMS} atomically")
+        try:
+            with translated(), self._transaction() as tx:
+                for write in writes:
+                    old_entries, new_entries = _entries(write.old), _entries(write.new)
+                    tx.save(_ticket_item(write.new), condition=TicketItem.version == write.old.version)
+                    for entry in new_entries.values():
+                        tx.save(entry)
+                    for partition in old_entries.keys() - new_entries.keys():
+                        tx.delete(TicketEntry(keys.ticket_pk(write.old.id), keys.entry_sk(partition)))
+                    for item in _history_items(write.new, write.changes, actor_id, at):
+                        tx.save(item)
+                    for item in write.also_put:
+                        tx.save(item)
+        except TransactionCancelled as cancelled:
+            if cancelled.transient:
+                raise Unavailable("the tickets are being changed by another request; retry", retry_after=1) from cancelled
+            raise VersionConflict("a ticket changed meanwhile") from cancelled
+
+
+MAX_TRANSACTION_ITEMS = 100
+
+
+@dataclasses.dataclass(frozen=True)
+class TicketPairWrite:
+    """One ticket's part of a multi-ticket transaction (`TicketRepository.update_together`)."""
+
+    old: Ticket
+    new: Ticket
+    changes: Sequence[Change]
+    also_put: Sequence[Record] = ()
+
+    def item_count(self) -> int:
+        old_entries, new_entries = _entries(self.old), _entries(self.new)
+        return 1 + len(new_entries) + len(old_entries.keys() - new_entries.keys()) + len(self.changes) + len(self.also_put)
 
 
 def _add_checks(tx: TransactWrite, checks: Sequence[ExistenceCheck]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -426,3 +427,37 @@ def test_history_replays_to_the_current_ticket(start: dict[str, Any], patches: l
     for name in EDITABLE:
         if name in state:
             assert getattr(ticket, name) == state[name]
+
+
+def test_description_is_stored_sanitized_on_create_and_patch():
+    """django-helpdesk GHSA (PR #985): script in a ticket description ran for every viewer."""
+    ticket, _ = create_ticket(
+        ticket_id="t1",
+        number=1,
+        values={"subject": "<b>kept verbatim</b>", "description": '<p onclick="x()">hi</p><script>alert(1)</script>'},
+        requester_id="alice",
+        organization_id=None,
+        catalog=StatusCatalog(),
+        now=CREATED,
+    )
+    assert ticket.description == "<p>hi</p>"
+    assert ticket.subject == "<b>kept verbatim</b>"
+    patched, _ = apply_patch(ticket, {"description": '<a href="javascript:alert(1)">x</a>'}, catalog=StatusCatalog(), now=LATER)
+    assert "javascript" not in patched.description
+
+
+def test_an_assignee_who_unfollowed_is_not_re_added_by_unrelated_changes():
+    ticket, _ = create_ticket(
+        ticket_id="t1",
+        number=1,
+        values={"subject": "s", "description": "d", "assignee_id": "agent-1"},
+        requester_id="alice",
+        organization_id=None,
+        catalog=StatusCatalog(),
+        now=CREATED,
+    )
+    unfollowed = dataclasses.replace(ticket, followers=[])
+    patched, _ = apply_patch(unfollowed, {"priority": "high"}, catalog=StatusCatalog(), now=LATER)
+    assert patched.followers == []
+    reassigned, _ = apply_patch(patched, {"assignee_id": "agent-2"}, catalog=StatusCatalog(), now=LATER)
+    assert reassigned.followers == ["agent-2"]

@@ -308,7 +308,8 @@ def test_references_to_unknown_resources_are_reported_after_finish(aws: LocalAws
 
 
 def test_project_template_provisions_its_table_and_environment(aws: LocalAws) -> None:
-    provisioned = provision(load_template(TEMPLATE_PATH), aws)
+    # Relative DefinitionS3Location paths resolve against the template's folder, as in the stack.
+    provisioned = provision(load_template(TEMPLATE_PATH), aws, template_dir=TEMPLATE_PATH.parent)
 
     assert provisioned.physical["HelpdeskTable"] == "helpdesk-local-HelpdeskTable"
     assert provisioned.env["HELPDESK_TABLE"] == "helpdesk-local-HelpdeskTable"

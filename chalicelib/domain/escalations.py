@@ -1,0 +1,186 @@
+"""Escalations: the stages, the allowed moves as data, stage timers and who may verify.
+
+The stages are driven by `statemachines/escalation.asl.json`; this module is the rule book
+the API checks before it signals the workflow (tests compare the two).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from chalicelib.domain.errors import Conflict, FieldError, InvalidTransition, ValidationFailed
+from chalicelib.domain.tickets import Ticket
+from chalicelib.domain.visibility import Caller
+
+
+class Stage(StrEnum):
+    SUBMITTED = "submitted"
+    REVIEW = "review"
+    ENGINEERING = "engineering"
+    VERIFICATION = "verification"
+    RESOLVED = "resolved"
+
+
+# Forward one stage at a time; the single way back is verification → engineering, when
+# the customer says the fix does not work (seed 002). Resolved is final.
+ALLOWED_MOVES: Mapping[Stage, frozenset[Stage]] = {
+    Stage.SUBMITTED: frozenset({Stage.REVIEW}),
+    Stage.REVIEW: frozenset({Stage.ENGINEERING}),
+    Stage.ENGINEERING: frozenset({Stage.VERIFICATION}),
+    Stage.VERIFICATION: frozenset({Stage.RESOLVED, Stage.ENGINEERING}),
+    Stage.RESOLVED: frozenset(),
+}
+
+ID_PREFIX = "CP-"
+ESCALATION_ID = re.compile(r"^CP-[1-9][0-9]{0,11}$")
+ESTIMATE_NOTE = "Estimate only, not a guarantee: the date may change until the escalation is resolved."
+# A Standard execution lives at most one year; a stage without a target waits that long.
+NO_TARGET_SECONDS = 365 * 24 * 3600
+NOTE_MAX = 10_000
+# A claim on the workflow's task token older than this belongs to a request that died between
+# claiming and signalling; another signal may then take the token over.
+CLAIM_LEASE_SECONDS = 60
+DESCRIPTION_MAX = 65_536
+
+
+def can_transition(current: str, target: str) -> bool:
+    try:
+        return Stage(target) in ALLOWED_MOVES[Stage(current)]
+    except ValueError:
+        return False
+
+
+def check_transition(current: str, target: str) -> Stage:
+    """The target stage, or InvalidTransition (409) if the table does not allow the move."""
+    if not can_transition(current, target):
+        raise InvalidTransition(f"an escalation in {current!r} cannot move to {target!r}")
+    return Stage(target)
+
+
+def waiting_stages() -> tuple[Stage, ...]:
+    """Stages in which the workflow waits for a signal (every stage with a way out)."""
+    return tuple(stage for stage in Stage if ALLOWED_MOVES[stage])
+
+
+def is_open(stage: str) -> bool:
+    return stage != Stage.RESOLVED
+
+
+def escalation_id(number: int) -> str:
+    if number < 1:
+        raise ValueError("escalation numbers start at 1")
+    return f"{ID_PREFIX}{number}"
+
+
+def verification_target(confirmed: bool) -> Stage:
+    """The customer's answer in verification: the fix works → resolved, otherwise back to engineering."""
+    return Stage.RESOLVED if confirmed else Stage.ENGINEERING
+
+
+def stage_timers(targets: Mapping[str, int]) -> dict[str, int]:
+    """Seconds each waiting stage may last before it counts as overrun (`targets` may omit stages).
+
+    Overrunning records and notifies; it never moves the escalation by itself.
+    """
+    unknown = sorted(set(targets) - {stage.value for stage in waiting_stages()})
+    if unknown:
+        raise ValueError(f"stage targets name stages without a timer: {', '.join(unknown)}")
+    timers = {}
+    for stage in waiting_stages():
+        seconds = int(targets.get(stage.value, NO_TARGET_SECONDS))
+        if not 1 <= seconds <= NO_TARGET_SECONDS:
+            raise ValueError(f"target of {stage.value} must be 1..{NO_TARGET_SECONDS} seconds, not {seconds}")
+        timers[stage.value] = seconds
+    return timers
+
+
+def may_verify(caller: Caller, ticket: Ticket) -> bool:
+    """The requester, or an admin of the ticket's organization, answers the verification."""
+    if caller.role != "customer":
+        return False
+    if ticket.requester_id == caller.user_id:
+        return True
+    return caller.org_admin and caller.org_id is not None and ticket.organization_id == caller.org_id
+
+
+def check_may_escalate(ticket: Ticket) -> None:
+    """One open escalation per ticket, never on a closed one (the write re-checks atomically)."""
+    if ticket.status_category == "closed":
+        raise Conflict("a closed ticket cannot be escalated")
+    summary = ticket.escalation or {}
+    if summary and is_open(str(summary.get("stage"))):
+        raise Conflict(f"the ticket already has an open escalation, {summary.get('id')}")
+
+
+def validate_description(description: str) -> str:
+    text = description.strip()
+    if not text:
+        raise ValidationFailed([FieldError("description", "must not be blank")])
+    return text
+
+
+@dataclass(frozen=True)
+class StageEntry:
+    stage: str
+    entered_at: datetime
+    note: str
+    actor_id: str
+
+
+@dataclass(frozen=True)
+class Overrun:
+    stage: str
+    target_seconds: int
+    at: datetime
+
+
+@dataclass
+class Escalation:
+    """The escalation record. `stage` and `stages` are written by the workflow only."""
+
+    id: str
+    ticket_id: str
+    description: str
+    stage: str
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+    stages: list[StageEntry] = field(default_factory=list)
+    estimated_resolution_date: date | None = None
+    task_token: str | None = None
+    claimed_to: str | None = None
+    claimed_at: datetime | None = None
+    overruns: list[Overrun] = field(default_factory=list)
+    failure: dict[str, Any] | None = None
+
+    def pending_stage(self, now: datetime) -> str | None:
+        """The stage a signal accepted a moment ago is moving the escalation to, if any."""
+        if self.claimed_to is None or self.claimed_at is None:
+            return None
+        if (now - self.claimed_at).total_seconds() > CLAIM_LEASE_SECONDS:
+            return None  # its request died before signalling; the token is free again
+        return self.claimed_to
+
+    def summary(self, stage: str | None = None) -> dict[str, Any]:
+        """What the ticket shows of its escalation (`ticket.escalation`)."""
+        erd = self.estimated_resolution_date
+        return {"id": self.id, "stage": stage or self.stage, "estimated_resolution_date": erd.isoformat() if erd else None}
+
+
+def new_escalation(number: int, ticket_id: str, description: str, actor_id: str, now: datetime) -> Escalation:
+    """A submitted escalation: its first stage entry is its creation."""
+    return Escalation(
+        id=escalation_id(number),
+        ticket_id=ticket_id,
+        description=validate_description(description),
+        stage=Stage.SUBMITTED.value,
+        created_at=now,
+        updated_at=now,
+        created_by=actor_id,
+        stages=[StageEntry(Stage.SUBMITTED.value, now, "", actor_id)],
+    )

@@ -1,0 +1,50 @@
+"""Sentiment of a ticket from its latest customer comments (seed 004), offline.
+
+VADER (vaderSentiment) is a lexicon and rule-based analyzer whose lexicon ships inside the
+package: no network and no model download, at import or at run time. The analyzer is built
+on first use (it reads its lexicon file once per container), never at import.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from chalicelib.domain.conversation import plain_text
+
+# VADER's documented thresholds on the compound score.
+POSITIVE_AT = 0.05
+NEGATIVE_AT = -0.05
+# The previous label stands for the earlier customer comments; the latest one weighs more.
+LATEST_WEIGHT = 0.6
+_LABEL_SCORE = {"positive": 0.5, "neutral": 0.0, "negative": -0.5}
+
+
+@functools.cache
+def _analyzer() -> Any:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
+
+    return SentimentIntensityAnalyzer()
+
+
+def score(text: str) -> float:
+    """VADER's compound score of a (sanitized HTML) comment, from -1 to 1."""
+    return float(_analyzer().polarity_scores(plain_text(text))["compound"])
+
+
+def label(compound: float) -> str:
+    if compound >= POSITIVE_AT:
+        return "positive"
+    if compound <= NEGATIVE_AT:
+        return "negative"
+    return "neutral"
+
+
+def after_customer_comment(previous: str | None, text: str) -> str:
+    """The ticket's sentiment after a customer comment: the latest comment, weighted with the
+    sentiment of the ones before it (a moving average kept as the label, so updating it
+    needs no read of earlier comments)."""
+    latest = score(text)
+    if previous is None:
+        return label(latest)
+    return label(LATEST_WEIGHT * latest + (1 - LATEST_WEIGHT) * _LABEL_SCORE.get(previous, 0.0))

@@ -1,0 +1,491 @@
+"""Conversation and timeline use cases: replies, notes, logged activities, follow, close,
+feedback, quick-reply templates and the workspace's reply settings.
+
+Every write of the ticket goes through `TicketService.write` (one version-conditioned
+transaction, retried on a lost race) with its timeline entries in the same transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain import sentiment
+from chalicelib.domain.conversation import (
+    Activity,
+    activity_comment,
+    activity_status_after_reply,
+    actor_teams,
+    can_edit,
+    check_close,
+    check_comment,
+    check_restorable,
+    check_template,
+    closed_notice,
+    comment_type,
+    edit_activity,
+    feedback_record,
+    iso,
+    merged_cc,
+    prepare_body,
+    property_change_activities,
+    render_template,
+    sanitize,
+    template_values,
+    validate_activity,
+    visible_to,
+    with_follower,
+)
+from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, NotFound, ValidationFailed, VersionConflict
+from chalicelib.domain.tickets import MAX_CC, Change, Ticket, apply_patch
+from chalicelib.domain.visibility import Caller
+from chalicelib.services.statuses import StatusCatalogCache
+from chalicelib.services.tickets import UPDATE_ATTEMPTS, TicketService, TicketWrite, backoff
+from chalicelib.storage import keys
+from chalicelib.storage.activities import ActivityRepository, Revision, TimelineFilter, items_for, new_activity_id
+from chalicelib.storage.directory import DirectoryRepository, Entry
+from chalicelib.storage.models import DirectoryItem
+from chalicelib.storage.tickets import ExistenceCheck
+
+REPLY_VISIBILITIES = ("public", "internal")
+SETTINGS_ID = "workspace"
+DEFAULT_SETTINGS: dict[str, Any] = {"default_reply_visibility": "public"}  # seed 004: public reply by default
+# A warm container re-reads the settings at most this often (like the status catalog).
+SETTINGS_CACHE_SECONDS = 30.0
+
+
+class WorkspaceSettings:
+    """Admin settings of the workspace (one directory entry), cached briefly per container."""
+
+    def __init__(self, directory: DirectoryRepository, clock: Callable[[], float] = time.monotonic) -> None:
+        self._directory = directory
+        self._clock = clock
+        self._cached: dict[str, Any] | None = None
+        self._loaded_at = 0.0
+
+    def current(self) -> dict[str, Any]:
+        if self._cached is None or self._clock() - self._loaded_at >= SETTINGS_CACHE_SECONDS:
+            entry = self._directory.get("setting", SETTINGS_ID)
+            self._cached = {**DEFAULT_SETTINGS, **(entry.data if entry else {})}
+            self._loaded_at = self._clock()
+        return dict(self._cached)
+
+    def default_reply_visibility(self) -> str:
+        return str(self.current()["default_reply_visibility"])
+
+    def get(self, caller: Caller) -> dict[str, Any]:
+        if not caller.is_staff:
+            raise NotAllowed("only agents and admins read the workspace settings")
+        return self.current()
+
+    def put(self, caller: Caller, values: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+        if not caller.is_admin:
+            raise NotAllowed("only admins change the workspace settings")
+        data = {**DEFAULT_SETTINGS, **values}
+        for _ in range(3):  # create-or-replace: a racing first PUT makes the create fail once
+            entry = self._directory.get("setting", SETTINGS_ID)
+            try:
+                if entry is None:
+                    self._directory.create("setting", SETTINGS_ID, "workspace", data, now)
+                else:
+                    self._directory.update("setting", entry, name=entry.name, data=data, now=now, expected_version=entry.version)
+                break
+            except (Conflict, VersionConflict):
+                continue
+        else:
+            raise Conflict("the settings are changing concurrently; retry", retry_after=1)
+        self._cached = None
+        return dict(data)
+
+
+@dataclasses.dataclass(frozen=True)
+class Posted:
+    activity: Activity
+    ticket: Ticket
+
+
+class ConversationService:
+    def __init__(
+        self,
+        tickets: TicketService,
+        activities: ActivityRepository,
+        statuses: StatusCatalogCache,
+        settings: WorkspaceSettings,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._tickets = tickets
+        self._activities = activities
+        self._statuses = statuses
+        self._settings = settings
+        self._sleep = sleep
+
+    # -- replies and notes -----------------------------------------------------------
+    def comment(
+        self,
+        caller: Caller,
+        ticket_id: str,
+        *,
+        body: str,
+        visibility: str | None,
+        cc: Sequence[str],
+        notify: Sequence[str],
+        status: str | None,
+        now: datetime,
+    ) -> Posted:
+        """A public reply or internal note and the ticket change it causes, in one transaction."""
+        if visibility is None:
+            visibility = self._settings.default_reply_visibility() if caller.is_staff else "public"
+        prepared = prepare_body(body)
+        if not prepared.text.strip():
+            raise ValidationFailed([FieldError("body", "is empty once unsafe markup is removed")])
+        cc, notify = list(dict.fromkeys(cc)), list(dict.fromkeys(notify))
+        activity_id = new_activity_id(now)  # one id across retries: a retry never posts twice
+        posted: dict[str, Activity] = {}
+
+        def change(current: Ticket) -> TicketWrite:
+            relation = check_comment(caller, current, visibility=visibility, status=status, notify=notify)
+            updated, changes = current, []
+            if status is not None:
+                catalog = self._statuses.catalog(must_know=status)
+                updated, changes = apply_patch(current, {"status": status}, catalog=catalog, now=now)
+            new_cc = merged_cc(updated, cc)
+            if len(new_cc) > MAX_CC:
+                raise ValidationFailed([FieldError("cc", f"a ticket has at most {MAX_CC} CC'd users")])
+            if new_cc != updated.cc:
+                changes = [*changes, Change("cc", list(updated.cc), new_cc)]
+            customer_reply = relation == "requester" and visibility == "public"
+            updated = dataclasses.replace(
+                updated,
+                cc=new_cc,
+                last_activity_at=now,
+                updated_at=now,
+                activity_status=activity_status_after_reply(current.activity_status, relation, visibility),
+                sentiment=sentiment.after_customer_comment(current.sentiment, prepared.text)
+                if customer_reply
+                else current.sentiment,
+                version=current.version + 1,
+            )
+            activity = Activity(
+                id=activity_id,
+                ticket_id=current.id,
+                type=comment_type(visibility),
+                visibility=visibility,
+                actor_id=caller.user_id,
+                at=now,
+                body=prepared.text,
+                truncated=prepared.truncated,
+                team_ids=actor_teams(caller),
+                cc=[user for user in cc if user in new_cc],
+                notify=notify,
+            )
+            posted["activity"] = activity
+            checks = self._tickets.reference_checks(updated, {c.property for c in changes} - {"cc"})
+            checks += [ExistenceCheck("cc", keys.directory_pk("user"), user) for user in new_cc if user not in current.cc]
+            checks += [
+                ExistenceCheck("notify", keys.directory_pk("user"), user, DirectoryItem.role.is_in("agent", "admin"))
+                for user in notify
+            ]
+            entries = [activity, *property_change_activities(current.id, changes, caller, now, lambda: new_activity_id(now))]
+            return TicketWrite(updated, changes, checks, items_for(entries))
+
+        ticket = self._tickets.write(caller, ticket_id, change, now=now)
+        return Posted(posted["activity"], ticket)
+
+    def log_activity(self, caller: Caller, ticket_id: str, values: Mapping[str, Any], now: datetime) -> Posted:
+        """A call, meeting, task, email or note logged on the ticket (bumps its last activity)."""
+        self._require_staff(caller)
+        values = dict(values)
+        activity_type = values.pop("type")
+        visibility = values.pop("visibility", None) or "internal"
+        subject = values.pop("subject", None)
+        raw_body = values.pop("body", None)
+        notify = list(dict.fromkeys(values.pop("notify", None) or []))
+        if notify and activity_type != "note":
+            raise ValidationFailed([FieldError("notify", "@notify is for internal notes")])
+        prepared = prepare_body(raw_body) if raw_body is not None else None
+        body = prepared.text if prepared else None
+        fields = validate_activity(activity_type, visibility, subject, body, values)
+        activity = Activity(
+            id=new_activity_id(now),
+            ticket_id=ticket_id,
+            type=activity_type,
+            visibility=visibility,
+            actor_id=caller.user_id,
+            at=now,
+            subject=subject,
+            body=body,
+            fields=fields,
+            truncated=bool(prepared and prepared.truncated),
+            team_ids=actor_teams(caller),
+            notify=notify,
+        )
+        checks = [
+            ExistenceCheck("notify", keys.directory_pk("user"), user, DirectoryItem.role.is_in("agent", "admin"))
+            for user in notify
+        ]
+
+        def change(current: Ticket) -> TicketWrite:
+            updated = dataclasses.replace(current, last_activity_at=now, updated_at=now, version=current.version + 1)
+            return TicketWrite(updated, [], list(checks), items_for([activity]))
+
+        ticket = self._tickets.write(caller, ticket_id, change, now=now)
+        return Posted(activity, ticket)
+
+    # -- the timeline ----------------------------------------------------------------
+    def timeline(
+        self, caller: Caller, ticket_id: str, flt: TimelineFilter, *, limit: int, after: str | None
+    ) -> tuple[list[Activity], str | None]:
+        """One GetItem (visibility) and one Query: staff read the ticket's partition, everyone
+        else the public index partition, which holds no internal or deleted entry."""
+        ticket = self._tickets.get(caller, ticket_id)
+        if not caller.is_staff:
+            forbidden = [name for name, given in (("team_id", flt.team_id), ("deleted", flt.deleted)) if given]
+            if forbidden:
+                raise NotAllowed.for_fields(forbidden, "agents only")
+        # A merge target's timeline also reads each merged source's partition: one Query more
+        # per source (docs/decisions.md, "Merge").
+        activities, last = self._activities.page_merged(
+            [ticket_id, *ticket.merged_from], public_only=not caller.is_staff, flt=flt, limit=limit, after=after
+        )
+        return [a for a in activities if visible_to(caller, a)], last
+
+    def activity(self, caller: Caller, ticket_id: str, activity_id: str) -> Activity:
+        self._tickets.get(caller, ticket_id)
+        return self._find(caller, ticket_id, activity_id)
+
+    def activity_history(
+        self, caller: Caller, ticket_id: str, activity_id: str, *, limit: int, after: str | None
+    ) -> tuple[list[Revision], str | None]:
+        self._require_staff(caller)
+        self._tickets.get(caller, ticket_id)
+        return self._activities.revisions(ticket_id, activity_id, limit=limit, after=after)
+
+    # -- changing an activity ----------------------------------------------------------
+    def edit(
+        self,
+        caller: Caller,
+        ticket_id: str,
+        activity_id: str,
+        values: Mapping[str, Any],
+        *,
+        expected_version: int | None,
+        now: datetime,
+    ) -> Activity:
+        """Pin/unpin (any agent) and content edits (the author; kept as revisions)."""
+        self._require_staff(caller)
+        values = dict(values)
+        pinned = values.pop("pinned", None)
+        subject = values.pop("subject", None)
+        body = values.pop("body", None)
+        content = subject is not None or body is not None or any(v is not None for v in values.values())
+
+        def change(current: Activity) -> tuple[Activity, Revision | None] | None:
+            if current.is_deleted:
+                raise Conflict("the activity is deleted; restore it first")
+            new, changed = current, {}
+            if content:
+                if not can_edit(caller, current):
+                    if current.type in ("system", "chat") or current.version is None:
+                        raise Conflict("system entries and transcripts cannot be edited")
+                    raise NotAllowed("only the author or an admin can edit an activity")
+                new, changed = edit_activity(current, subject=subject, body=body, values=values, now=now)
+            if pinned is not None and pinned != current.pinned:
+                new = dataclasses.replace(new, pinned=pinned)
+            if new == current:
+                return None
+            revision = Revision(current.id, caller.user_id, now, changed) if changed else None
+            return new, revision
+
+        return self._change_activity(caller, ticket_id, activity_id, change, expected_version)
+
+    def delete(self, caller: Caller, ticket_id: str, activity_id: str, *, expected_version: int | None, now: datetime) -> None:
+        """Soft delete, restorable for 90 days (the entry also leaves the customers' index)."""
+        self._require_staff(caller)
+
+        def change(current: Activity) -> tuple[Activity, Revision | None] | None:
+            if current.type == "system":
+                raise Conflict("system entries are the ticket's record and cannot be deleted")
+            if current.is_deleted:
+                return None
+            deleted = dataclasses.replace(current, deleted_at=now)
+            return deleted, Revision(current.id, caller.user_id, now, {"deleted_at": {"old": None, "new": iso(now)}})
+
+        self._change_activity(caller, ticket_id, activity_id, change, expected_version)
+
+    def restore(self, caller: Caller, ticket_id: str, activity_id: str, now: datetime) -> Activity:
+        self._require_staff(caller)
+
+        def change(current: Activity) -> tuple[Activity, Revision | None] | None:
+            if not current.is_deleted:
+                return None
+            check_restorable(current, now)
+            assert current.deleted_at is not None
+            old = iso(current.deleted_at)
+            return dataclasses.replace(current, deleted_at=None), Revision(
+                current.id, caller.user_id, now, {"deleted_at": {"old": old, "new": None}}
+            )
+
+        return self._change_activity(caller, ticket_id, activity_id, change, None)
+
+    def comment_on_activity(self, caller: Caller, ticket_id: str, activity_id: str, body: str, now: datetime) -> dict[str, Any]:
+        self._require_staff(caller)
+        comment_id = uuid.uuid4().hex
+        added: dict[str, dict[str, Any]] = {}
+
+        def change(current: Activity) -> tuple[Activity, Revision | None] | None:
+            if current.is_deleted:
+                raise Conflict("the activity is deleted; restore it first")
+            comment = activity_comment(comment_id, caller, body, now, current)
+            added["comment"] = comment
+            return dataclasses.replace(current, comments=[*current.comments, comment]), None
+
+        self._change_activity(caller, ticket_id, activity_id, change, None)
+        return added["comment"]
+
+    def _change_activity(
+        self,
+        caller: Caller,
+        ticket_id: str,
+        activity_id: str,
+        change: Callable[[Activity], tuple[Activity, Revision | None] | None],
+        expected_version: int | None,
+    ) -> Activity:
+        """Find, change, replace conditioned on the version read; re-read and re-apply on a lost race."""
+        self._tickets.get(caller, ticket_id)
+        for attempt in range(UPDATE_ATTEMPTS):
+            current = self._find(caller, ticket_id, activity_id)
+            if expected_version is not None and current.version != expected_version:
+                raise VersionConflict(f"activity is at version {current.version}")
+            result = change(current)
+            if result is None:
+                return current
+            new, revision = result
+            new = dataclasses.replace(new, version=(current.version or 0) + 1)
+            try:
+                self._activities.replace(current, new, revision)
+                return new
+            except VersionConflict:
+                if expected_version is not None:
+                    raise
+                self._sleep(backoff(attempt))
+        raise Conflict("the activity is changing too often; retry shortly", retry_after=1)
+
+    def _find(self, caller: Caller, ticket_id: str, activity_id: str) -> Activity:
+        activity = self._activities.find(ticket_id, activity_id)
+        if activity is None or not visible_to(caller, activity):
+            raise NotFound("activity not found")
+        return activity
+
+    # -- follow, close, feedback ---------------------------------------------------------
+    def follow(self, caller: Caller, ticket_id: str, follow: bool, now: datetime) -> Ticket:
+        def change(current: Ticket) -> TicketWrite | None:
+            updated, changes = with_follower(current, caller.user_id, follow, now)
+            return TicketWrite(updated, changes) if changes else None
+
+        return self._tickets.write(caller, ticket_id, change, now=now)
+
+    def close(self, caller: Caller, ticket_id: str, now: datetime) -> tuple[Ticket, str]:
+        def change(current: Ticket) -> TicketWrite:
+            check_close(caller, current)
+            catalog = self._statuses.catalog()
+            updated, changes = apply_patch(current, {"status": "closed"}, catalog=catalog, now=now)
+            updated = dataclasses.replace(updated, last_activity_at=now)
+            entries = property_change_activities(current.id, changes, caller, now, lambda: new_activity_id(now), event="closed")
+            return TicketWrite(updated, changes, [], items_for(entries))
+
+        ticket = self._tickets.write(caller, ticket_id, change, now=now)
+        return ticket, closed_notice(ticket)
+
+    def feedback(self, caller: Caller, ticket_id: str, rating: int, comment: str, now: datetime) -> Ticket:
+        def change(current: Ticket) -> TicketWrite:
+            record = feedback_record(caller, current, rating, comment, now)
+            updated = dataclasses.replace(current, feedback=record, updated_at=now, version=current.version + 1)
+            entry = Activity(
+                id=new_activity_id(now),
+                ticket_id=current.id,
+                type="system",
+                visibility="public",
+                actor_id=caller.user_id,
+                at=now,
+                fields={"event": "feedback", "rating": record["rating"], "comment": record["comment"]},
+            )
+            return TicketWrite(updated, [Change("feedback", None, record)], [], items_for([entry]))
+
+        return self._tickets.write(caller, ticket_id, change, now=now)
+
+    @staticmethod
+    def _require_staff(caller: Caller) -> None:
+        if not caller.is_staff:
+            raise NotAllowed("only agents and admins may do this")
+
+
+class TemplateService:
+    """Quick-reply templates (directory entries of kind `template`) and their rendering."""
+
+    KIND = "template"
+
+    def __init__(self, directory: DirectoryRepository, tickets: TicketService, settings: WorkspaceSettings) -> None:
+        self._directory = directory
+        self._tickets = tickets
+        self._settings = settings
+
+    def create(self, caller: Caller, values: Mapping[str, Any], now: datetime) -> Entry:
+        self._require_admin(caller)
+        body = self._checked_body(values["body"])
+        return self._directory.create(self.KIND, uuid.uuid4().hex, values["name"], {"body": body}, now)
+
+    def get(self, caller: Caller, template_id: str) -> Entry:
+        self._require_staff(caller)
+        entry = self._directory.get(self.KIND, template_id)
+        if entry is None:
+            raise NotFound("template not found")
+        return entry
+
+    def list(self, caller: Caller, *, limit: int, after: str | None) -> tuple[list[Entry], str | None]:
+        self._require_staff(caller)
+        return self._directory.list(self.KIND, limit=limit, after=after)
+
+    def update(
+        self, caller: Caller, template_id: str, values: Mapping[str, Any], *, expected_version: int | None, now: datetime
+    ) -> Entry:
+        self._require_admin(caller)
+        entry = self.get(caller, template_id)
+        if expected_version is not None and entry.version != expected_version:
+            raise VersionConflict(f"template is at version {entry.version}")
+        data = dict(entry.data)
+        if values.get("body") is not None:
+            data["body"] = self._checked_body(values["body"])
+        name = values.get("name") or entry.name
+        return self._directory.update(self.KIND, entry, name=name, data=data, now=now, expected_version=entry.version)
+
+    def delete(self, caller: Caller, template_id: str) -> None:
+        self._require_admin(caller)
+        self._directory.delete(self.KIND, template_id)
+
+    def render(self, caller: Caller, template_id: str, ticket_id: str) -> dict[str, Any]:
+        """The template filled in for one ticket, and the default reply visibility."""
+        template = self.get(caller, template_id)
+        ticket = self._tickets.get(caller, ticket_id)
+        requester = self._directory.get("user", ticket.requester_id)
+        person = {"name": requester.name, "email": requester.data.get("email")} if requester else {}
+        body = render_template(template.data["body"], template_values(ticket, person, caller))
+        return {"body": body, "visibility": self._settings.default_reply_visibility()}
+
+    @staticmethod
+    def _checked_body(body: str) -> str:
+        check_template(body)
+        return sanitize(body)
+
+    @staticmethod
+    def _require_staff(caller: Caller) -> None:
+        if not caller.is_staff:
+            raise NotAllowed("only agents and admins use templates")
+
+    @staticmethod
+    def _require_admin(caller: Caller) -> None:
+        if not caller.is_admin:
+            raise NotAllowed("only admins manage templates")

@@ -1,0 +1,243 @@
+"""Record-action use cases: links, related tickets, merge, proxy-login access, time entries and
+attachments. Single-ticket writes go through `TicketService.write`; links and merges change two
+tickets in one transaction (`TicketRepository.update_together`)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.conversation import Activity, visible_to
+from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, NotFound, TicketNotFound, ValidationFailed, VersionConflict
+from chalicelib.domain.listing import ListPlan
+from chalicelib.domain.record_actions import (
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS_PER_MESSAGE,
+    attachment_visible,
+    check_attach,
+    check_link,
+    merge,
+    merge_activities,
+    proxy_audit_entry,
+    set_proxy_access,
+    time_entry,
+    validate_attachment,
+    with_link,
+    with_time,
+)
+from chalicelib.domain.tickets import Ticket
+from chalicelib.domain.visibility import Caller, can_see, can_see_even_if_deleted
+from chalicelib.services.tickets import UPDATE_ATTEMPTS, TicketService, TicketWrite, backoff
+from chalicelib.storage import keys
+from chalicelib.storage.activities import ActivityRepository, items_for, new_activity_id
+from chalicelib.storage.attachments import Attachment, AttachmentRepository, FileStore
+from chalicelib.storage.tickets import TicketPairWrite, TicketRepository
+
+RELATED_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class Upload:
+    attachment: Attachment
+    form: dict[str, Any]  # {"url", "fields"}: the browser POSTs the file with these fields
+
+
+class RecordActionsService:
+    def __init__(
+        self,
+        tickets: TicketService,
+        repository: TicketRepository,
+        activities: ActivityRepository,
+        attachments: AttachmentRepository,
+        files: FileStore,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._tickets = tickets
+        self._repository = repository
+        self._activities = activities
+        self._attachments = attachments
+        self._files = files
+        self._sleep = sleep
+
+    # -- links and related tickets -----------------------------------------------------
+    def visible_links(self, caller: Caller, ticket: Ticket) -> list[str]:
+        """The linked tickets the caller may see: one BatchGetItem, only for callers who do not
+        see every ticket and only when there are links."""
+        if not ticket.links or caller.sees_everything:
+            return list(ticket.links)
+        others = self._repository.get_many(ticket.links)
+        return [t for t in ticket.links if t in others and can_see(caller, others[t])]
+
+    def link(self, caller: Caller, ticket_id: str, other_id: str, linked: bool, now: datetime) -> Ticket:
+        """Add or remove a link on both tickets, in one transaction (BatchGetItem + one write)."""
+        self._require_staff(caller)
+        for attempt in range(UPDATE_ATTEMPTS):
+            found = self._repository.get_many([ticket_id, other_id])
+            ticket = found.get(ticket_id)
+            if ticket is None or not can_see(caller, ticket):
+                raise TicketNotFound("ticket not found")
+            other = found.get(other_id)
+            if linked:
+                if other is None or not can_see(caller, other):
+                    raise ValidationFailed([FieldError("ticket_id", "no such ticket")])
+                check_link(ticket, other)
+            writes = []
+            for this, that in ((ticket, other_id), (other, ticket_id)):
+                if this is None:
+                    continue  # unlinking from a purged ticket: only this side remains
+                updated, changes = with_link(this, that, linked, now)
+                if changes:
+                    entry = Activity(
+                        id=new_activity_id(now),
+                        ticket_id=this.id,
+                        type="system",
+                        visibility="internal",  # the other ticket may be one the customer cannot see
+                        actor_id=caller.user_id,
+                        at=now,
+                        fields={"event": "linked" if linked else "unlinked", "ticket_id": that},
+                    )
+                    writes.append(TicketPairWrite(this, updated, changes, items_for([entry])))
+            if not writes:
+                return ticket
+            try:
+                self._repository.update_together(writes, caller.user_id, now)
+            except VersionConflict:
+                self._sleep(backoff(attempt))
+                continue
+            return writes[0].new if writes[0].old.id == ticket_id else ticket
+        raise Conflict("the tickets are changing too often; retry shortly", retry_after=1)
+
+    def related(self, caller: Caller, ticket_id: str) -> dict[str, list[Ticket]]:
+        """The requester's and the organization's other recent tickets: one Query each on the
+        existing list partitions, filtered by the caller's visibility in the same Query."""
+        ticket = self._tickets.get(caller, ticket_id)
+        check = not caller.sees_everything
+        out: dict[str, list[Ticket]] = {"requester_tickets": [], "organization_tickets": []}
+        partitions = [("requester_tickets", f"USER#{ticket.requester_id}")]
+        if ticket.organization_id:
+            partitions.append(("organization_tickets", f"ORG#{ticket.organization_id}"))
+        for name, partition in partitions:
+            # One more than shown: the ticket itself is in its own requester's partition.
+            plan = ListPlan((partition,), {}, check, True, "last_activity_at")
+            found, _ = self._repository.list(plan, caller, limit=RELATED_LIMIT + 1, position=None)
+            out[name] = [t for t in found if t.id != ticket.id][:RELATED_LIMIT]
+        return out
+
+    # -- merge -------------------------------------------------------------------------
+    def merge(self, caller: Caller, target_id: str, source_id: str, now: datetime) -> Ticket:
+        """Merge the source into the target: both tickets, their list entries, history and a
+        system entry on each timeline in ONE transaction conditioned on both versions read
+        (BatchGetItem + TransactWriteItems). Nothing is visible until all of it commits."""
+        self._require_staff(caller)
+        target_entry, source_entry = new_activity_id(now), new_activity_id(now)
+        for attempt in range(UPDATE_ATTEMPTS):
+            found = self._repository.get_many([target_id, source_id])
+            target, source = found.get(target_id), found.get(source_id)
+            if target is None or not can_see_even_if_deleted(caller, target):
+                raise TicketNotFound("ticket not found")
+            if target_id == source_id:
+                raise Conflict("a ticket cannot be merged into itself")
+            if source is None or not can_see_even_if_deleted(caller, source):
+                raise ValidationFailed([FieldError("source_id", "no such ticket")])
+            for ticket, role in ((target, "target"), (source, "source")):
+                if ticket.is_deleted:
+                    raise Conflict(f"the {role} ticket is deleted; restore it first")
+            result = merge(target, source, now)
+            entries = merge_activities(result, caller, now, target_entry, source_entry)
+            writes = [
+                TicketPairWrite(target, result.target, result.target_changes, items_for(entries[:1])),
+                TicketPairWrite(source, result.source, result.source_changes, items_for(entries[1:])),
+            ]
+            try:
+                self._repository.update_together(writes, caller.user_id, now)
+            except VersionConflict:
+                self._sleep(backoff(attempt))
+                continue
+            return result.target
+        raise Conflict("the tickets are changing too often; retry shortly", retry_after=1)
+
+    # -- proxy-login access --------------------------------------------------------------
+    def set_proxy_access(self, caller: Caller, ticket_id: str, enabled: bool, now: datetime) -> Ticket:
+        entry_id = new_activity_id(now)
+
+        def change(current: Ticket) -> TicketWrite | None:
+            updated, changes = set_proxy_access(caller, current, enabled, now)
+            if not changes:
+                return None
+            return TicketWrite(updated, changes, [], items_for([proxy_audit_entry(current, caller, enabled, now, entry_id)]))
+
+        return self._tickets.write(caller, ticket_id, change, now=now)
+
+    # -- time entries ----------------------------------------------------------------------
+    def log_time(
+        self, caller: Caller, ticket_id: str, *, minutes: int, note: str, billable: bool, now: datetime
+    ) -> tuple[Activity, Ticket]:
+        self._require_staff(caller)
+        entry_id = new_activity_id(now)  # one id across retries: a retry never logs twice
+        logged: dict[str, Activity] = {}
+
+        def change(current: Ticket) -> TicketWrite:
+            entry = time_entry(caller, current, minutes, note, billable, now, entry_id)
+            updated, changes = with_time(current, minutes, now)
+            logged["entry"] = entry
+            return TicketWrite(updated, changes, [], items_for([entry]))
+
+        ticket = self._tickets.write(caller, ticket_id, change, now=now)
+        return logged["entry"], ticket
+
+    # -- attachments -----------------------------------------------------------------------
+    def attach(
+        self,
+        caller: Caller,
+        ticket_id: str,
+        *,
+        filename: str,
+        content_type: str,
+        size: int,
+        comment_id: str | None,
+        now: datetime,
+    ) -> Upload:
+        """Reserve a slot on the message and answer a presigned POST for the file (GetItem,
+        BatchGetItem when a comment is named, one transaction; presigning makes no call)."""
+        request = validate_attachment(filename, content_type, size)
+        ticket = self._tickets.get(caller, ticket_id)
+        message = None
+        if comment_id is not None:
+            message = self._activities.find(ticket_id, comment_id)
+            if message is None or not visible_to(caller, message):
+                raise ValidationFailed([FieldError("comment_id", "no such reply or note on this ticket")])
+        visibility = check_attach(caller, ticket, message)
+        attachment_id = uuid.uuid4().hex
+        object_key = keys.attachment_object_key(ticket_id, attachment_id, request.filename)
+        attachment = Attachment(
+            id=attachment_id,
+            ticket_id=ticket_id,
+            comment_id=comment_id,
+            filename=request.filename,
+            content_type=request.content_type,
+            size=request.size,
+            visibility=visibility,
+            object_key=object_key,
+            uploaded_by=caller.user_id,
+            created_at=now,
+        )
+        self._attachments.add(attachment, MAX_ATTACHMENTS_PER_MESSAGE)
+        return Upload(attachment, self._files.upload_form(object_key, request.content_type, MAX_ATTACHMENT_BYTES))
+
+    def download(self, caller: Caller, ticket_id: str, attachment_id: str) -> tuple[Attachment, str]:
+        """A presigned GET for a file of the ticket (or of a ticket merged into it) the caller may
+        see: GetItem + one BatchGetItem. An internal note's file is not found for customers."""
+        ticket = self._tickets.get(caller, ticket_id)
+        attachment = self._attachments.find([ticket.id, *ticket.merged_from], attachment_id)
+        if attachment is None or not attachment_visible(caller, attachment.visibility):
+            raise NotFound("attachment not found")
+        return attachment, self._files.download_url(attachment.object_key, attachment.filename, attachment.content_type)
+
+    @staticmethod
+    def _require_staff(caller: Caller) -> None:
+        if not caller.is_staff:
+            raise NotAllowed("only agents and admins may do this")

@@ -1,0 +1,31 @@
+"""What every repository shares: one connection for its transactions, and counters."""
+
+from __future__ import annotations
+
+from pynamodb.connection import Connection
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.storage import keys
+from chalicelib.storage.errors import translated
+from chalicelib.storage.models import CounterItem, Record
+
+
+class Repository:
+    """Base of repositories that write transactions."""
+
+    def __init__(self) -> None:
+        self._connection: Connection | None = None
+
+    def _transaction(self) -> TransactWrite:
+        # One connection (one botocore client) per repository: building clients is slow.
+        if self._connection is None:
+            self._connection = Connection(region=Record.Meta.region, host=Record.Meta.host)
+        return TransactWrite(connection=self._connection)
+
+
+def next_counter_value(name: str) -> int:
+    """Atomically take the next number of a counter (ADD on one item; creates it at 1)."""
+    counter = CounterItem(keys.COUNTER_PK, name)
+    with translated():
+        counter.update(actions=[CounterItem.kind.set(CounterItem), CounterItem.value.add(1)])
+    return int(counter.value)

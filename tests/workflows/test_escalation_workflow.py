@@ -1,0 +1,328 @@
+"""The escalation workflow, statemachines/escalation.asl.json, run for real on moto.
+
+Escalations are created with the repository (as the API does) and driven by SendTaskSuccess
+with the token the execution stored on the escalation. Assertions read the execution
+history, the table and the events the bus delivered.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+
+from chalicelib import composition
+from chalicelib.domain.errors import Conflict, Unavailable
+from chalicelib.domain.escalations import NO_TARGET_SECONDS, new_escalation
+from chalicelib.domain.tickets import Ticket
+from chalicelib.storage.escalations import EscalationWorkflow
+from tests.workflows.stack import EscalationStack, escalation_stack, wait_for
+
+HAPPY_PATH = [
+    "Enter_submitted",
+    "Publish_submitted",
+    "Await_submitted",
+    "Enter_review",
+    "Publish_review",
+    "Await_review",
+    "Enter_engineering",
+    "Publish_engineering",
+    "Await_engineering",
+    "Enter_verification",
+    "Publish_verification",
+    "Await_verification",
+    "VerificationOutcome",
+    "Enter_resolved",
+    "Publish_resolved",
+]
+# Billed state transitions: the target for a whole escalation is at most 15.
+MAX_TRANSITIONS_HAPPY_PATH = 15
+TRANSITIONS_PER_VERIFICATION_LOOP = 7  # choice + engineering (3) + verification (3)
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[EscalationStack]:
+    with escalation_stack(monkeypatch.setenv) as provisioned:
+        yield provisioned
+
+
+@pytest.fixture
+def escalate(stack: EscalationStack) -> Callable[..., str]:
+    """Create a ticket and an escalation on it (as the API does) and start its execution."""
+    counter = iter(range(1, 1000))
+
+    def make(*, timers: dict[str, int] | None = None, create_item: bool = True) -> str:
+        number = next(counter)
+        now = datetime.now(UTC)
+        ticket_id = f"t{number}"
+        ticket = Ticket(ticket_id, number, "VPN drops", "hourly", "alice", now, now, now, organization_id="acme", version=1)
+        composition.ticket_repository().create(ticket, [], "agent-1")
+        escalation = new_escalation(number, ticket_id, "Sync fails", "agent-1", now)
+        if create_item:
+            composition.escalation_repository().create(escalation)
+        start(stack, escalation.id, ticket_id, timers)
+        return escalation.id
+
+    return make
+
+
+def start(stack: EscalationStack, escalation_id: str, ticket_id: str, timers: dict[str, int] | None = None) -> None:
+    payload = {
+        "escalation_id": escalation_id,
+        "ticket_id": ticket_id,
+        "timers": {
+            "submitted": NO_TARGET_SECONDS,
+            "review": NO_TARGET_SECONDS,
+            "engineering": NO_TARGET_SECONDS,
+            "verification": NO_TARGET_SECONDS,
+            **(timers or {}),
+        },
+        "signal": {
+            "from": None,
+            "to": "submitted",
+            "note": "",
+            "actor_id": "agent-1",
+            "uid": str(uuid.uuid4()),
+            "fields": {"escalation_id": escalation_id, "stage": "submitted"},
+        },
+    }
+    boto3.client("stepfunctions").start_execution(
+        stateMachineArn=stack.state_machine_arn, name=escalation_id, input=json.dumps(payload)
+    )
+
+
+def signal(stack: EscalationStack, escalation_id: str, src: str, dst: str, **output: Any) -> str:
+    """Send what the API sends when `src` → `dst` is accepted; returns the token used."""
+    token = stack.waiting_token(escalation_id, src)
+    body = {"from": src, "to": dst, "note": f"why {dst}", "actor_id": "agent-1", "estimated_resolution_date": None, **output}
+    boto3.client("stepfunctions").send_task_success(taskToken=token, output=json.dumps(body))
+    return token
+
+
+def walk(stack: EscalationStack, escalation_id: str, moves: list[tuple[str, str]]) -> None:
+    for src, dst in moves:
+        signal(stack, escalation_id, src, dst)
+
+
+FORWARD = [("submitted", "review"), ("review", "engineering"), ("engineering", "verification"), ("verification", "resolved")]
+
+
+def test_happy_path_takes_fifteen_state_transitions_and_writes_every_stage(stack: EscalationStack, escalate) -> None:
+    escalation_id = escalate()
+    walk(stack, escalation_id, FORWARD)
+
+    assert stack.finished(escalation_id)["status"] == "SUCCEEDED"
+    entered = stack.entered_states(escalation_id)
+    assert entered == HAPPY_PATH
+    assert len(entered) <= MAX_TRANSITIONS_HAPPY_PATH
+    stored = stack.escalation(escalation_id)
+    assert stored["stage"] == "resolved"
+    assert [s["stage"] for s in stored["stages"]] == ["submitted", "review", "engineering", "verification", "resolved"]
+    assert [s["note"] for s in stored["stages"][1:]] == ["why review", "why engineering", "why verification", "why resolved"]
+    entered_at = [datetime.fromisoformat(s["entered_at"]) for s in stored["stages"]]
+    assert entered_at == sorted(entered_at) and all(s["entered_at"].endswith("Z") for s in stored["stages"])
+    assert "task_token" not in stored and "claim_id" not in stored
+
+
+def test_each_stage_updates_the_ticket_summary_and_bumps_its_version(stack: EscalationStack, escalate) -> None:
+    escalation_id = escalate()
+    ticket_id = stack.escalation(escalation_id)["ticket_id"]
+    version_after_create = stack.item(f"TICKET#{ticket_id}", "TICKET")["version"]
+    walk(stack, escalation_id, FORWARD[:2])
+    signal(stack, escalation_id, "engineering", "verification", estimated_resolution_date="2026-04-30")
+    stack.waiting_token(escalation_id, "verification")
+
+    ticket = stack.item(f"TICKET#{ticket_id}", "TICKET")
+    assert json.loads(ticket["escalation"]) == {
+        "id": escalation_id,
+        "stage": "verification",
+        "estimated_resolution_date": "2026-04-30",
+    }
+    assert ticket["version"] == version_after_create + 3
+    assert json.loads(stack.escalation(escalation_id)["estimated_resolution_date"]) == "2026-04-30"
+
+
+def test_every_stage_appends_a_public_system_entry_without_the_note(stack: EscalationStack, escalate) -> None:
+    escalation_id = escalate()
+    walk(stack, escalation_id, FORWARD)
+    stack.finished(escalation_id)
+    ticket_id = stack.escalation(escalation_id)["ticket_id"]
+
+    entries = sorted(stack.activities(ticket_id), key=lambda a: a["at"])
+    assert [a["subject"] for a in entries] == [
+        f"Escalation {escalation_id} submitted",
+        *(f"Escalation {escalation_id} moved to {stage}" for stage in ("review", "engineering", "verification", "resolved")),
+    ]
+    for entry in entries:
+        assert (entry["kind"], entry["type"], entry["visibility"], entry["actor_id"]) == (
+            "activity",
+            "system",
+            "public",
+            "agent-1",
+        )
+        assert entry["SK"] == f"ACT#1#{entry['id']}" == entry["GSI1SK"] and entry["GSI1PK"] == f"PUBLIC#{ticket_id}"
+        assert entry["id"].startswith(entry["at"]) and entry["at"].endswith("Z")
+        assert json.loads(entry["fields"])["escalation_id"] == escalation_id
+        assert "why" not in json.dumps(entry)  # the transition notes stay on the escalation
+    assert len(stack.public_timeline(ticket_id)) == 5
+
+
+def test_every_stage_change_is_published_on_the_bus(stack: EscalationStack, escalate) -> None:
+    escalation_id = escalate()
+    walk(stack, escalation_id, FORWARD)
+    stack.finished(escalation_id)
+
+    events = wait_for(lambda: len(stack.events("escalation.stage_changed")) == 5 and stack.events("escalation.stage_changed"))
+    assert {e["source"] for e in events} == {"helpdesk"}
+    changes = [e["detail"]["changes"] for e in events]
+    assert changes == [[{"property": "escalation.stage", "old": old, "new": new}] for old, new in [(None, "submitted"), *FORWARD]]
+    detail = events[-1]["detail"]
+    assert set(detail) == {"schema_version", "ticket_id", "escalation_id", "version", "actor_id", "at", "changes"}
+    assert (detail["schema_version"], detail["escalation_id"], detail["actor_id"]) == (1, escalation_id, "agent-1")
+
+
+def test_a_failed_verification_goes_back_to_engineering_for_seven_more_transitions(stack: EscalationStack, escalate) -> None:
+    escalation_id = escalate()
+    walk(stack, escalation_id, FORWARD[:3])
+    walk(stack, escalation_id, [("verification", "engineering"), ("engineering", "verification"), ("verification", "resolved")])
+
+    assert stack.finished(escalation_id)["status"] == "SUCCEEDED"
+    entered = stack.entered_states(escalation_id)
+    assert len(entered) == len(HAPPY_PATH) + TRANSITIONS_PER_VERIFICATION_LOOP
+    stages = [s["stage"] for s in stack.escalation(escalation_id)["stages"]]
+    assert stages == ["submitted", "review", "engineering", "verification", "engineering", "verification", "resolved"]
+
+
+def test_a_repeated_start_is_a_no_op(stack: EscalationStack, escalate) -> None:
+    escalation_id = escalate()
+    stack.waiting_token(escalation_id, "submitted")
+    ticket_id = stack.escalation(escalation_id)["ticket_id"]
+
+    with pytest.raises(ClientError, match="ExecutionAlreadyExists"):
+        start(stack, escalation_id, ticket_id)
+    composition.escalation_workflow().start(escalation_id, {"escalation_id": escalation_id})  # the API's start
+
+    sfn = boto3.client("stepfunctions")
+    assert len(sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]) == 1
+    assert stack.entered_states(escalation_id) == HAPPY_PATH[:3]
+
+
+def test_a_used_token_cannot_move_the_escalation_twice(stack: EscalationStack, escalate) -> None:
+    escalation_id = escalate()
+    used = signal(stack, escalation_id, "submitted", "review")
+    stack.waiting_token(escalation_id, "review")
+
+    # AWS answers InvalidToken/TaskDoesNotExist here; moto 5.2.5 accepts a consumed token of a
+    # running execution silently. Either way the consumed wait does not fire again.
+    try:
+        boto3.client("stepfunctions").send_task_success(taskToken=used, output=json.dumps({"to": "review"}))
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] in ("InvalidToken", "TaskDoesNotExist")
+    signal(stack, escalation_id, "review", "engineering")
+    stack.waiting_token(escalation_id, "engineering")
+
+    assert [s["stage"] for s in stack.escalation(escalation_id)["stages"]] == ["submitted", "review", "engineering"]
+    assert stack.entered_states(escalation_id).count("Enter_review") == 1
+
+
+def test_overrunning_a_stage_target_records_notifies_and_keeps_waiting(stack: EscalationStack, escalate) -> None:
+    escalation_id = escalate(timers={"submitted": 1})
+    first = stack.escalation(escalation_id)
+    stored = wait_for(lambda: (item := stack.escalation(escalation_id)).get("overruns") and item.get("task_stage") and item)
+
+    assert stored["stage"] == "submitted"  # no stage is skipped automatically
+    assert [(o["stage"], o["target_seconds"]) for o in stored["overruns"]] == [("submitted", 1)]
+    overdue = wait_for(lambda: stack.events("escalation.stage_overdue"))
+    assert overdue[0]["detail"]["stage"] == "submitted" and overdue[0]["detail"]["target_seconds"] == 1
+    ticket_id = stored["ticket_id"]
+    internal = [a for a in stack.activities(ticket_id) if a["visibility"] == "internal"]
+    assert [a["subject"] for a in internal] == [f"Escalation {escalation_id} overran its submitted target of 1 seconds"]
+    assert all(a["visibility"] == "public" for a in stack.public_timeline(ticket_id))
+    history = [e["type"] for e in stack.history(escalation_id)]
+    assert "TaskTimedOut" in history and stack.describe(escalation_id)["status"] == "RUNNING"
+
+    assert stored["task_token"] != first.get("task_token")  # waiting again, with a new token
+    signal(stack, escalation_id, "submitted", "review")
+    assert stack.waiting_token(escalation_id, "review")
+    assert stack.entered_states(escalation_id).count("RecordOverdue") == 1  # the timer fired once
+
+
+def test_a_failing_write_is_recorded_on_the_escalation_published_and_fails_the_execution(
+    stack: EscalationStack, escalate
+) -> None:
+    escalation_id = escalate()
+    ticket_id = stack.escalation(escalation_id)["ticket_id"]
+    stack.waiting_token(escalation_id, "submitted")
+    boto3.client("dynamodb").delete_item(TableName=stack.table, Key={"PK": {"S": f"TICKET#{ticket_id}"}, "SK": {"S": "TICKET"}})
+    signal(stack, escalation_id, "submitted", "review")
+
+    described = stack.finished(escalation_id, timeout=20)
+    assert (described["status"], described["error"]) == ("FAILED", "Helpdesk.EscalationFailed")
+    failure = stack.escalation(escalation_id)["failure"]
+    assert failure["error"] == "DynamoDb.TransactionCanceledException"
+    assert stack.escalation(escalation_id)["stage"] == "submitted"  # the transaction wrote nothing
+    published = wait_for(lambda: stack.events("escalation.failed"))
+    assert published[0]["detail"]["error"] == "DynamoDb.TransactionCanceledException"
+    entered = stack.entered_states(escalation_id)
+    assert entered[-3:] == ["RecordFailure", "PublishFailure", "Failed"]
+    failed_attempts = [e for e in stack.history(escalation_id) if e["type"] == "TaskFailed"]
+    assert len(failed_attempts) == 3  # two retries of a cancelled transaction, then the Catch
+
+
+def test_an_execution_without_its_escalation_fails_loudly(stack: EscalationStack, escalate) -> None:
+    escalation_id = escalate(create_item=False)
+
+    assert stack.finished(escalation_id)["status"] == "FAILED"
+    assert stack.entered_states(escalation_id)[-3:] == ["RecordFailure", "PublishFailure", "Failed"]
+    published = wait_for(lambda: stack.events("escalation.failed"))
+    assert published[0]["detail"]["error"] == "DynamoDb.ConditionalCheckFailedException"
+
+
+def test_throttled_writes_are_retried(stack: EscalationStack, escalate, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
+    from moto.dynamodb.models import DynamoDBBackend
+
+    escalation_id = escalate()
+    stack.waiting_token(escalation_id, "submitted")
+    original = DynamoDBBackend.transact_write_items
+    throttled: list[int] = []
+
+    def throttle_once(self: Any, transact_items: list[dict[str, Any]]) -> Any:
+        if not throttled:
+            throttled.append(1)
+            raise DynamodbException(ERROR_TYPE_PREFIX + "ProvisionedThroughputExceededException", "slow down")
+        return original(self, transact_items)
+
+    monkeypatch.setattr(DynamoDBBackend, "transact_write_items", throttle_once)
+    signal(stack, escalation_id, "submitted", "review")
+
+    stack.waiting_token(escalation_id, "review")
+    failed = [e["taskFailedEventDetails"]["error"] for e in stack.history(escalation_id) if e["type"] == "TaskFailed"]
+    assert failed == ["DynamoDb.ProvisionedThroughputExceededException"]
+    assert stack.entered_states(escalation_id).count("Enter_review") == 1  # a retry is not a new transition
+
+
+@pytest.mark.parametrize("code", ["TaskDoesNotExist", "InvalidToken", "TaskTimedOut"])
+def test_a_token_that_no_longer_waits_is_a_conflict(code: str) -> None:
+    # moto never answers TaskTimedOut or TaskDoesNotExist (it accepts a timed-out token
+    # silently), so the gateway's translation is checked against botocore's own stubs.
+    client = boto3.client("stepfunctions", region_name="us-east-1")
+    with Stubber(client) as stubbed:
+        stubbed.add_client_error("send_task_success", service_error_code=code, http_status_code=400)
+        with pytest.raises(Conflict):
+            EscalationWorkflow(lambda: client, "arn:aws:states:us-east-1:1:stateMachine:x").signal("t", {})
+
+
+def test_a_workflow_service_failure_is_unavailable_not_a_conflict() -> None:
+    client = boto3.client("stepfunctions", region_name="us-east-1")
+    with Stubber(client) as stubbed:
+        stubbed.add_client_error("send_task_success", service_error_code="ServiceUnavailable", http_status_code=503)
+        with pytest.raises(Unavailable):
+            EscalationWorkflow(lambda: client, "arn:aws:states:us-east-1:1:stateMachine:x").signal("t", {})
