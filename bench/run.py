@@ -108,6 +108,11 @@ def in_process_rows(tickets: int, iterations: int) -> list[Row]:
                     body["requester_id"] = "cust-1"
                 ids.append(agent_all("POST", "/v1/tickets", body)["id"])
             customer_ticket = next(t for i, t in enumerate(ids) if i % 5 == 0)
+            for n in range(30):  # a conversation: public replies both ways and internal notes
+                if n % 3 == 2:
+                    agent_all("POST", f"/v1/tickets/{customer_ticket}/comments", {"body": f"note {n}", "visibility": "internal"})
+                else:
+                    (customer if n % 3 else agent_all)("POST", f"/v1/tickets/{customer_ticket}/comments", {"body": f"reply {n}"})
 
             meter = Meter()
             undo = meter.install()
@@ -121,6 +126,12 @@ def in_process_rows(tickets: int, iterations: int) -> list[Row]:
                 ("list, customer (USER partition)", lambda i: customer("GET", "/v1/tickets?limit=25")),
                 ("My tickets (customer)", lambda i: customer("GET", "/v1/me/tickets")),
                 ("history page", lambda i: agent_all("GET", f"/v1/tickets/{ids[i % len(ids)]}/history")),
+                ("timeline page (agent)", lambda i: agent_all("GET", f"/v1/tickets/{customer_ticket}/timeline")),
+                ("timeline page (customer, public index)", lambda i: customer("GET", f"/v1/tickets/{customer_ticket}/timeline")),
+                (
+                    "comment (agent public reply)",
+                    lambda i: agent_all("POST", f"/v1/tickets/{ids[i % len(ids)]}/comments", {"body": "Thanks, on it."}),
+                ),
                 ("create ticket", lambda i: agent_all("POST", "/v1/tickets", {"subject": f"b{i}", "description": "d" * 400})),
                 (
                     "PATCH ticket (2 properties)",
@@ -142,7 +153,7 @@ def in_process_rows(tickets: int, iterations: int) -> list[Row]:
                         timings.append((time.perf_counter() - started) * 1000)
                         returned += len(result["items"]) if "items" in result else 1
                     calls = ", ".join(f"{op} {n / iterations:g}" for op, n in sorted(meter.calls.items()))
-                    ratio = f"{meter.items_read / returned:.2f}" if meter.items_read else "-"
+                    ratio = f"{meter.items_read / returned:.2f}" if meter.items_read and returned else "-"
                     timings.sort()
                     rows.append(
                         Row(

@@ -10,9 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib import composition
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
-from chalicelib.domain.escalations import DESCRIPTION_MAX, ESTIMATE_NOTE, NOTE_MAX, Escalation
+from chalicelib.domain.escalations import DESCRIPTION_MAX, ESTIMATE_NOTE, NOTE_MAX, UNSET, Escalation
 from chalicelib.domain.visibility import Caller
-from chalicelib.services.escalations import UNSET
 
 api = Api("escalations")
 

@@ -24,11 +24,11 @@ from chalicelib.domain.conversation import (
     SUBJECT_MAX,
     TASK_STATUSES,
     Activity,
+    TimelineFilter,
     normalize_query,
 )
 from chalicelib.domain.tickets import MAX_CC
 from chalicelib.domain.visibility import Caller
-from chalicelib.storage.activities import TimelineFilter
 
 api = Api("timeline")
 

@@ -46,6 +46,18 @@ RESTORE_WITHIN = timedelta(days=90)
 
 Relation = Literal["agent", "requester"]
 
+
+@dataclass(frozen=True)
+class TimelineFilter:
+    """Residual filters of a timeline page (FilterExpressions on the one Query)."""
+
+    type: str | None = None
+    actor_id: str | None = None
+    team_id: str | None = None
+    q: str | None = None  # already lowercased
+    deleted: bool = False  # True: only soft-deleted entries (agents restoring them)
+
+
 # -- safe bodies: chalicelib.domain.markup.sanitize ------------------------------------
 
 

@@ -17,6 +17,9 @@ from chalicelib.domain.errors import Conflict, FieldError, InvalidTransition, Va
 from chalicelib.domain.tickets import Ticket
 from chalicelib.domain.visibility import Caller
 
+# "Leave as it is" for optional fields of a transition (None means "clear it").
+UNSET: Any = object()
+
 
 class Stage(StrEnum):
     SUBMITTED = "submitted"

@@ -17,6 +17,7 @@ from typing import Any
 from chalicelib.domain import sentiment
 from chalicelib.domain.conversation import (
     Activity,
+    TimelineFilter,
     activity_comment,
     activity_status_after_reply,
     actor_teams,
@@ -46,7 +47,7 @@ from chalicelib.domain.visibility import Caller
 from chalicelib.services.statuses import StatusCatalogCache
 from chalicelib.services.tickets import UPDATE_ATTEMPTS, TicketService, TicketWrite, backoff
 from chalicelib.storage import keys
-from chalicelib.storage.activities import ActivityRepository, Revision, TimelineFilter, items_for, new_activity_id
+from chalicelib.storage.activities import ActivityRepository, Revision, items_for, new_activity_id
 from chalicelib.storage.directory import DirectoryRepository, Entry
 from chalicelib.storage.models import DirectoryItem
 from chalicelib.storage.tickets import ExistenceCheck

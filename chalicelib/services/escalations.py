@@ -16,6 +16,7 @@ from typing import Any
 from chalicelib.domain.errors import Conflict, DomainError, NotAllowed, NotFound
 from chalicelib.domain.escalations import (
     ESCALATION_ID,
+    UNSET,
     Escalation,
     Stage,
     can_transition,
@@ -31,8 +32,6 @@ from chalicelib.domain.tickets import Ticket
 from chalicelib.domain.visibility import Caller
 from chalicelib.services.tickets import TicketService
 from chalicelib.storage.escalations import EscalationRepository, EscalationWorkflow, TicketRefused
-
-UNSET: Any = object()
 
 
 def new_uid() -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from pynamodb.expressions.condition import Condition
 
-from chalicelib.domain.conversation import Activity, iso
+from chalicelib.domain.conversation import Activity, TimelineFilter, iso
 from chalicelib.domain.errors import MalformedRequest, Unavailable, VersionConflict
 from chalicelib.domain.listing import PartitionPage, merge_pages
 from chalicelib.storage import keys
@@ -30,17 +30,6 @@ from chalicelib.storage.models import ActivityItem, ActivityRevisionItem, Record
 
 PURGE_AFTER = timedelta(days=90)
 _DESERIALIZER = TypeDeserializer()
-
-
-@dataclass(frozen=True)
-class TimelineFilter:
-    """Residual filters of a timeline page (FilterExpressions on the one Query)."""
-
-    type: str | None = None
-    actor_id: str | None = None
-    team_id: str | None = None
-    q: str | None = None  # already lowercased
-    deleted: bool = False  # True: only soft-deleted entries (agents restoring them)
 
 
 @dataclass(frozen=True)
