@@ -52,13 +52,12 @@ def write_units(size: int) -> int:
 class Meter:
     calls: Counter[str] = field(default_factory=Counter)
     items_read: int = 0
-    items_returned: int = 0
     rcu: float = 0.0
     wcu: float = 0.0
 
     def reset(self) -> None:
         self.calls.clear()
-        self.items_read = self.items_returned = 0
+        self.items_read = 0
         self.rcu = self.wcu = 0.0
 
     def record(self, operation: str, params: dict[str, Any], response: dict[str, Any]) -> None:
@@ -67,13 +66,11 @@ class Meter:
         if operation == "GetItem":
             item = response.get("Item")
             self.items_read += 1
-            self.items_returned += 1 if item else 0
             self.rcu += read_units(item_size(item) if item else 0, consistent)
         elif operation == "Query":
             items = response.get("Items", [])
             scanned, count = response.get("ScannedCount", len(items)), response.get("Count", len(items))
             self.items_read += scanned
-            self.items_returned += count
             size = sum(item_size(i) for i in items)
             if count and scanned > count:  # filtered-out items were read too: scale by the average
                 size = size * scanned // count
@@ -81,7 +78,6 @@ class Meter:
         elif operation == "BatchGetItem":
             for items in response.get("Responses", {}).values():
                 self.items_read += len(items)
-                self.items_returned += len(items)
                 self.rcu += sum(read_units(item_size(i), False) for i in items)
         elif operation in ("PutItem", "UpdateItem", "DeleteItem"):
             item = params.get("Item") or response.get("Attributes") or {}
@@ -94,7 +90,7 @@ class Meter:
                     continue
                 self.wcu += 2 * write_units(item_size(op["Item"]) if "Item" in op else 1024)
 
-    def install(self, monkeypatch: Any = None) -> Any:
+    def install(self) -> Any:
         """Wrap botocore's single call path; returns an undo function."""
         original = botocore.client.BaseClient._make_api_call
         meter = self
