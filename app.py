@@ -13,3 +13,7 @@ app.register_blueprint(timeline.api.blueprint)
 app.register_blueprint(templates.api.blueprint)
 app.register_blueprint(escalations.api.blueprint)
 app.register_blueprint(record_actions.api.blueprint)
+
+from chalicelib.handlers import cognito  # noqa: E402  (issue 5: Cognito pre-token-generation trigger)
+
+app.register_blueprint(cognito.cognito_blueprint)

@@ -1,0 +1,101 @@
+"""Cognito pre-token-generation trigger: the claims API.md needs, read from the user's directory record.
+
+The user pool calls this before it issues tokens. The directory record `DIR#user` / `<sub>` (the
+Cognito `sub`, which no trigger may change) decides `role`, `org`, `org_admin`, `teams` and
+`access`; `name` comes from the record too. A user without a directory record gets no token:
+the trigger fails and Cognito refuses the sign-in, so nobody is ever a silent default role.
+
+Cognito's V1 events (the default for `LambdaConfig.PreTokenGeneration`) accept string claims only:
+`teams` goes as a comma-separated string and `org_admin` as "true"/"false", which
+`chalicelib.api.auth.claims_to_context` reads. V2 events (`PreTokenGenerationConfig` with
+`LambdaVersion: V2_0`) get the same claims with their JSON types, on the ID token.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from chalice import Blueprint
+
+from chalicelib import composition
+
+if TYPE_CHECKING:
+    from chalicelib.storage.directory import DirectoryRepository, Entry
+
+cognito_blueprint = Blueprint(__name__)
+
+
+class UnknownUser(Exception):
+    """The Cognito user has no directory record: sign-in is refused until an admin adds one."""
+
+
+def claims_for(entry: Entry) -> dict[str, Any]:
+    """The token claims of a directory user record, with their JSON types."""
+    data = entry.data
+    role = data.get("role")
+    if role not in ("admin", "agent", "customer"):
+        raise UnknownUser(f"directory user {entry.id} has no valid role")
+    claims: dict[str, Any] = {"role": role, "name": entry.name}
+    if data.get("organization_id"):
+        claims["org"] = data["organization_id"]
+        claims["org_admin"] = bool(data.get("org_admin", False))
+    if role == "agent":
+        claims["teams"] = sorted(data.get("team_ids") or [])
+        claims["access"] = data.get("access") or "team"
+    return claims
+
+
+def as_strings(claims: Mapping[str, Any]) -> dict[str, str]:
+    """V1 claims are strings: lists comma-joined, booleans lowercase."""
+    out = {}
+    for name, value in claims.items():
+        if isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        elif isinstance(value, list):
+            out[name] = ",".join(value)
+        else:
+            out[name] = str(value)
+    return out
+
+
+def add_claims(event: dict[str, Any], directory: DirectoryRepository) -> dict[str, Any]:
+    """The trigger's answer: `event` with the claims to add to the ID token."""
+    sub = (event.get("request", {}).get("userAttributes") or {}).get("sub")
+    if not sub:
+        raise UnknownUser("the event carries no sub")
+    entry = directory.get("user", sub)
+    if entry is None:
+        raise UnknownUser(f"no directory record for Cognito user {sub}; an admin must create it (see README)")
+    claims = claims_for(entry)
+    response = event.setdefault("response", {})
+    if str(event.get("version")) == "2":
+        response["claimsAndScopeOverrideDetails"] = {"idTokenGeneration": {"claimsToAddOrOverride": claims}}
+    else:
+        response["claimsOverrideDetails"] = {"claimsToAddOrOverride": as_strings(claims)}
+    return event
+
+
+@functools.cache
+def _directory() -> DirectoryRepository:
+    # Bound here rather than through composition.settings(): the trigger needs the table only,
+    # not the API's cursor secret or auth settings.
+    from chalicelib.storage.directory import DirectoryRepository
+    from chalicelib.storage.models import bind
+
+    bind(
+        os.environ["HELPDESK_TABLE"],
+        host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"),
+    )
+    return DirectoryRepository()
+
+
+@cognito_blueprint.lambda_function(name="pre_token_generation")
+def pre_token_generation(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        return add_claims(event, _directory())
+    except UnknownUser as exc:
+        composition.logger().warning("sign-in refused", extra={"reason": str(exc), "trigger": event.get("triggerSource")})
+        raise

@@ -1,0 +1,95 @@
+"""The Cognito pre-token-generation trigger gives tokens the claims the API reads, from the directory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from chalicelib.api.auth import claims_to_context
+from chalicelib.handlers import cognito
+
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def directory(aws: None) -> Iterator[Any]:
+    cognito._directory.cache_clear()
+    yield cognito._directory()
+    cognito._directory.cache_clear()
+
+
+def _event(sub: str, version: str = "1") -> dict[str, Any]:
+    return {
+        "version": version,
+        "triggerSource": "TokenGeneration_Authentication",
+        "userPoolId": "us-east-1_test",
+        "userName": "someone",
+        "request": {"userAttributes": {"sub": sub, "email": f"{sub}@example.com"}, "groupConfiguration": {}},
+        "response": {"claimsOverrideDetails": None},
+    }
+
+
+def _invoke(event: dict[str, Any]) -> dict[str, Any]:
+    from app import app
+
+    return app.handler_map["pre_token_generation"](event, None)
+
+
+def test_agent_gets_role_teams_and_access_as_v1_strings_the_authorizer_reads(directory: Any) -> None:
+    directory.create(
+        "user", "c0ffee-agent", "Ada Agent", {"role": "agent", "team_ids": ["support", "billing"], "access": "all"}, NOW
+    )
+
+    response = _invoke(_event("c0ffee-agent"))["response"]
+
+    claims = response["claimsOverrideDetails"]["claimsToAddOrOverride"]
+    assert claims == {"role": "agent", "name": "Ada Agent", "teams": "billing,support", "access": "all"}
+    context = claims_to_context({"sub": "c0ffee-agent", **claims})
+    assert json.loads(context["teams"]) == ["billing", "support"]
+    assert context["access"] == "all"
+
+
+def test_org_admin_customer_gets_org_and_flag(directory: Any) -> None:
+    directory.create("user", "cust-1", "Carl", {"role": "customer", "organization_id": "acme", "org_admin": True}, NOW)
+
+    claims = _invoke(_event("cust-1"))["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"]
+
+    assert claims == {"role": "customer", "name": "Carl", "org": "acme", "org_admin": "true"}
+    context = claims_to_context({"sub": "cust-1", **claims})
+    assert (context["org"], context["org_admin"], context["teams"]) == ("acme", "true", "[]")
+
+
+def test_admin_gets_only_the_role(directory: Any) -> None:
+    directory.create("user", "root-1", "Root", {"role": "admin", "email": "root@example.com"}, NOW)
+
+    claims = _invoke(_event("root-1"))["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"]
+
+    assert claims == {"role": "admin", "name": "Root"}
+
+
+def test_v2_events_get_typed_claims_on_the_id_token(directory: Any) -> None:
+    directory.create("user", "agent-2", "Bo", {"role": "agent", "team_ids": ["t1"]}, NOW)
+
+    response = _invoke(_event("agent-2", version="2"))["response"]
+
+    claims = response["claimsAndScopeOverrideDetails"]["idTokenGeneration"]["claimsToAddOrOverride"]
+    assert claims == {"role": "agent", "name": "Bo", "teams": ["t1"], "access": "team"}
+
+
+def test_a_user_without_directory_record_gets_no_token(directory: Any) -> None:
+    with pytest.raises(cognito.UnknownUser, match="no directory record"):
+        _invoke(_event("stranger"))
+
+
+def test_the_trigger_is_a_chalice_function_with_a_stable_logical_id() -> None:
+    from chalice.utils import to_cfn_resource_name
+
+    from app import app
+
+    names = [function.name for function in app.pure_lambda_functions]
+    assert "pre_token_generation" in names
+    assert to_cfn_resource_name("pre_token_generation") == "PreTokenGeneration"
