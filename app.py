@@ -17,3 +17,9 @@ app.register_blueprint(record_actions.api.blueprint)
 from chalicelib.handlers import cognito  # noqa: E402  (issue 5: Cognito pre-token-generation trigger)
 
 app.register_blueprint(cognito.cognito_blueprint)
+
+from chalicelib.api import events as events_api  # noqa: E402  (the change feed, GET /v1/events)
+from chalicelib.handlers import events as events_publisher  # noqa: E402  (outbox → EventBridge)
+
+app.register_blueprint(events_api.api.blueprint)
+app.register_blueprint(events_publisher.events_blueprint)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from chalicelib.services.conversation import ConversationService, TemplateService, WorkspaceSettings
     from chalicelib.services.directory import DirectoryService
     from chalicelib.services.escalations import EscalationService
+    from chalicelib.services.events import EventFeed
     from chalicelib.services.record_actions import RecordActionsService
     from chalicelib.services.statuses import StatusCatalogCache
     from chalicelib.services.tickets import TicketService
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from chalicelib.storage.attachments import AttachmentRepository, FileStore
     from chalicelib.storage.directory import DirectoryRepository
     from chalicelib.storage.escalations import EscalationRepository, EscalationWorkflow
+    from chalicelib.storage.events import EventRepository
     from chalicelib.storage.tickets import TicketRepository
 
 
@@ -175,6 +177,9 @@ def reset() -> None:
         attachment_repository,
         file_store,
         record_actions_service,
+        event_repository,
+        events_client,
+        event_feed,
     ):
         builder.cache_clear()
 
@@ -244,3 +249,27 @@ def record_actions_service() -> RecordActionsService:
     return RecordActionsService(
         ticket_service(), ticket_repository(), activity_repository(), attachment_repository(), file_store()
     )
+
+
+# -- events (outbox, publisher, change feed) -------------------------------------------
+@functools.cache
+def event_repository() -> EventRepository:
+    from chalicelib.storage.events import EventRepository
+
+    _storage_bound()
+    return EventRepository()
+
+
+@functools.cache
+def events_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("events", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+
+
+@functools.cache
+def event_feed() -> EventFeed:
+    from chalicelib.services.events import EventFeed
+
+    return EventFeed(event_repository())

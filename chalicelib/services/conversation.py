@@ -42,6 +42,7 @@ from chalicelib.domain.conversation import (
     with_follower,
 )
 from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, NotFound, ValidationFailed, VersionConflict
+from chalicelib.domain.events import COMMENT_CREATED, FEEDBACK_RECEIVED
 from chalicelib.domain.tickets import MAX_CC, Change, Ticket, apply_patch
 from chalicelib.domain.visibility import Caller
 from chalicelib.services.statuses import StatusCatalogCache
@@ -191,7 +192,8 @@ class ConversationService:
                 for user in notify
             ]
             entries = [activity, *property_change_activities(current.id, changes, caller, now, lambda: new_activity_id(now))]
-            return TicketWrite(updated, changes, checks, items_for(entries))
+            extra = {"comment_id": activity_id, "visibility": visibility}
+            return TicketWrite(updated, changes, checks, items_for(entries), COMMENT_CREATED, extra)
 
         ticket = self._tickets.write(caller, ticket_id, change, now=now)
         return Posted(posted["activity"], ticket)
@@ -231,7 +233,8 @@ class ConversationService:
 
         def change(current: Ticket) -> TicketWrite:
             updated = dataclasses.replace(current, last_activity_at=now, updated_at=now, version=current.version + 1)
-            return TicketWrite(updated, [], list(checks), items_for([activity]))
+            extra = {"activity_id": activity.id, "activity_type": activity.type}
+            return TicketWrite(updated, [], list(checks), items_for([activity]), event_extra=extra)
 
         ticket = self._tickets.write(caller, ticket_id, change, now=now)
         return Posted(activity, ticket)
@@ -414,7 +417,7 @@ class ConversationService:
                 at=now,
                 fields={"event": "feedback", "rating": record["rating"], "comment": record["comment"]},
             )
-            return TicketWrite(updated, [Change("feedback", None, record)], [], items_for([entry]))
+            return TicketWrite(updated, [Change("feedback", None, record)], [], items_for([entry]), FEEDBACK_RECEIVED)
 
         return self._tickets.write(caller, ticket_id, change, now=now)
 

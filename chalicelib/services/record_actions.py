@@ -13,6 +13,7 @@ from typing import Any
 
 from chalicelib.domain.conversation import Activity, visible_to
 from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, NotFound, TicketNotFound, ValidationFailed, VersionConflict
+from chalicelib.domain.events import TICKET_MERGED, TICKET_UPDATED
 from chalicelib.domain.listing import ListPlan
 from chalicelib.domain.record_actions import (
     MAX_ATTACHMENT_BYTES,
@@ -35,6 +36,7 @@ from chalicelib.services.tickets import UPDATE_ATTEMPTS, TicketService, TicketWr
 from chalicelib.storage import keys
 from chalicelib.storage.activities import ActivityRepository, items_for, new_activity_id
 from chalicelib.storage.attachments import Attachment, AttachmentRepository, FileStore
+from chalicelib.storage.events import ticket_event_item
 from chalicelib.storage.tickets import TicketPairWrite, TicketRepository
 
 RELATED_LIMIT = 10
@@ -100,7 +102,15 @@ class RecordActionsService:
                         at=now,
                         fields={"event": "linked" if linked else "unlinked", "ticket_id": that},
                     )
-                    writes.append(TicketPairWrite(this, updated, changes, items_for([entry])))
+                    event = ticket_event_item(
+                        TICKET_UPDATED,
+                        ticket_id=this.id,
+                        version=updated.version,
+                        actor_id=caller.user_id,
+                        now=now,
+                        changes=changes,
+                    )
+                    writes.append(TicketPairWrite(this, updated, changes, [*items_for([entry]), event]))
             if not writes:
                 return ticket
             try:
@@ -148,9 +158,29 @@ class RecordActionsService:
                     raise Conflict(f"the {role} ticket is deleted; restore it first")
             result = merge(target, source, now)
             entries = merge_activities(result, caller, now, target_entry, source_entry)
+            # One ticket.merged event for the target; the source's own change (closed, merged into
+            # the target) is a ticket.updated event, so every version of both tickets has an event.
+            merged = ticket_event_item(
+                TICKET_MERGED,
+                ticket_id=target.id,
+                version=result.target.version,
+                actor_id=caller.user_id,
+                now=now,
+                changes=result.target_changes,
+                extra={"source_id": source.id},
+            )
+            closed = ticket_event_item(
+                TICKET_UPDATED,
+                ticket_id=source.id,
+                version=result.source.version,
+                actor_id=caller.user_id,
+                now=now,
+                changes=result.source_changes,
+                extra={"merged_into": target.id},
+            )
             writes = [
-                TicketPairWrite(target, result.target, result.target_changes, items_for(entries[:1])),
-                TicketPairWrite(source, result.source, result.source_changes, items_for(entries[1:])),
+                TicketPairWrite(target, result.target, result.target_changes, [*items_for(entries[:1]), merged]),
+                TicketPairWrite(source, result.source, result.source_changes, [*items_for(entries[1:]), closed]),
             ]
             try:
                 self._repository.update_together(writes, caller.user_id, now)

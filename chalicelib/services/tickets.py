@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain import events
 from chalicelib.domain.conversation import activity_status_on_open, property_change_activities
 from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, TicketNotFound, ValidationFailed, VersionConflict
 from chalicelib.domain.listing import ListPlan, plan_list
@@ -20,6 +21,7 @@ from chalicelib.services.statuses import StatusCatalogCache
 from chalicelib.storage import keys
 from chalicelib.storage.activities import items_for, new_activity_id
 from chalicelib.storage.directory import DirectoryRepository
+from chalicelib.storage.events import ticket_event_item
 from chalicelib.storage.models import DirectoryItem, Record
 from chalicelib.storage.tickets import PURGE_AFTER, ExistenceCheck, HistoryEntry, TicketRepository
 
@@ -42,12 +44,15 @@ def new_ticket_id() -> str:
 @dataclasses.dataclass(frozen=True)
 class TicketWrite:
     """What one write of a ticket commits: the new ticket, its history, the reference checks,
-    and other items in the same transaction (timeline entries)."""
+    other items in the same transaction (timeline entries), and the change event (`event`, with
+    `event_extra` added to its detail) that `TicketService.write` puts in that transaction."""
 
     ticket: Ticket
     changes: list[Change]
     checks: list[ExistenceCheck] = dataclasses.field(default_factory=list)
     also_put: list[Record] = dataclasses.field(default_factory=list)
+    event: str = events.TICKET_UPDATED
+    event_extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 class TicketService:
@@ -129,7 +134,8 @@ class TicketService:
         checks = self.reference_checks(ticket, provided - {"requester_id"})
         # The number is taken last so that invalid requests do not burn numbers.
         ticket.number = self._tickets.next_number()
-        self._tickets.create(ticket, changes, caller.user_id, checks)
+        event = _event(events.TICKET_CREATED, ticket, caller, now, changes, {"number": ticket.number})
+        self._tickets.create(ticket, changes, caller.user_id, checks, also_put=[event])
         return ticket
 
     def update(
@@ -180,8 +186,9 @@ class TicketService:
             if write is None:
                 return current
             try:
+                event = _event(write.event, write.ticket, caller, now, write.changes, write.event_extra)
                 self._tickets.update(
-                    current, write.ticket, write.changes, caller.user_id, now, write.checks, also_put=write.also_put
+                    current, write.ticket, write.changes, caller.user_id, now, write.checks, also_put=[*write.also_put, event]
                 )
                 return write.ticket
             except VersionConflict:
@@ -201,8 +208,9 @@ class TicketService:
         if status is None:
             return ticket
         read = dataclasses.replace(ticket, activity_status=status, version=ticket.version + 1)
+        event = _event(events.TICKET_UPDATED, read, caller, now, [Change("activity_status", ticket.activity_status, status)])
         try:
-            self._tickets.update(ticket, read, [], caller.user_id, now)
+            self._tickets.update(ticket, read, [], caller.user_id, now, also_put=[event])
         except VersionConflict:
             return ticket
         return read
@@ -213,7 +221,9 @@ class TicketService:
         if expected_version is not None and current.version != expected_version:
             raise VersionConflict(f"ticket is at version {current.version}")
         deleted = dataclasses.replace(current, deleted_at=now, updated_at=now, version=current.version + 1)
-        self._tickets.update(current, deleted, [Change("deleted_at", None, now.isoformat())], caller.user_id, now)
+        changes = [Change("deleted_at", None, now.isoformat())]
+        event = _event(events.TICKET_DELETED, deleted, caller, now, changes)
+        self._tickets.update(current, deleted, changes, caller.user_id, now, also_put=[event])
 
     def restore(self, caller: Caller, ticket_id: str, now: datetime) -> Ticket:
         self._require_staff(caller)
@@ -226,7 +236,9 @@ class TicketService:
             # TTL purges lazily (up to days late); the 90-day promise is enforced here.
             raise TicketNotFound("the ticket was deleted more than 90 days ago and is purged")
         restored = dataclasses.replace(current, deleted_at=None, updated_at=now, version=current.version + 1)
-        self._tickets.update(current, restored, [Change("deleted_at", current.deleted_at.isoformat(), None)], caller.user_id, now)
+        changes = [Change("deleted_at", current.deleted_at.isoformat(), None)]
+        event = _event(events.TICKET_RESTORED, restored, caller, now, changes)
+        self._tickets.update(current, restored, changes, caller.user_id, now, also_put=[event])
         return restored
 
     # -- helpers ---------------------------------------------------------------------
@@ -259,3 +271,18 @@ class TicketService:
         if "status" in changed and ticket.status != ticket.status_category:
             add(ExistenceCheck("status", keys.directory_pk("status"), ticket.status))
         return list(checks.values())
+
+
+def _event(
+    event_type: str, ticket: Ticket, caller: Caller, now: datetime, changes: list[Change], extra: Mapping[str, Any] | None = None
+) -> Record:
+    """The change event that commits in the ticket's own transaction (the outbox)."""
+    return ticket_event_item(
+        event_type,
+        ticket_id=ticket.id,
+        version=ticket.version,
+        actor_id=caller.user_id,
+        now=now,
+        changes=changes,
+        extra=dict(extra or {}),
+    )

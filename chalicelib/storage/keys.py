@@ -92,3 +92,21 @@ ESCALATION_NUMBER_SK = "escalation_number"  # under COUNTER_PK, like ticket numb
 def escalation_pk(escalation_id: str) -> str:
     """One partition per escalation (`ESC#CP-12`): the workflow addresses it by its execution's input."""
     return f"ESC#{escalation_id}"
+
+
+EVENTS_PK = "EVENTS"  # the outbox and change feed: one partition, sort key `<at>#<event id>`
+
+
+def event_sk(at: str, event_id: str) -> str:
+    """`at` is an RFC 3339 UTC string ending in `Z` (`stamp(now)`; workflows write
+    `$$.State.EnteredTime`), so string order is time order."""
+    return f"{at}#{event_id}"
+
+
+def after(sort_key: str) -> str:
+    """The least bound strictly above `sort_key` among keys of its shape (for BETWEEN).
+
+    Sort keys here are made of characters above the space (stamps, `#`, ids), and no key is a
+    proper prefix of another of the same partition, so `sort_key + " "` sorts after `sort_key`
+    and before every key greater than it."""
+    return sort_key + " "

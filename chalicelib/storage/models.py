@@ -222,6 +222,20 @@ class AttachmentCountItem(Record, discriminator="attachment_count"):
     count = NumberAttribute(default=0)
 
 
+class EventItem(Record, discriminator="event"):
+    """PK EVENTS, SK <at>#<event id>: one change event, written in the change's own transaction
+    (the outbox). A stream handler publishes new ones to EventBridge; `GET /v1/events` reads
+    them back. Workflows write the same shape from ASL, so every attribute is a plain string:
+    `at` RFC 3339 UTC ending in Z, `detail` the event detail as a JSON string."""
+
+    id = UnicodeAttribute()
+    type = UnicodeAttribute()  # the EventBridge detail-type, e.g. ticket.updated
+    at = UnicodeAttribute()
+    ticket_id = UnicodeAttribute()
+    detail = UnicodeAttribute()
+    ttl = TTLAttribute(null=True)
+
+
 class StageEntryAttribute(MapAttribute[str, str]):
     stage = UnicodeAttribute()
     entered_at = UnicodeAttribute()  # RFC 3339 with Z; the workflow writes it from $$.State.EnteredTime

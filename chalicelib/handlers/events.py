@@ -1,0 +1,94 @@
+"""The event publisher: a DynamoDB stream handler that sends new outbox items to EventBridge.
+
+Every change writes one event item (`PK = EVENTS`) in its own transaction; this handler sees the
+committed INSERTs on the table's stream and publishes them with PutEvents, at most 10 entries per
+call. Entries EventBridge refuses are reported as batch item failures (`ReportBatchItemFailures`,
+merged into the event source mapping by infra/template.json): Lambda retries the batch from the
+first failed record, so delivery is at least once and consumers deduplicate on
+`detail.event_id`. Each published type is counted in the `Helpdesk` metrics namespace.
+
+Configuration is read from the environment: the stream ARN at import (chalice needs it to
+declare the mapping; no AWS call is made), the bus name when the first batch arrives.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from chalice import Blueprint
+from chalice.app import DynamoDBEvent
+
+from chalicelib import composition
+from chalicelib.domain.events import Outgoing, batches, outgoing_from_stream, put_events_entry
+
+# `chalice package` runs without the deployment's resources: the template replaces this
+# placeholder with `Fn::GetAtt HelpdeskTable.StreamArn` (infra/template.json, PublishEvents).
+PLACEHOLDER_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/helpdesk-unbound/stream/1970-01-01T00:00:00.000"
+STREAM_ARN = os.environ.get("HELPDESK_TABLE_STREAM_ARN") or PLACEHOLDER_STREAM_ARN
+METRICS_NAMESPACE = "Helpdesk"
+
+events_blueprint = Blueprint(__name__)
+
+
+@events_blueprint.on_dynamodb_record(stream_arn=STREAM_ARN, name="publish_events", batch_size=100)
+def publish_events(event: DynamoDBEvent) -> dict[str, Any]:
+    records = event.to_dict().get("Records", [])
+    return publish(records, composition.events_client(), bus_name())
+
+
+def bus_name() -> str:
+    name = os.environ.get("HELPDESK_EVENT_BUS")
+    if not name:
+        raise RuntimeError("set HELPDESK_EVENT_BUS to the event bus name")
+    return name
+
+
+def publish(
+    records: Sequence[Mapping[str, Any]],
+    client: Any,
+    bus: str,
+    count: Callable[[str, str, int], None] | None = None,
+) -> dict[str, Any]:
+    """Publish the event items among `records`; answers the partial batch response
+    (`{"batchItemFailures": [{"itemIdentifier": <sequence number>}]}`)."""
+    count = count or emit_metric
+    outgoing = [event for event in (outgoing_from_stream(record) for record in records) if event is not None]
+    failed: list[Outgoing] = []
+    published: Counter[str] = Counter()
+    for batch in batches(outgoing):
+        entries = [put_events_entry(event, bus) for event in batch]
+        try:
+            response = client.put_events(Entries=entries)
+        except Exception:
+            composition.logger().exception("PutEvents failed", extra={"entries": len(entries)})
+            failed.extend(batch)
+            continue
+        results = response.get("Entries", [])
+        for position, event in enumerate(batch):
+            result = results[position] if position < len(results) else {"ErrorCode": "Missing"}
+            if result.get("ErrorCode") or not result.get("EventId"):
+                composition.logger().warning(
+                    "event not published",
+                    extra={"event_id": event.event_id, "type": event.type, "error": result.get("ErrorCode")},
+                )
+                failed.append(event)
+            else:
+                published[event.type] += 1
+    for event_type, n in sorted(published.items()):
+        count("EventsPublished", event_type, n)
+    failures: Counter[str] = Counter(event.type for event in failed)
+    for event_type, n in sorted(failures.items()):
+        count("EventsFailed", event_type, n)
+    return {"batchItemFailures": [{"itemIdentifier": event.record_id} for event in failed]}
+
+
+def emit_metric(name: str, event_type: str, value: int) -> None:
+    """One EMF line per (metric, type): Powertools' single_metric keeps each type's dimension
+    to its own count."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=METRICS_NAMESPACE) as metric:
+        metric.add_dimension(name="type", value=event_type)
