@@ -92,6 +92,17 @@ def chalice_functions(app: Chalice, app_name: str, stage: str) -> dict[str, tupl
     return functions
 
 
+def chalice_authorizers(app: Chalice, app_name: str, stage: str) -> dict[str, str]:
+    """Logical id → function name of each built-in authorizer chalice deploys as its own function.
+
+    Locally `chalice local` runs them inside the HTTP server; the local stack still creates them
+    (as placeholders nobody invokes) so template resources naming them, such as alarms, exist.
+    """
+    return {
+        to_cfn_resource_name(authorizer.name): f"{app_name}-{stage}-{authorizer.name}" for authorizer in app.builtin_auth_handlers
+    }
+
+
 def register_chalice_app(app: Chalice, app_name: str, stage: str) -> dict[str, str]:
     """Register every Lambda entry point of `app`; answers logical id → function name."""
     registered = {}

@@ -230,6 +230,9 @@ def _lambda_environment(resources: Mapping[str, Mapping[str, Any]], resolver: Re
             except Unresolvable as exc:
                 notes.append(f"{logical_id}: environment variable {name} not set ({exc})")
                 continue
+            if "{{resolve:" in resolved:
+                notes.append(f"{logical_id}: environment variable {name} not set (a dynamic reference, resolved at deploy time)")
+                continue
             if name in environment and environment[name] != resolved:
                 notes.append(
                     f"{logical_id}: environment variable {name} differs from another function's; keeping {environment[name]!r}"

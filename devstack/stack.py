@@ -129,7 +129,12 @@ class LocalStack:
         self._set_environment(provisioner.environment()[0])
         app = config.chalice_app
         functions = lambda_dispatch.chalice_functions(app, config.app_name, STAGE)
-        provisioner.add_lambda_functions({logical_id: name for logical_id, (name, _) in functions.items()})
+        provisioner.add_lambda_functions(
+            {
+                **{logical_id: name for logical_id, (name, _) in functions.items()},
+                **lambda_dispatch.chalice_authorizers(app, config.app_name, STAGE),
+            }
+        )
         self.provisioned = provisioner.finish()
         self._set_environment(self.provisioned.env)
         for function_name, handler in functions.values():

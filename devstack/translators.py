@@ -397,3 +397,280 @@ TRANSLATORS: dict[str, Translator] = {
         },
     ),
 }
+
+
+# --- issue 5: identity, edge, mail, alarms ----------------------------------------------
+
+
+def create_secret(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    name = properties.get("Name", request.name)
+    client = request.aws.client("secretsmanager")
+    if "SecretString" in properties:
+        value = properties["SecretString"]
+    else:
+        generate = properties.get("GenerateSecretString", {})
+        value = client.get_random_password(
+            PasswordLength=int(generate.get("PasswordLength", 32)),
+            ExcludePunctuation=_flag(generate.get("ExcludePunctuation", False)),
+        )["RandomPassword"]
+    arn = client.create_secret(Name=name, SecretString=value, Description=properties.get("Description", ""))["ARN"]
+    return ResourceValues(ref=arn, attributes={"Id": arn})
+
+
+_USER_POOL_KEYS = (
+    "UserPoolName",
+    "UsernameAttributes",
+    "AutoVerifiedAttributes",
+    "AdminCreateUserConfig",
+    "Policies",
+    "AccountRecoverySetting",
+    "DeletionProtection",
+    "LambdaConfig",
+    "Schema",
+    "MfaConfiguration",
+)
+
+
+def create_user_pool(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    arguments = {key: properties[key] for key in _USER_POOL_KEYS if key in properties}
+    arguments["PoolName"] = arguments.pop("UserPoolName", request.name)
+    pool = request.aws.client("cognito-idp").create_user_pool(**arguments)["UserPool"]
+    return ResourceValues(
+        ref=pool["Id"],
+        attributes={
+            "Arn": pool["Arn"],
+            "ProviderName": f"cognito-idp.{request.aws.region}.amazonaws.com/{pool['Id']}",
+            "ProviderURL": f"https://cognito-idp.{request.aws.region}.amazonaws.com/{pool['Id']}",
+            "UserPoolId": pool["Id"],
+        },
+    )
+
+
+_USER_POOL_CLIENT_KEYS = (
+    "UserPoolId",
+    "ClientName",
+    "GenerateSecret",
+    "ExplicitAuthFlows",
+    "PreventUserExistenceErrors",
+    "IdTokenValidity",
+    "AccessTokenValidity",
+    "RefreshTokenValidity",
+    "TokenValidityUnits",
+    "CallbackURLs",
+    "LogoutURLs",
+    "AllowedOAuthFlows",
+    "AllowedOAuthScopes",
+    "AllowedOAuthFlowsUserPoolClient",
+    "SupportedIdentityProviders",
+)
+
+
+def create_user_pool_client(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    arguments = {key: properties[key] for key in _USER_POOL_CLIENT_KEYS if key in properties}
+    arguments.setdefault("ClientName", request.name)
+    client = request.aws.client("cognito-idp").create_user_pool_client(**arguments)["UserPoolClient"]
+    return ResourceValues(ref=client["ClientId"], attributes={"ClientId": client["ClientId"], "Name": client["ClientName"]})
+
+
+def create_lambda_permission(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    statement_id = request.name
+    arguments = {
+        "FunctionName": properties["FunctionName"],
+        "StatementId": statement_id,
+        "Action": properties["Action"],
+        "Principal": properties["Principal"],
+    }
+    for key in ("SourceArn", "SourceAccount"):
+        if key in properties:
+            arguments[key] = properties[key]
+    request.aws.client("lambda").add_permission(**arguments)
+    return ResourceValues(ref=statement_id)
+
+
+def create_web_acl(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    arguments = {
+        key: properties[key]
+        for key in ("Name", "Scope", "DefaultAction", "Description", "Rules", "VisibilityConfig", "CustomResponseBodies")
+        if key in properties
+    }
+    arguments.setdefault("Name", request.name)
+    summary = request.aws.client("wafv2").create_web_acl(**arguments)["Summary"]
+    request.note("web ACL created, but the local API (chalice local) is not behind WAF: no per-client rate limit locally")
+    return ResourceValues(
+        ref=f"{summary['Name']}|{summary['Id']}|{properties['Scope']}",
+        attributes={"Arn": summary["ARN"], "Id": summary["Id"]},
+    )
+
+
+def create_web_acl_association(request: CreateRequest) -> ResourceValues:
+    # Reached only if the associated resource resolved; the project's association names the
+    # API stage chalice generates, which never exists locally (see the Translator's note).
+    request.aws.client("wafv2").associate_web_acl(
+        WebACLArn=request.properties["WebACLArn"], ResourceArn=request.properties["ResourceArn"]
+    )
+    return ResourceValues(ref=request.name)
+
+
+def create_sns_topic(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    name = properties.get("TopicName", request.name)
+    attributes = {}
+    if "DisplayName" in properties:
+        attributes["DisplayName"] = properties["DisplayName"]
+    client = request.aws.client("sns")
+    arn = client.create_topic(Name=name, Attributes=attributes)["TopicArn"]
+    for subscription in properties.get("Subscription", []):
+        client.subscribe(TopicArn=arn, Protocol=subscription["Protocol"], Endpoint=subscription["Endpoint"])
+    return ResourceValues(ref=arn, attributes={"TopicArn": arn, "TopicName": name})
+
+
+def create_sns_topic_policy(request: CreateRequest) -> ResourceValues:
+    client = request.aws.client("sns")
+    policy = _json_text(request.properties["PolicyDocument"])
+    for topic_arn in request.properties["Topics"]:
+        client.set_topic_attributes(TopicArn=topic_arn, AttributeName="Policy", AttributeValue=policy)
+    return ResourceValues(ref=request.name)
+
+
+def create_sns_subscription(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    attributes = {}
+    if "RawMessageDelivery" in properties:
+        attributes["RawMessageDelivery"] = as_text(properties["RawMessageDelivery"])
+    for key in ("FilterPolicy", "RedrivePolicy"):
+        if key in properties:
+            attributes[key] = _json_text(properties[key])
+    arn = request.aws.client("sns").subscribe(
+        TopicArn=properties["TopicArn"],
+        Protocol=properties["Protocol"],
+        Endpoint=properties["Endpoint"],
+        Attributes=attributes,
+        ReturnSubscriptionArn=True,
+    )["SubscriptionArn"]
+    return ResourceValues(ref=arn)
+
+
+def create_s3_bucket_policy(request: CreateRequest) -> ResourceValues:
+    request.aws.client("s3").put_bucket_policy(
+        Bucket=request.properties["Bucket"], Policy=_json_text(request.properties["PolicyDocument"])
+    )
+    return ResourceValues(ref=request.name)
+
+
+def create_receipt_rule_set(request: CreateRequest) -> ResourceValues:
+    name = request.properties.get("RuleSetName", request.name)
+    request.aws.client("ses").create_receipt_rule_set(RuleSetName=name)
+    request.note("receipt rule set created; moto receives no mail, so nothing is ever stored under inbound/ locally")
+    return ResourceValues(ref=name)
+
+
+def create_receipt_rule(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    rule = dict(properties["Rule"])
+    rule.setdefault("Name", request.name)
+    arguments: dict[str, Any] = {"RuleSetName": properties["RuleSetName"], "Rule": rule}
+    if "After" in properties:
+        arguments["After"] = properties["After"]
+    request.aws.client("ses").create_receipt_rule(**arguments)
+    return ResourceValues(ref=rule["Name"])
+
+
+_ALARM_KEYS = (
+    "AlarmName",
+    "AlarmDescription",
+    "ActionsEnabled",
+    "AlarmActions",
+    "OKActions",
+    "InsufficientDataActions",
+    "MetricName",
+    "Namespace",
+    "Statistic",
+    "ExtendedStatistic",
+    "Dimensions",
+    "Period",
+    "Unit",
+    "EvaluationPeriods",
+    "DatapointsToAlarm",
+    "Threshold",
+    "ComparisonOperator",
+    "TreatMissingData",
+    "EvaluateLowSampleCountPercentile",
+    "Metrics",
+    "ThresholdMetricId",
+)
+
+
+def create_alarm(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    arguments = {key: properties[key] for key in _ALARM_KEYS if key in properties}
+    arguments.setdefault("AlarmName", request.name)
+    client = request.aws.client("cloudwatch")
+    client.put_metric_alarm(**arguments)
+    arn = client.describe_alarms(AlarmNames=[arguments["AlarmName"]])["MetricAlarms"][0]["AlarmArn"]
+    return ResourceValues(ref=arguments["AlarmName"], attributes={"Arn": arn})
+
+
+def create_dashboard(request: CreateRequest) -> ResourceValues:
+    name = request.properties.get("DashboardName", request.name)
+    request.aws.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=request.properties["DashboardBody"])
+    return ResourceValues(ref=name)
+
+
+TRANSLATORS.update(
+    {
+        "AWS::SecretsManager::Secret": Translator(
+            create_secret,
+            handled=frozenset({"Name", "Description", "SecretString", "GenerateSecretString"}),
+            ignored={"KmsKeyId": "moto stores secrets unencrypted", "Tags": "tags have no local effect"},
+        ),
+        "AWS::Cognito::UserPool": Translator(
+            create_user_pool,
+            handled=frozenset(_USER_POOL_KEYS),
+            ignored={
+                "UserPoolTags": "tags have no local effect",
+                "UserPoolTier": "no pricing tiers locally",
+            },
+        ),
+        "AWS::Cognito::UserPoolClient": Translator(create_user_pool_client, handled=frozenset(_USER_POOL_CLIENT_KEYS)),
+        "AWS::Lambda::Permission": Translator(
+            create_lambda_permission,
+            handled=frozenset({"FunctionName", "Action", "Principal", "SourceArn", "SourceAccount"}),
+        ),
+        # Locally the API is chalice local, not API Gateway: the web ACL exists on moto but
+        # filters nothing, and its association with the API stage chalice generates (RestAPI)
+        # cannot resolve, so the provisioner reports that association as skipped.
+        "AWS::WAFv2::WebACL": Translator(
+            create_web_acl,
+            handled=frozenset(
+                {"Name", "Scope", "DefaultAction", "Description", "Rules", "VisibilityConfig", "CustomResponseBodies"}
+            ),
+            ignored={"Tags": "tags have no local effect"},
+        ),
+        "AWS::WAFv2::WebACLAssociation": Translator(create_web_acl_association, handled=frozenset({"WebACLArn", "ResourceArn"})),
+        "AWS::SNS::Topic": Translator(
+            create_sns_topic,
+            handled=frozenset({"TopicName", "DisplayName", "Subscription"}),
+            ignored={"KmsMasterKeyId": "moto stores messages unencrypted", "Tags": "tags have no local effect"},
+        ),
+        "AWS::SNS::TopicPolicy": Translator(create_sns_topic_policy, handled=frozenset({"PolicyDocument", "Topics"})),
+        "AWS::SNS::Subscription": Translator(
+            create_sns_subscription,
+            handled=frozenset({"TopicArn", "Protocol", "Endpoint", "RawMessageDelivery", "FilterPolicy", "RedrivePolicy"}),
+            ignored={"Region": "one region locally"},
+        ),
+        "AWS::S3::BucketPolicy": Translator(create_s3_bucket_policy, handled=frozenset({"Bucket", "PolicyDocument"})),
+        "AWS::SES::ReceiptRuleSet": Translator(create_receipt_rule_set, handled=frozenset({"RuleSetName"})),
+        "AWS::SES::ReceiptRule": Translator(create_receipt_rule, handled=frozenset({"RuleSetName", "Rule", "After"})),
+        "AWS::CloudWatch::Alarm": Translator(
+            create_alarm,
+            handled=frozenset(_ALARM_KEYS),
+            ignored={"Tags": "tags have no local effect"},
+        ),
+        "AWS::CloudWatch::Dashboard": Translator(create_dashboard, handled=frozenset({"DashboardName", "DashboardBody"})),
+    }
+)

@@ -137,7 +137,7 @@ TEMPLATE: dict[str, Any] = {
                 "LoggingConfiguration": {"Level": "OFF"},
             },
         },
-        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+        "Topic": {"Type": "AWS::AppSync::GraphQLApi", "Properties": {}},
         "ProdOnlyQueue": {"Type": "AWS::SQS::Queue", "Condition": "IsProd", "Properties": {}},
         "APIHandler": {
             "Properties": {
@@ -276,7 +276,7 @@ def test_unsupported_conditional_and_override_entries_are_reported(provisioned: 
     skipped = {entry.logical_id: entry for entry in provisioned.skipped}
 
     assert set(skipped) == {"Topic", "ProdOnlyQueue", "APIHandler"}
-    assert skipped["Topic"].resource_type == "AWS::SNS::Topic"
+    assert skipped["Topic"].resource_type == "AWS::AppSync::GraphQLApi"
     assert "not supported" in skipped["Topic"].reason
     assert "condition IsProd is false" in skipped["ProdOnlyQueue"].reason
     assert skipped["APIHandler"].resource_type == ""
