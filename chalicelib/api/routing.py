@@ -5,13 +5,15 @@ Each route is also recorded in ROUTES, the route table the OpenAPI document is b
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
@@ -30,6 +32,9 @@ from chalicelib.domain.errors import (
     VersionConflict,
 )
 from chalicelib.domain.visibility import Caller
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
 
 ALL_ROLES = ("admin", "agent", "customer")
 STAFF = ("admin", "agent")
@@ -180,8 +185,13 @@ def handle(spec: RouteSpec, handler: Callable[..., Reply], blueprint: Blueprint,
     started = time.perf_counter()
     request = blueprint.current_request
     caller_id = None
+    _correlate(request, path_params, blueprint.lambda_context)
     try:
-        response = _dispatch(spec, handler, request, path_params, blueprint.lambda_context)
+        with _tracer().provider.in_subsegment(f"## {spec.method} {spec.path}") as subsegment:
+            subsegment.put_annotation("route", f"{spec.method} {spec.path}")
+            if path_params.get("ticket_id"):
+                subsegment.put_annotation("ticket_id", path_params["ticket_id"])
+            response = _dispatch(spec, handler, request, path_params, blueprint.lambda_context)
     except DomainError as exc:
         response = problems.from_error(exc)
     except Exception:
@@ -201,6 +211,26 @@ def handle(spec: RouteSpec, handler: Callable[..., Reply], blueprint: Blueprint,
         },
     )
     return response
+
+
+def _correlate(request: Any, path_params: Mapping[str, str], lambda_context: Any) -> None:
+    """Correlation ids on every log line of this request (the logger lives as long as the container)."""
+    logger = composition.logger()
+    lambda_request_id = getattr(lambda_context, "aws_request_id", None)
+    logger.set_correlation_id(request.context.get("requestId") or lambda_request_id)
+    # None removes a key a previous request of this container left behind.
+    logger.append_keys(
+        ticket_id=path_params.get("ticket_id"),
+        lambda_request_id=lambda_request_id,
+    )
+
+
+@functools.cache
+def _tracer() -> Tracer:
+    """X-Ray through Powertools; disabled by itself outside Lambda (tests, the local stack)."""
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "helpdesk"), patch_modules=["boto3", "botocore"])
 
 
 def _dispatch(
