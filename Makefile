@@ -10,7 +10,7 @@ PYTEST_ARGS ?= -n 2
 
 STAGE ?= dev
 
-.PHONY: run test lint typecheck check package bench fuzz clean
+.PHONY: run test lint typecheck check package deploy teardown bench fuzz clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ required"'
@@ -39,6 +39,32 @@ package: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) --merge-template infra/template.json out/
 	$(BIN)/cfn-lint out/sam.json
 	@echo "Lambda package: $$(du -k out/deployment.zip | cut -f1) KiB zipped, $$(unzip -l out/deployment.zip | tail -1 | awk '{print int($$1/1024)}') KiB unpacked"
+
+# Deploy out/sam.json with the AWS CLI (not a project dependency: install it yourself, then
+# `aws configure`). ARTIFACT_BUCKET is an existing S3 bucket of yours for the Lambda package and
+# the state machine definitions. PARAMS adds template parameters, e.g. PARAMS="AlarmEmail=ops@example.com".
+STACK ?= helpdesk-$(STAGE)
+ARTIFACT_BUCKET ?=
+PARAMS ?=
+AWS ?= aws
+
+deploy: package
+	@command -v $(AWS) >/dev/null || { echo "make deploy needs the AWS CLI v2 ('$(AWS)' not found): https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html, then 'aws configure'"; exit 2; }
+	@test -n "$(ARTIFACT_BUCKET)" || { echo "set ARTIFACT_BUCKET to an S3 bucket you own for the deployment artifacts: make deploy ARTIFACT_BUCKET=my-bucket STAGE=$(STAGE)"; exit 2; }
+	# Uploads out/deployment.zip and each DefinitionS3Location (../statemachines/*.asl.json, relative to out/).
+	$(AWS) cloudformation package --template-file out/sam.json --s3-bucket $(ARTIFACT_BUCKET) --s3-prefix $(STACK) --output-template-file out/packaged.json --use-json
+	$(AWS) cloudformation deploy --template-file out/packaged.json --stack-name $(STACK) \
+		--capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
+		--parameter-overrides Stage=$(STAGE) $(PARAMS)
+	$(AWS) cloudformation describe-stacks --stack-name $(STACK) --query 'Stacks[0].Outputs' --output table
+
+# Deletes the stack. The table and both buckets are retained (DeletionPolicy Retain): delete them
+# yourself once you are sure (docs/operations.md). prod's table and user pool have deletion protection.
+teardown:
+	@command -v $(AWS) >/dev/null || { echo "make teardown needs the AWS CLI v2 ('$(AWS)' not found)"; exit 2; }
+	$(AWS) cloudformation delete-stack --stack-name $(STACK)
+	$(AWS) cloudformation wait stack-delete-complete --stack-name $(STACK)
+	@echo "Stack $(STACK) deleted; retained: the table and the attachments and inbound-mail buckets."
 
 # schemathesis against a freshly started local stack, as admin, agent and customer.
 fuzz: $(STAMP)

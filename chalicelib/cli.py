@@ -23,7 +23,22 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--access", choices=ACCESS_LEVELS, default=None)
     token.add_argument("--ttl", type=int, default=86_400, help="seconds until expiry")
     token.add_argument("--secret", default=None, help="defaults to $HELPDESK_JWT_SECRET")
+    user = commands.add_parser(
+        "user",
+        help="create or update a directory user record straight in the table (the first admin of a deployment)",
+    )
+    user.add_argument("--id", required=True, help="the user's id: their Cognito sub in a deployment")
+    user.add_argument("--name", required=True)
+    user.add_argument("--email", required=True)
+    user.add_argument("--role", required=True, choices=ROLES)
+    user.add_argument("--org", default=None, help="organization id (customers)")
+    user.add_argument("--org-admin", action="store_true")
+    user.add_argument("--teams", default="", help="comma-separated team ids (agents)")
+    user.add_argument("--access", choices=ACCESS_LEVELS, default=None)
+    user.add_argument("--table", default=None, help="defaults to $HELPDESK_TABLE (the stack output TableName)")
     args = parser.parse_args(argv)
+    if args.command == "user":
+        return _put_user(args)
 
     secret = args.secret or os.environ.get("HELPDESK_JWT_SECRET")
     if not secret:
@@ -43,6 +58,29 @@ def main(argv: list[str] | None = None) -> int:
             ttl_seconds=args.ttl,
         )
     )
+    return 0
+
+
+def _put_user(args: argparse.Namespace) -> int:
+    """One directory record, as POST /v1/users would write it, with the caller's AWS credentials."""
+    from chalicelib import composition
+    from chalicelib.storage.directory import DirectoryRepository
+    from chalicelib.storage.models import bind
+
+    table = args.table or os.environ.get("HELPDESK_TABLE")
+    if not table:
+        print("pass --table or set HELPDESK_TABLE (the stack output TableName)", file=sys.stderr)
+        return 2
+    bind(table, host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"))
+    data: dict[str, object] = {"email": args.email, "role": args.role}
+    if args.org:
+        data["organization_id"] = args.org
+        data["org_admin"] = args.org_admin
+    if args.role == "agent":
+        data["team_ids"] = sorted(t for t in args.teams.split(",") if t)
+        data["access"] = args.access or "team"
+    DirectoryRepository().upsert_user(args.id, args.name, data, composition.clock())
+    print(f"directory user {args.id} ({args.role}) written to {table}")
     return 0
 
 

@@ -93,3 +93,18 @@ def test_the_trigger_is_a_chalice_function_with_a_stable_logical_id() -> None:
     names = [function.name for function in app.pure_lambda_functions]
     assert "pre_token_generation" in names
     assert to_cfn_resource_name("pre_token_generation") == "PreTokenGeneration"
+
+
+def test_the_cli_writes_the_first_admin_the_trigger_then_reads(directory: Any) -> None:
+    from chalicelib import cli
+    from tests.conftest import TABLE
+
+    assert (
+        cli.main(
+            ["user", "--id", "sub-123", "--name", "First Admin", "--email", "a@example.com", "--role", "admin", "--table", TABLE]
+        )
+        == 0
+    )
+
+    claims = _invoke(_event("sub-123"))["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"]
+    assert claims == {"role": "admin", "name": "First Admin"}
