@@ -3,11 +3,14 @@
 Provisioned from infra/template.json with the local stack's own provisioner (table, bus, the
 state machine with its DefinitionSubstitutions and role), plus an SQS queue subscribed to the
 bus so tests can read what was published. No Python imitation of the workflow anywhere.
+Events reach the bus through the outbox: `events()` first hands the table's new stream records
+to the app's publisher handler, as Lambda's stream polling would.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -55,6 +58,7 @@ class EscalationStack:
     provisioned: Provisioned
     queue_url: str
     received: list[dict[str, Any]] = field(default_factory=list)
+    streamed: int = 0  # stream records already handed to the publisher
 
     @property
     def env(self) -> dict[str, str]:
@@ -146,8 +150,35 @@ class EscalationStack:
         )
 
     # -- the bus ----------------------------------------------------------------------------
+    def outbox(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        """The event items in the table (the change feed's partition), oldest first."""
+        raw = boto3.client("dynamodb").query(
+            TableName=self.table,
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": "EVENTS"}},
+            ConsistentRead=True,
+        )
+        items = [_plain(item) for item in raw["Items"]]
+        return [item for item in items if event_type is None or item["type"] == event_type]
+
+    def publish(self) -> Any:
+        """Run the publisher over the stream records written since the last call."""
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        from app import app
+
+        shard = dynamodb_backends[DEFAULT_ACCOUNT_ID][boto3.session.Session().region_name].get_table(self.table).stream_shard
+        records = [copy.deepcopy(record.record) for record in shard.items[self.streamed :]]
+        self.streamed += len(records)
+        for record in records:
+            record["dynamodb"]["ApproximateCreationDateTime"] = 0  # Lambda sends epoch seconds
+            record["eventSourceARN"] = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/s"
+        return app.handler_map["publish_events"]({"Records": records}, None) if records else {"batchItemFailures": []}
+
     def events(self, detail_type: str | None = None) -> list[dict[str, Any]]:
         """Every event the bus delivered to the test queue so far (optionally of one type)."""
+        assert self.publish() == {"batchItemFailures": []}
         sqs = boto3.client("sqs")
         while True:
             messages = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", [])

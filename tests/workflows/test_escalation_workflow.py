@@ -27,24 +27,20 @@ from tests.workflows.stack import EscalationStack, escalation_stack, wait_for
 
 HAPPY_PATH = [
     "Enter_submitted",
-    "Publish_submitted",
     "Await_submitted",
     "Enter_review",
-    "Publish_review",
     "Await_review",
     "Enter_engineering",
-    "Publish_engineering",
     "Await_engineering",
     "Enter_verification",
-    "Publish_verification",
     "Await_verification",
     "VerificationOutcome",
     "Enter_resolved",
-    "Publish_resolved",
 ]
-# Billed state transitions: the target for a whole escalation is at most 15.
+# Billed state transitions: the target for a whole escalation is at most 15. Each stage's event
+# is an item in the stage's own transaction (the outbox), so publishing costs no transition.
 MAX_TRANSITIONS_HAPPY_PATH = 15
-TRANSITIONS_PER_VERIFICATION_LOOP = 7  # choice + engineering (3) + verification (3)
+TRANSITIONS_PER_VERIFICATION_LOOP = 5  # choice + engineering (2) + verification (2)
 
 
 @pytest.fixture
@@ -114,7 +110,7 @@ def walk(stack: EscalationStack, escalation_id: str, moves: list[tuple[str, str]
 FORWARD = [("submitted", "review"), ("review", "engineering"), ("engineering", "verification"), ("verification", "resolved")]
 
 
-def test_happy_path_takes_fifteen_state_transitions_and_writes_every_stage(stack: EscalationStack, escalate) -> None:
+def test_happy_path_takes_ten_state_transitions_and_writes_every_stage(stack: EscalationStack, escalate) -> None:
     escalation_id = escalate()
     walk(stack, escalation_id, FORWARD)
 
@@ -184,8 +180,41 @@ def test_every_stage_change_is_published_on_the_bus(stack: EscalationStack, esca
     changes = [e["detail"]["changes"] for e in events]
     assert changes == [[{"property": "escalation.stage", "old": old, "new": new}] for old, new in [(None, "submitted"), *FORWARD]]
     detail = events[-1]["detail"]
-    assert set(detail) == {"schema_version", "ticket_id", "escalation_id", "version", "actor_id", "at", "changes"}
+    assert set(detail) == {"schema_version", "ticket_id", "escalation_id", "version", "actor_id", "at", "changes", "event_id"}
     assert (detail["schema_version"], detail["escalation_id"], detail["actor_id"]) == (1, escalation_id, "agent-1")
+    assert detail["version"] is None and detail["at"].endswith("Z")
+
+
+def test_each_stage_writes_its_event_item_in_the_stage_transaction(stack: EscalationStack, escalate) -> None:
+    """The outbox item has the shape Python writers use, so the feed and the publisher read both."""
+    escalation_id = escalate()
+    walk(stack, escalation_id, FORWARD)
+    stack.finished(escalation_id)
+    ticket_id = stack.escalation(escalation_id)["ticket_id"]
+
+    items = stack.outbox("escalation.stage_changed")
+    assert len(items) == 5
+    for item, stage in zip(items, stack.escalation(escalation_id)["stages"], strict=True):
+        assert set(item) == {"PK", "SK", "kind", "id", "type", "at", "ticket_id", "detail"}
+        assert (item["PK"], item["kind"], item["ticket_id"]) == ("EVENTS", "event", ticket_id)
+        assert item["SK"] == f"{item['at']}#{item['id']}" and item["at"].endswith("Z")
+        if stage["stage"] != "submitted":  # the API writes submitted's entry; the workflow, its event
+            assert item["at"] == stage["entered_at"]
+        detail = json.loads(item["detail"])  # a JSON string, as the feed stores it
+        assert detail["at"] == item["at"] and detail["changes"][0]["new"] == stage["stage"]
+    published = stack.events("escalation.stage_changed")
+    assert [e["detail"]["event_id"] for e in published] == [item["id"] for item in items]
+
+
+def test_a_stage_whose_transaction_fails_writes_no_event(stack: EscalationStack, escalate) -> None:
+    escalation_id = escalate()
+    ticket_id = stack.escalation(escalation_id)["ticket_id"]
+    stack.waiting_token(escalation_id, "submitted")
+    boto3.client("dynamodb").delete_item(TableName=stack.table, Key={"PK": {"S": f"TICKET#{ticket_id}"}, "SK": {"S": "TICKET"}})
+    signal(stack, escalation_id, "submitted", "review")
+    stack.finished(escalation_id, timeout=20)
+
+    assert [json.loads(i["detail"])["changes"][0]["new"] for i in stack.outbox("escalation.stage_changed")] == ["submitted"]
 
 
 def test_a_failed_verification_goes_back_to_engineering_for_seven_more_transitions(stack: EscalationStack, escalate) -> None:
@@ -211,7 +240,7 @@ def test_a_repeated_start_is_a_no_op(stack: EscalationStack, escalate) -> None:
 
     sfn = boto3.client("stepfunctions")
     assert len(sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]) == 1
-    assert stack.entered_states(escalation_id) == HAPPY_PATH[:3]
+    assert stack.entered_states(escalation_id) == HAPPY_PATH[:2]
 
 
 def test_a_used_token_cannot_move_the_escalation_twice(stack: EscalationStack, escalate) -> None:
@@ -241,6 +270,8 @@ def test_overrunning_a_stage_target_records_notifies_and_keeps_waiting(stack: Es
     assert [(o["stage"], o["target_seconds"]) for o in stored["overruns"]] == [("submitted", 1)]
     overdue = wait_for(lambda: stack.events("escalation.stage_overdue"))
     assert overdue[0]["detail"]["stage"] == "submitted" and overdue[0]["detail"]["target_seconds"] == 1
+    assert overdue[0]["detail"]["actor_id"] == "system" and overdue[0]["detail"]["changes"] == []
+    assert [i["id"] for i in stack.outbox("escalation.stage_overdue")] == [overdue[0]["detail"]["event_id"]]
     ticket_id = stored["ticket_id"]
     internal = [a for a in stack.activities(ticket_id) if a["visibility"] == "internal"]
     assert [a["subject"] for a in internal] == [f"Escalation {escalation_id} overran its submitted target of 1 seconds"]
