@@ -42,8 +42,12 @@ TYPES = (
 # Published by the escalation workflow besides API.md's list (docs/decisions.md, Escalations).
 EXTENSION_TYPES = ("escalation.stage_overdue", "escalation.failed")
 
-# PutEvents takes at most 10 entries per call.
+# PutEvents takes at most 10 entries and 256 KB per call (an entry counts its Detail, type,
+# source and bus name). A change value larger than MAX_VALUE_CHARS as JSON (a description, a
+# chat transcript) is left out of the event, marked `"truncated": true`: GET the ticket for it.
 MAX_ENTRIES_PER_PUT = 10
+MAX_BYTES_PER_PUT = 240_000
+MAX_VALUE_CHARS = 4_096
 
 # A writer stamps `at` before its transaction commits, so an event can become visible after a
 # later-stamped one. The feed only returns events older than this window, which covers the
@@ -87,11 +91,18 @@ def ticket_event(
         "version": version,
         "actor_id": actor_id,
         "at": at,
-        "changes": [{"property": c.property, "old": c.old, "new": c.new} for c in changes],
+        "changes": [_change(c) for c in changes],
     }
     for key, value in (extra or {}).items():
         detail.setdefault(key, value)
     return Event(id=event_id, type=event_type, at=at, ticket_id=ticket_id, detail=detail)
+
+
+def _change(change: Change) -> dict[str, Any]:
+    out: dict[str, Any] = {"property": change.property, "old": change.old, "new": change.new}
+    if any(len(encode_detail({"v": value})) > MAX_VALUE_CHARS for value in (change.old, change.new)):
+        out.update(old=None, new=None, truncated=True)
+    return out
 
 
 def encode_detail(detail: Mapping[str, Any]) -> str:
@@ -180,15 +191,26 @@ def parse_at(text: str) -> datetime | None:
         return None
 
 
-def batches(items: Iterable[Outgoing], size: int = MAX_ENTRIES_PER_PUT) -> Iterator[list[Outgoing]]:
+def batches(
+    items: Iterable[Outgoing], size: int = MAX_ENTRIES_PER_PUT, max_bytes: int = MAX_BYTES_PER_PUT
+) -> Iterator[list[Outgoing]]:
+    """Consecutive groups of at most `size` events and about `max_bytes` (stream order kept)."""
     batch: list[Outgoing] = []
+    weight = 0
     for item in items:
-        batch.append(item)
-        if len(batch) == size:
+        item_weight = entry_bytes(item)
+        if batch and (len(batch) == size or weight + item_weight > max_bytes):
             yield batch
-            batch = []
+            batch, weight = [], 0
+        batch.append(item)
+        weight += item_weight
     if batch:
         yield batch
+
+
+def entry_bytes(event: Outgoing) -> int:
+    """An upper estimate of the entry's size as PutEvents counts it (Detail plus the rest)."""
+    return len(event.detail.encode()) + len(event.type) + 256
 
 
 # -- the feed -----------------------------------------------------------------------------

@@ -101,3 +101,24 @@ def test_a_workflow_stamp_sorts_after_every_api_stamp_of_its_millisecond():
     api = stamp(datetime(2026, 5, 1, 12, 0, 0, 123999, tzinfo=UTC))
     workflow = "2026-05-01T12:00:00.123Z"
     assert api < workflow < stamp(datetime(2026, 5, 1, 12, 0, 0, 124000, tzinfo=UTC))
+
+
+def test_large_values_are_left_out_of_the_event():
+    event = ticket_event(
+        "ticket.updated",
+        event_id="e",
+        ticket_id="t",
+        version=2,
+        actor_id="u",
+        at="a",
+        changes=[Change("description", "short", "x" * 70_000), Change("priority", "low", "high")],
+    )
+    big, small = event.detail["changes"]
+    assert big == {"property": "description", "old": None, "new": None, "truncated": True}
+    assert small == {"property": "priority", "old": "low", "new": "high"}
+
+
+def test_batches_also_stay_under_the_put_events_size_limit():
+    big = [Outgoing(str(i), f"e{i}", "t", "a", "t", "x" * 60_000) for i in range(9)]
+    chunks = list(batches(big))
+    assert [len(c) for c in chunks] == [3, 3, 3]
