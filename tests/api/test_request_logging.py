@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from chalicelib import composition
 
@@ -16,21 +15,24 @@ def _request_lines(output: str) -> list[dict[str, Any]]:
     return [line for line in lines if line.get("message") == "request"]
 
 
-def test_request_lines_carry_request_and_ticket_ids(login: Callable[..., Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_request_lines_carry_request_and_ticket_ids(login: Callable[..., Any]) -> None:
     agent = login("agent-1", "agent", teams=[], access="all")
     created = agent.post("/v1/tickets", {"subject": "Printer on fire", "description": "Smoke."})
     ticket_id = created.data["id"]
     logger = composition.logger()
-    previous = logger.log_level
+    # The logger outlives tests (one per container): read its own stream, not pytest's capture.
+    handler = logger.registered_handler
+    output = io.StringIO()
+    previous_stream, previous_level = handler.setStream(output), logger.log_level
     logger.setLevel("INFO")
-    capsys.readouterr()
     try:
         assert agent.get(f"/v1/tickets/{ticket_id}").status_code == 200
         assert agent.get("/v1/tickets").status_code == 200
     finally:
-        logger.setLevel(previous)
+        logger.setLevel(previous_level)
+        handler.setStream(previous_stream)
 
-    one, listing = _request_lines(capsys.readouterr().out)
+    one, listing = _request_lines(output.getvalue())
     assert one["ticket_id"] == ticket_id
     assert one["correlation_id"] and one["service"] == "helpdesk"
     assert one["route"] == "GET /v1/tickets/{ticket_id}"
