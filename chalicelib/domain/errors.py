@@ -63,6 +63,14 @@ class InvalidTransition(Conflict):
     pass
 
 
+class Contention(Conflict):
+    """A concurrent request held the same item (a transaction conflict): nothing was written,
+    and the same request retried shortly succeeds. Writers that re-read and retry catch it."""
+
+    def __init__(self, detail: str = "", retry_after: int | None = 1) -> None:
+        super().__init__(detail, retry_after)
+
+
 class VersionConflict(DomainError):
     """An If-Match precondition named a version that is no longer current."""
 

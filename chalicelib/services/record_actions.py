@@ -255,8 +255,10 @@ class RecordActionsService:
             uploaded_by=caller.user_id,
             created_at=now,
         )
+        # Presign first (no call, but it can fail): a failure then leaves no slot taken.
+        form = self._files.upload_form(object_key, request.content_type, MAX_ATTACHMENT_BYTES)
         self._attachments.add(attachment, MAX_ATTACHMENTS_PER_MESSAGE)
-        return Upload(attachment, self._files.upload_form(object_key, request.content_type, MAX_ATTACHMENT_BYTES))
+        return Upload(attachment, form)
 
     def download(self, caller: Caller, ticket_id: str, attachment_id: str) -> tuple[Attachment, str]:
         """A presigned GET for a file of the ticket (or of a ticket merged into it) the caller may

@@ -12,7 +12,15 @@ from typing import Any
 
 from chalicelib.domain import events
 from chalicelib.domain.conversation import activity_status_on_open, property_change_activities
-from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, TicketNotFound, ValidationFailed, VersionConflict
+from chalicelib.domain.errors import (
+    Conflict,
+    Contention,
+    FieldError,
+    NotAllowed,
+    TicketNotFound,
+    ValidationFailed,
+    VersionConflict,
+)
 from chalicelib.domain.listing import ListPlan, plan_list
 from chalicelib.domain.record_actions import validate_channel_details
 from chalicelib.domain.tickets import AGENT_ONLY_ON_CREATE, Change, Ticket, apply_patch, create_ticket
@@ -194,6 +202,8 @@ class TicketService:
             except VersionConflict:
                 if expected_version is not None:
                     raise
+                self._sleep(backoff(attempt))
+            except Contention:  # a transaction held the ticket: nothing was written; re-read, retry
                 self._sleep(backoff(attempt))
         raise Conflict("the ticket is changing too often; retry shortly", retry_after=1)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
-from chalicelib.domain.errors import DomainError, MalformedRequest, Throttled, Unavailable
+from chalicelib.domain.errors import Contention, DomainError, MalformedRequest, Throttled, Unavailable
 
 THROTTLING = frozenset(
     {
@@ -17,9 +17,9 @@ THROTTLING = frozenset(
         "LimitExceededException",
     }
 )
-TRANSIENT = frozenset(
-    {"TransactionConflictException", "TransactionInProgressException", "InternalServerError", "ServiceUnavailable"}
-)
+TRANSIENT = frozenset({"TransactionInProgressException", "InternalServerError", "ServiceUnavailable"})
+# Reasons of a cancelled transaction that mean "throttled", not "your condition failed".
+THROTTLED_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
 
 
 class TransactionCancelled(Exception):
@@ -49,6 +49,11 @@ def translated(on_condition_failed: Callable[[], DomainError] | None = None) -> 
     except TransactWriteError as exc:
         if error_code(exc) == "TransactionCanceledException":
             codes = [reason.code if reason else None for reason in (exc.cancellation_reasons or [])]
+            if "ConditionalCheckFailed" not in codes:  # no condition failed: nothing for the caller to explain
+                if THROTTLED_REASONS.intersection(codes):
+                    raise Throttled("the data store is throttling requests; retry shortly", retry_after=1) from exc
+                if "TransactionConflict" in codes:
+                    raise Contention("another request is changing the same record; retry shortly") from exc
             raise TransactionCancelled(codes) from exc
         raise _general(exc) from exc
     except PynamoDBException as exc:
@@ -57,10 +62,24 @@ def translated(on_condition_failed: Callable[[], DomainError] | None = None) -> 
         raise _general(exc) from exc
 
 
+def store_failure(exc: BaseException, what: str) -> DomainError:
+    """A failure of a store the app reaches through boto3 (e.g. Powertools' idempotency records):
+    throttling anywhere in the exception's causes is a 429, anything else a 503."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        response = getattr(seen, "response", None)
+        if isinstance(response, dict) and response.get("Error", {}).get("Code") in THROTTLING:
+            return Throttled(f"{what} is throttling requests; retry shortly", retry_after=1)
+        seen = seen.__cause__ or seen.__context__
+    return Unavailable(f"{what} failed; retry shortly", retry_after=1)
+
+
 def _general(exc: PynamoDBException) -> DomainError:
     code = error_code(exc)
     if code in THROTTLING:
         return Throttled("the data store is throttling requests; retry shortly", retry_after=1)
+    if code == "TransactionConflictException":  # a single write ran into a transaction on the item
+        return Contention("another request is changing the same record; retry shortly")
     if code in TRANSIENT:
         return Unavailable("the data store is busy; retry shortly", retry_after=1)
     if code == "ValidationException":
