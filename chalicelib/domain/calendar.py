@@ -308,7 +308,11 @@ def _validate_holidays(holidays: object, errors: list[FieldError]) -> tuple[tupl
             errors.append(FieldError(path, 'must be {"date": ...} or {"start": ..., "end": ...}'))
             ok = False
             continue
-        keys = set(entry)
+        keys = set(entry) - {"name"}  # a label for people; no effect on the arithmetic
+        name = entry.get("name")
+        if name is not None and (not isinstance(name, str) or len(name) > 100):
+            errors.append(FieldError(f"{path}.name", "must be text of at most 100 characters"))
+            ok = False
         if keys == {"date"}:
             day = _parse_date(f"{path}.date", entry["date"], errors)
             if day is None:

@@ -452,9 +452,10 @@ def test_config_is_normalised() -> None:
         (
             "Europe/Berlin",
             OFFICE_WEEK,
-            [{"date": "2026-12-25", "name": "X"}],
+            [{"date": "2026-12-25", "name": 7}],
             ["holidays[0].name"],
         ),
+        ("Europe/Berlin", OFFICE_WEEK, [{"date": "2026-12-25", "note": "X"}], ["holidays[0].note"]),
         ("Europe/Berlin", OFFICE_WEEK, ["2026-12-25"], ["holidays[0]"]),
     ],
 )
