@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib.api import auth, directory, escalations, meta, record_actions, templates, tickets, timeline
+from chalicelib.api import auth, directory, escalations, meta, record_actions, sla, templates, tickets, timeline
 
 app = Chalice(app_name="helpdesk", configure_logs=False)  # Powertools Logger owns logging
 app.register_blueprint(auth.auth_blueprint)
@@ -13,6 +13,7 @@ app.register_blueprint(timeline.api.blueprint)
 app.register_blueprint(templates.api.blueprint)
 app.register_blueprint(escalations.api.blueprint)
 app.register_blueprint(record_actions.api.blueprint)
+app.register_blueprint(sla.api.blueprint)
 
 from chalicelib.handlers import cognito  # noqa: E402  (issue 5: Cognito pre-token-generation trigger)
 
@@ -23,3 +24,6 @@ from chalicelib.handlers import events as events_publisher  # noqa: E402  (outbo
 
 app.register_blueprint(events_api.api.blueprint)
 app.register_blueprint(events_publisher.events_blueprint)
+from chalicelib.handlers import sla_timers  # noqa: E402  (stream → one SLA timer workflow per clock generation)
+
+app.register_blueprint(sla_timers.sla_blueprint)

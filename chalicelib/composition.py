@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from chalicelib.services.escalations import EscalationService
     from chalicelib.services.events import EventFeed
     from chalicelib.services.record_actions import RecordActionsService
+    from chalicelib.services.sla import SlaConfigCache, SlaService
     from chalicelib.services.statuses import StatusCatalogCache
     from chalicelib.services.tickets import TicketService
     from chalicelib.storage.activities import ActivityRepository
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.storage.directory import DirectoryRepository
     from chalicelib.storage.escalations import EscalationRepository, EscalationWorkflow
     from chalicelib.storage.events import EventRepository
+    from chalicelib.storage.sla import SlaTimers
     from chalicelib.storage.tickets import TicketRepository
 
 
@@ -73,14 +75,14 @@ def status_catalog() -> StatusCatalogCache:
 def ticket_service() -> TicketService:
     from chalicelib.services.tickets import TicketService
 
-    return TicketService(ticket_repository(), directory_repository(), status_catalog())
+    return TicketService(ticket_repository(), directory_repository(), status_catalog(), sla=sla_service())
 
 
 @functools.cache
 def directory_service() -> DirectoryService:
     from chalicelib.services.directory import DirectoryService
 
-    return DirectoryService(directory_repository(), ticket_repository(), status_catalog())
+    return DirectoryService(directory_repository(), ticket_repository(), status_catalog(), sla=sla_service())
 
 
 @functools.cache
@@ -173,6 +175,9 @@ def reset() -> None:
         escalation_repository,
         escalation_workflow,
         escalation_service,
+        sla_config_cache,
+        sla_service,
+        sla_timers,
         s3_client,
         attachment_repository,
         file_store,
@@ -249,6 +254,31 @@ def record_actions_service() -> RecordActionsService:
     return RecordActionsService(
         ticket_service(), ticket_repository(), activity_repository(), attachment_repository(), file_store()
     )
+
+
+# -- SLA clocks (issue 4) -------------------------------------------------------------
+@functools.cache
+def sla_config_cache() -> SlaConfigCache:
+    from chalicelib.services.sla import SlaConfigCache
+
+    return SlaConfigCache(directory_repository())
+
+
+@functools.cache
+def sla_service() -> SlaService:
+    from chalicelib.services.sla import SlaService
+    from chalicelib.storage.sla import SlaLedgerRepository
+
+    _storage_bound()
+    return SlaService(sla_config_cache(), SlaLedgerRepository())
+
+
+@functools.cache
+def sla_timers() -> SlaTimers:
+    from chalicelib.storage.sla import SlaTimers
+
+    # Read directly, not through Settings: the stream handler that starts timers has no API secrets.
+    return SlaTimers(stepfunctions_client(), os.environ.get("HELPDESK_SLA_STATE_MACHINE", ""))
 
 
 # -- events (outbox, publisher, change feed) -------------------------------------------

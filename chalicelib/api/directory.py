@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from chalicelib import composition
-from chalicelib.api import models
+from chalicelib.api import models, sla
 from chalicelib.api.routing import Api, Reply, RequestContext
 from chalicelib.api.views import directory_view
 from chalicelib.domain.errors import Conflict
@@ -111,3 +111,12 @@ _collection(
 )
 _collection("/v1/teams", "team", models.TeamCreate, models.TeamPatch, models.TeamOut, ("admin", "agent"))
 _collection("/v1/statuses", "status", models.StatusCreate, models.StatusPatch, models.StatusOut, ("admin", "agent", "customer"))
+_collection(
+    "/v1/business-hours",
+    "business_hours",
+    sla.BusinessHoursCreate,
+    sla.BusinessHoursPatch,
+    sla.BusinessHoursOut,
+    ("admin", "agent"),
+)
+_collection("/v1/sla-policies", "sla_policy", sla.SlaPolicyCreate, sla.SlaPolicyPatch, sla.SlaPolicyOut, ("admin", "agent"))

@@ -124,6 +124,12 @@ class PageQuery(Strict):
     cursor: Cursor | None = None
 
 
+class SlaSummary(BaseModel):
+    metric: Literal["first_response", "next_response", "resolution"]
+    status: Literal["running", "paused", "met", "breached"]
+    due_at: datetime | None = Field(description="null while paused")
+
+
 class TicketOut(BaseModel):
     """The ticket. Customers get it without the agent-only fields (marked not required)."""
 
@@ -147,7 +153,7 @@ class TicketOut(BaseModel):
     activity_status: str | None = Field(None, description="agents only")
     sentiment: Literal["positive", "neutral", "negative"] | None = Field(None, description="agents only")
     escalation: dict[str, Any] | None
-    sla: dict[str, Any] | None = Field(None, description="agents only")
+    sla: SlaSummary | None = Field(None, description="agents only: the next due SLA clock")
     proxy_access: bool
     feedback: dict[str, Any] | None
     merged_into: str | None

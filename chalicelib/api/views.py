@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from chalicelib import composition
+from chalicelib.domain.sla import summary as sla_summary
 from chalicelib.domain.tickets import Ticket
 from chalicelib.domain.visibility import Caller
 
@@ -31,6 +33,7 @@ def ticket_view(
     if not with_description:
         data.pop("description")
         data.pop("channel_details")  # list entries do not carry it
+    data["sla"] = sla_summary(ticket.sla, composition.clock())
     if links is not None:
         data["links"] = links
     elif not caller.sees_everything:

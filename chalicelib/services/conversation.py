@@ -43,6 +43,7 @@ from chalicelib.domain.conversation import (
 )
 from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, NotFound, ValidationFailed, VersionConflict
 from chalicelib.domain.events import COMMENT_CREATED, FEEDBACK_RECEIVED
+from chalicelib.domain.sla import activity_signals, comment_signals
 from chalicelib.domain.tickets import MAX_CC, Change, Ticket, apply_patch
 from chalicelib.domain.visibility import Caller
 from chalicelib.services.statuses import StatusCatalogCache
@@ -193,7 +194,8 @@ class ConversationService:
             ]
             entries = [activity, *property_change_activities(current.id, changes, caller, now, lambda: new_activity_id(now))]
             extra = {"comment_id": activity_id, "visibility": visibility}
-            return TicketWrite(updated, changes, checks, items_for(entries), COMMENT_CREATED, extra)
+            signals = comment_signals(caller.is_staff, visibility)
+            return TicketWrite(updated, changes, checks, items_for(entries), COMMENT_CREATED, extra, signals=signals)
 
         ticket = self._tickets.write(caller, ticket_id, change, now=now)
         return Posted(posted["activity"], ticket)
@@ -234,7 +236,8 @@ class ConversationService:
         def change(current: Ticket) -> TicketWrite:
             updated = dataclasses.replace(current, last_activity_at=now, updated_at=now, version=current.version + 1)
             extra = {"activity_id": activity.id, "activity_type": activity.type}
-            return TicketWrite(updated, [], list(checks), items_for([activity]), event_extra=extra)
+            signals = activity_signals(activity_type, visibility)
+            return TicketWrite(updated, [], list(checks), items_for([activity]), event_extra=extra, signals=signals)
 
         ticket = self._tickets.write(caller, ticket_id, change, now=now)
         return Posted(activity, ticket)

@@ -10,6 +10,7 @@ from typing import Any
 from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, NotFound, ValidationFailed, VersionConflict
 from chalicelib.domain.statuses import CATEGORIES, validate_custom_status
 from chalicelib.domain.visibility import Caller
+from chalicelib.services.sla import SlaService
 from chalicelib.services.statuses import StatusCatalogCache
 from chalicelib.storage.directory import DirectoryRepository, Entry
 from chalicelib.storage.tickets import TicketRepository
@@ -20,12 +21,21 @@ READERS = {
     "organization": ("admin", "agent"),
     "team": ("admin", "agent"),
     "status": ("admin", "agent", "customer"),
+    "business_hours": ("admin", "agent"),
+    "sla_policy": ("admin", "agent"),
 }
 
 
 class DirectoryService:
-    def __init__(self, directory: DirectoryRepository, tickets: TicketRepository, statuses: StatusCatalogCache) -> None:
+    def __init__(
+        self,
+        directory: DirectoryRepository,
+        tickets: TicketRepository,
+        statuses: StatusCatalogCache,
+        sla: SlaService | None = None,
+    ) -> None:
         self._directory = directory
+        self._sla = sla
         self._tickets = tickets
         self._statuses = statuses
         # Users whose claims this container has already recorded: one write per user and
@@ -56,6 +66,7 @@ class DirectoryService:
         name = values.pop("name")
         if kind == "user":
             self._check_user_refs(values)
+        values = self._check_sla_config(kind, values)
         return self._directory.create(kind, entry_id, name, values, now)
 
     def update(
@@ -80,6 +91,7 @@ class DirectoryService:
         if kind == "user":
             self._check_user_refs(values)
         data = {**entry.data, **values}
+        data = self._check_sla_config(kind, data)
         return self._directory.update(kind, entry, name=name, data=data, now=now, expected_version=entry.version)
 
     def delete(self, caller: Caller, kind: str, entry_id: str) -> None:
@@ -87,7 +99,11 @@ class DirectoryService:
         self.get(caller, kind, entry_id)
         if kind == "status" and self._tickets.has_any(f"STATUS#{entry_id}"):
             raise Conflict("tickets use this status; move them to another status first")
+        if kind == "business_hours" and self._sla is not None:
+            self._sla.check_business_hours_unused(entry_id, [p.data for p in self._directory.list_all("sla_policy")])
         self._directory.delete(kind, entry_id)
+        if kind == "sla_policy" and self._sla is not None:
+            self._sla.invalidate()
         if kind == "status":
             self._statuses.invalidate()
 
@@ -117,6 +133,17 @@ class DirectoryService:
         self._recorded.add(fingerprint)
 
     # -- helpers ---------------------------------------------------------------------
+    def _check_sla_config(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Business hours and SLA policies are validated as a whole (after a PATCH is merged) and
+        stored with their defaults spelled out."""
+        if self._sla is None:
+            return data
+        if kind == "business_hours":
+            return self._sla.check_business_hours(data)
+        if kind == "sla_policy":
+            return self._sla.check_policy(data, lambda hours_id: self._directory.get("business_hours", hours_id) is not None)
+        return data
+
     def _check_user_refs(self, values: Mapping[str, Any]) -> None:
         errors = []
         org = values.get("organization_id")

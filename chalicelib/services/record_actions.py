@@ -178,9 +178,11 @@ class RecordActionsService:
                 changes=result.source_changes,
                 extra={"merged_into": target.id},
             )
+            # The source is closed by the merge: its open SLA clocks complete in the same transaction.
+            source_ledger = self._tickets.sla_ledger(source, result.source, frozenset(), now)
             writes = [
                 TicketPairWrite(target, result.target, result.target_changes, [*items_for(entries[:1]), merged]),
-                TicketPairWrite(source, result.source, result.source_changes, [*items_for(entries[1:]), closed]),
+                TicketPairWrite(source, result.source, result.source_changes, [*items_for(entries[1:]), closed, *source_ledger]),
             ]
             try:
                 self._repository.update_together(writes, caller.user_id, now)

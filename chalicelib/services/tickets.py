@@ -25,6 +25,7 @@ from chalicelib.domain.listing import ListPlan, plan_list
 from chalicelib.domain.record_actions import validate_channel_details
 from chalicelib.domain.tickets import AGENT_ONLY_ON_CREATE, Change, Ticket, apply_patch, create_ticket
 from chalicelib.domain.visibility import Caller, can_see, can_see_even_if_deleted
+from chalicelib.services.sla import SlaService
 from chalicelib.services.statuses import StatusCatalogCache
 from chalicelib.storage import keys
 from chalicelib.storage.activities import items_for, new_activity_id
@@ -61,6 +62,8 @@ class TicketWrite:
     also_put: list[Record] = dataclasses.field(default_factory=list)
     event: str = events.TICKET_UPDATED
     event_extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # What the write means to the SLA clocks: a response kind or a customer message (domain.sla).
+    signals: frozenset[str] = frozenset()
 
 
 class TicketService:
@@ -71,7 +74,9 @@ class TicketService:
         statuses: StatusCatalogCache,
         new_id: Callable[[], str] = new_ticket_id,
         sleep: Callable[[float], None] = time.sleep,
+        sla: SlaService | None = None,
     ) -> None:
+        self._sla = sla
         self._sleep = sleep
         self._tickets = tickets
         self._directory = directory
@@ -141,9 +146,10 @@ class TicketService:
         # the token or the requester's record and is trusted.
         checks = self.reference_checks(ticket, provided - {"requester_id"})
         # The number is taken last so that invalid requests do not burn numbers.
+        ledger = self._sla.settle(None, ticket, (), now) if self._sla is not None else []
         ticket.number = self._tickets.next_number()
         event = _event(events.TICKET_CREATED, ticket, caller, now, changes, {"number": ticket.number})
-        self._tickets.create(ticket, changes, caller.user_id, checks, also_put=[event])
+        self._tickets.create(ticket, changes, caller.user_id, checks, also_put=[event, *ledger])
         return ticket
 
     def update(
@@ -193,6 +199,7 @@ class TicketService:
             write = change(current)
             if write is None:
                 return current
+            write = self.settle_sla(current, write, now)
             try:
                 event = _event(write.event, write.ticket, caller, now, write.changes, write.event_extra)
                 self._tickets.update(
@@ -252,6 +259,15 @@ class TicketService:
         return restored
 
     # -- helpers ---------------------------------------------------------------------
+    def settle_sla(self, current: Ticket, write: TicketWrite, now: datetime) -> TicketWrite:
+        """Every write re-settles the SLA clocks (pause, resume, response, re-plan) in the same transaction."""
+        ledger = self.sla_ledger(current, write.ticket, write.signals, now)
+        return dataclasses.replace(write, also_put=[*write.also_put, *ledger]) if ledger else write
+
+    def sla_ledger(self, current: Ticket, new: Ticket, signals: frozenset[str], now: datetime) -> list[Record]:
+        """Sets `new.sla`; answers the SLA ledger items the write must commit with it."""
+        return self._sla.settle(current, new, signals, now) if self._sla is not None else []
+
     @staticmethod
     def _require_staff(caller: Caller) -> None:
         if not caller.is_staff:

@@ -11,7 +11,7 @@ from chalicelib.storage import keys
 from chalicelib.storage.errors import translated
 from chalicelib.storage.models import DirectoryItem
 
-KINDS = ("user", "organization", "team", "status")
+KINDS = ("user", "organization", "team", "status", "business_hours", "sla_policy")
 
 
 @dataclass(frozen=True)

@@ -110,3 +110,11 @@ def after(sort_key: str) -> str:
     proper prefix of another of the same partition, so `sort_key + " "` sorts after `sort_key`
     and before every key greater than it."""
     return sort_key + " "
+
+
+SLA_LEDGER_PREFIX = "SLA#"
+
+
+def sla_ledger_sk(at: datetime, version: int, seq: int) -> str:
+    """One SLA ledger line under the ticket: time order, then the write (version), then its lines."""
+    return f"{SLA_LEDGER_PREFIX}{stamp(at)}#{version:010d}#{seq:03d}"

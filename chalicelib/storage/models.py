@@ -83,7 +83,7 @@ class TicketItem(Record, discriminator="ticket"):
     activity_status = UnicodeAttribute()
     sentiment = UnicodeAttribute(null=True)
     escalation = JSONAttribute(null=True)
-    sla = JSONAttribute(null=True)
+    sla = MapAttribute(null=True)  # native map: the SLA timer workflow updates one clock in place
     proxy_access = BooleanAttribute(default=False)
     feedback = JSONAttribute(null=True)
     merged_into = UnicodeAttribute(null=True)
@@ -271,3 +271,18 @@ class EscalationItem(Record, discriminator="escalation"):
     claimed_to = UnicodeAttribute(null=True)
     overruns = ListAttribute(of=OverrunAttribute, null=True)
     failure = MapAttribute(null=True)  # {error, cause, at, execution} when the workflow failed
+
+
+class SlaLedgerItem(Record, discriminator="sla_ledger"):
+    """PK TICKET#<id>, SK SLA#<at>#<version>#<seq>: one line of the ticket's append-only SLA ledger.
+
+    The API writes lines in the ticket's own transaction; the SLA timer workflow writes the
+    `breached` line, so times are strings (RFC 3339, Z) like other workflow-written items.
+    """
+
+    event = UnicodeAttribute()
+    at = UnicodeAttribute()
+    metric = UnicodeAttribute(null=True)
+    generation = NumberAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    detail = JSONAttribute(null=True)

@@ -60,6 +60,7 @@ def _to_ticket(item: TicketItem) -> Ticket:
     values["merged_from"] = list(values["merged_from"] or [])
     values["time_spent_minutes"] = int(values["time_spent_minutes"] or 0)
     values["number"] = int(values["number"])
+    values["sla"] = item.sla.as_dict() if item.sla is not None else None
     values["version"] = int(values["version"])
     return Ticket(**values)
 

@@ -1,0 +1,136 @@
+"""The SLA timer starter: a DynamoDB stream handler that starts one timer workflow per running
+clock generation.
+
+The API settles a ticket's clocks in the ticket's own transaction (chalicelib/services/sla.py);
+this handler sees the committed ticket item on the table's stream and starts
+`statemachines/sla-timer.asl.json` for every clock that runs with a generation the old image
+did not run. The execution name is the generation's, so a redelivered batch starts nothing
+twice. Starting after the commit (not inside the request) keeps the API at its DynamoDB call
+budget and makes every write path (API, email, integrations, workflows) start timers alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from chalice import Blueprint
+from chalice.app import DynamoDBEvent
+
+from chalicelib import composition
+from chalicelib.domain.sla import MET, TimerStart, outcomes, timers_to_start
+from chalicelib.handlers.events import METRICS_NAMESPACE, STREAM_ARN
+from chalicelib.storage import keys
+
+sla_blueprint = Blueprint(__name__)
+
+_LABELS = {"first_response": "first response", "next_response": "next response", "resolution": "resolution"}
+
+
+@sla_blueprint.on_dynamodb_record(stream_arn=STREAM_ARN, name="start_sla_timers", batch_size=100)
+def start_sla_timers(event: DynamoDBEvent) -> dict[str, Any]:
+    return start_timers(event.to_dict().get("Records", []), composition.sla_timers())
+
+
+def start_timers(
+    records: Sequence[Mapping[str, Any]], timers: Any, count: Callable[[str, int], None] | None = None
+) -> dict[str, Any]:
+    """Start the timers the records call for; a record whose start failed is reported as a batch
+    item failure (Lambda retries from it; already started generations are refused as duplicates).
+    Clocks met or breached by the recorded writes are counted (`SlaMet`, `SlaBreached`)."""
+    count = count or emit_metric
+    failures = []
+    met = breached = 0
+    for record in records:
+        try:
+            for timer in timers_for_record(record):
+                timers.start(timer, timer_payload(timer))
+            for _metric, outcome in outcomes_of_record(record):
+                met, breached = (met + 1, breached) if outcome == MET else (met, breached + 1)
+        except Exception:
+            composition.logger().exception("SLA timer not started", extra={"record": record.get("eventID")})
+            failures.append({"itemIdentifier": record.get("dynamodb", {}).get("SequenceNumber")})
+            break  # Lambda retries from the first failure; later records come again
+    for name, value in (("SlaMet", met), ("SlaBreached", breached)):
+        if value:
+            count(name, value)
+    return {"batchItemFailures": failures}
+
+
+def emit_metric(name: str, value: int) -> None:
+    """One EMF line in the `Helpdesk` namespace with only the service dimension (the breach-rate alarm's metric)."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    with single_metric(
+        name=name, unit=MetricUnit.Count, value=value, namespace=METRICS_NAMESPACE, default_dimensions={"service": "helpdesk"}
+    ):
+        pass
+
+
+def timers_for_record(record: Mapping[str, Any]) -> list[TimerStart]:
+    images = _ticket_images(record)
+    return timers_to_start(*images) if images else []
+
+
+def outcomes_of_record(record: Mapping[str, Any]) -> list[tuple[str, str]]:
+    images = _ticket_images(record)
+    return outcomes(images[1], images[2]) if images else []
+
+
+def _ticket_images(record: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None, dict[str, Any] | None] | None:
+    """(ticket id, old `sla`, new `sla`) of a ticket item's INSERT or MODIFY; None for other records."""
+    if record.get("eventName") not in ("INSERT", "MODIFY"):
+        return None
+    change = record.get("dynamodb") or {}
+    new = change.get("NewImage") or {}
+    if new.get("SK", {}).get("S") != keys.TICKET_SK or not new.get("PK", {}).get("S", "").startswith("TICKET#"):
+        return None
+    ticket_id = new["PK"]["S"].removeprefix("TICKET#")
+    return ticket_id, _plain((change.get("OldImage") or {}).get("sla")), _plain(new.get("sla"))
+
+
+def timer_payload(timer: TimerStart) -> dict[str, Any]:
+    """The execution input: the clock's key and due time, and the texts the breach writes."""
+    label = _LABELS.get(timer.metric, timer.metric)
+    detail = {
+        "schema_version": 1,
+        "ticket_id": timer.ticket_id,
+        "version": None,
+        "actor_id": "system",
+        "at": timer.due_at,
+        "changes": [{"property": f"sla.{timer.metric}", "old": "running", "new": "breached"}],
+        "metric": timer.metric,
+        "generation": timer.generation,
+        "due_at": timer.due_at,
+    }
+    return {
+        "ticket_id": timer.ticket_id,
+        "metric": timer.metric,
+        "generation": timer.generation,
+        "due_at": timer.due_at,
+        "subject": f"SLA {label} target breached (due {timer.due_at})",
+        "activity_fields": json.dumps({"metric": timer.metric, "due_at": timer.due_at, "generation": timer.generation}),
+        "ledger_detail": json.dumps({"recorded_by": "sla-timer workflow", "execution": timer.name}),
+        "event_detail": json.dumps(detail),
+    }
+
+
+def _plain(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A DynamoDB-JSON map attribute as plain Python (numbers as int)."""
+    if not value or "M" not in value:
+        return None
+    return {key: _value(item) for key, item in value["M"].items()}
+
+
+def _value(item: Mapping[str, Any]) -> Any:
+    kind, raw = next(iter(item.items()))
+    if kind == "M":
+        return {key: _value(v) for key, v in raw.items()}
+    if kind == "L":
+        return [_value(v) for v in raw]
+    if kind == "N":
+        return int(raw) if raw.lstrip("-").isdigit() else float(raw)
+    if kind == "NULL":
+        return None
+    return raw
