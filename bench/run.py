@@ -2,7 +2,8 @@
 
 Per API operation, in process (chalice test client + moto, the same code paths as
 Lambda): DynamoDB calls, items read per item returned, capacity units computed from
-item sizes, p50/p95 latency. Then: cold import of `app` against a bare Chalice app,
+item sizes, p50/p95 latency. State transitions per escalation and per SLA clock from real
+executions on moto (bench/workflows.py) and their monthly cost. Then: cold import of `app` against a bare Chalice app,
 the Lambda package size, and the throughput of the running local stack under a fixed
 mixed workload sent from a separate process.
 """
@@ -27,6 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import workflows  # noqa: E402
 from bench.dynamo_meter import Meter  # noqa: E402
 
 SECRET = "bench-secret-0123456789abcdef0123456789"
@@ -211,7 +213,9 @@ def versions() -> str:
     return ", ".join(f"{n} {metadata.version(n)}" for n in names)
 
 
-def render(rows: list[Row], imports: tuple[float, float], package: str, load: dict[str, Any] | None) -> str:
+def render(
+    rows: list[Row], imports: tuple[float, float], package: str, load: dict[str, Any] | None, flows: dict[str, Any]
+) -> str:
     lines = [
         "# Benchmark results",
         "",
@@ -231,6 +235,7 @@ def render(rows: list[Row], imports: tuple[float, float], package: str, load: di
         "fresh interpreter, median of 7, interpreter start included).",
         "",
         f"Lambda package: {package}.",
+        *workflows.render(flows),
     ]
     if load:
         lines += [
@@ -250,9 +255,10 @@ def main() -> int:
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.md"))
     args = parser.parse_args()
     rows = in_process_rows(args.tickets, args.iterations)
+    flows = workflows.measure()
     imports = import_ratio()
     load = None if args.no_load else stack_throughput(requests_per_worker=100, workers=4)
-    text = render(rows, imports, package_size(), load)
+    text = render(rows, imports, package_size(), load, flows)
     Path(args.output).write_text(text)
     print(text)
     return 0
