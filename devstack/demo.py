@@ -170,6 +170,34 @@ class ApiClient:
             raise DemoSeedError(f"{method} {path} failed: {exc}") from exc
 
 
+_SUPPORT_HOURS = {
+    "name": "Support hours (Berlin)",
+    "timezone": "Europe/Berlin",
+    "weekly": {day: [["08:00", "12:30"], ["13:30", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")},
+    "holidays": [
+        {"date": "2026-12-25", "name": "Christmas Day"},
+        {"start": "2026-12-31", "end": "2027-01-01", "name": "New Year"},
+    ],
+}
+_URGENT_INCIDENTS = {
+    "name": "Urgent incidents, around the clock",
+    "position": 0,
+    "conditions": {"priorities": ["urgent"], "types": ["incident"]},
+    "targets": {"urgent": {"first_response_minutes": 15, "next_response_minutes": 30, "resolution_minutes": 240}},
+}
+_STANDARD_SLA = {
+    "name": "Standard",
+    "position": 10,
+    "pause_statuses": ["pending"],
+    "targets": {
+        "low": {"first_response_minutes": 480, "next_response_minutes": 960, "resolution_minutes": 4800},
+        "normal": {"first_response_minutes": 240, "next_response_minutes": 480, "resolution_minutes": 2400},
+        "high": {"first_response_minutes": 60, "next_response_minutes": 240, "resolution_minutes": 960},
+        "urgent": {"first_response_minutes": 30, "next_response_minutes": 60, "resolution_minutes": 480},
+    },
+}
+
+
 def seed_demo_data(api_url: str, secret: str, state_dir: Path) -> list[DemoUser]:
     """Create the demo organizations, teams, users and tickets; answers the demo users.
 
@@ -208,6 +236,11 @@ def seed_demo_data(api_url: str, secret: str, state_dir: Path) -> list[DemoUser]
     demo_users = list(users.values())
     # Saved before the tickets: the users' tokens are useful even if ticket seeding fails.
     save_demo_users(state_dir, demo_users)
+
+    # SLA goals before the tickets, so every demo ticket starts its clocks.
+    hours = create("/v1/business-hours", _SUPPORT_HOURS, "hours-support")
+    create("/v1/sla-policies", _URGENT_INCIDENTS, "sla-urgent-incidents")
+    create("/v1/sla-policies", {**_STANDARD_SLA, "business_hours_id": hours}, "sla-standard")
 
     for number, ticket in enumerate(_TICKETS, start=1):
         body = {

@@ -36,6 +36,8 @@ def test_stack_serves_demo_data_over_http_and_keeps_it_across_a_restart(tmp_path
         tokens = _tokens(state_dir)
         status, everything = api.call("GET", "/v1/tickets?limit=100", tokens["TOKEN_ADMIN"])
         assert status == 200 and len(everything["items"]) >= 12
+        # The demo's SLA policies gave every open demo ticket clocks; agents see the next due one.
+        assert any(t["sla"] and t["sla"]["metric"] == "first_response" for t in everything["items"])
         _, globex_view = api.call("GET", "/v1/tickets?limit=100", tokens["TOKEN_GLOBEX_CUSTOMER"])
         assert 0 < len(globex_view["items"]) < len(everything["items"])
         assert {t["organization_id"] for t in globex_view["items"]} == {globex_view["items"][0]["organization_id"]}
