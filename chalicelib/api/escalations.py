@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib import composition
+from chalicelib.api.models import Model
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
 from chalicelib.domain.escalations import DESCRIPTION_MAX, ESTIMATE_NOTE, NOTE_MAX, UNSET, Escalation
 from chalicelib.domain.visibility import Caller
@@ -18,8 +19,8 @@ api = Api("escalations")
 StageName = Literal["submitted", "review", "engineering", "verification", "resolved"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(Model):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class EscalationCreate(_Strict):
@@ -37,20 +38,20 @@ class EscalationVerification(_Strict):
     comment: Annotated[str, StringConstraints(max_length=NOTE_MAX)] = ""
 
 
-class StageOut(BaseModel):
+class StageOut(Model):
     stage: StageName
     entered_at: datetime
     note: str | None = Field(None, description="agents only")
     actor_id: str | None = Field(None, description="agents only")
 
 
-class OverrunOut(BaseModel):
+class OverrunOut(Model):
     stage: StageName
     target_seconds: int
     at: datetime
 
 
-class EscalationOut(BaseModel):
+class EscalationOut(Model):
     """The escalation. Customers get the stage timeline without notes and without agent-only fields."""
 
     id: str

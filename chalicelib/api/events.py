@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib import composition
-from chalicelib.api.models import Cursor, Limit, Strict
+from chalicelib.api.models import Cursor, Limit, Model, Strict
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
 from chalicelib.domain.events import EXTENSION_TYPES, TYPES
 
@@ -22,7 +22,7 @@ class EventQuery(Strict):
     type: EventType | None = Field(None, description="only events of this type")
 
 
-class EventOut(BaseModel):
+class EventOut(Model):
     id: str
     type: str = Field(description="the EventBridge detail-type, e.g. ticket.updated")
     at: str = Field(description="when the change happened (RFC 3339, UTC)")
@@ -31,7 +31,7 @@ class EventOut(BaseModel):
     )
 
 
-class EventPage(BaseModel):
+class EventPage(Model):
     items: list[EventOut]
     next_cursor: str = Field(description="always present: poll it again later, even after an empty page")
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import Field, StrictBool, StrictInt, StringConstraints
 
 from chalicelib import composition
-from chalicelib.api.models import Id, Strict, TicketOut
+from chalicelib.api.models import Id, Model, Strict, TicketOut
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
 from chalicelib.api.timeline import ActivityOut, activity_view
 from chalicelib.api.views import ticket_view
@@ -47,7 +47,7 @@ class AttachmentCreate(Strict):
 
 
 # -- response models ---------------------------------------------------------------------
-class RelatedOut(BaseModel):
+class RelatedOut(Model):
     requester_tickets: list[TicketOut]
     organization_tickets: list[TicketOut]
 
@@ -56,7 +56,7 @@ class TimeEntryOut(ActivityOut):
     ticket: TicketOut = Field(description="the ticket with its new time_spent_minutes")
 
 
-class AttachmentOut(BaseModel):
+class AttachmentOut(Model):
     id: str
     ticket_id: str
     comment_id: str | None

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from chalicelib import composition
 from chalicelib.api import models
-from chalicelib.api.models import Id, Name, Patch, Priority, StatusName, Strict
+from chalicelib.api.models import Id, Model, Name, Patch, Priority, StatusName, Strict
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
 from chalicelib.domain.sla import MAX_TARGET_MINUTES, RESPONSE_KINDS
 
@@ -52,7 +52,7 @@ class BusinessHoursPatch(Patch):
     holidays: Holidays | None = None
 
 
-class BusinessHoursOut(BaseModel):
+class BusinessHoursOut(Model):
     id: str
     name: str
     timezone: str
@@ -86,7 +86,7 @@ class SlaPolicyCreate(Strict):
     id: Id | None = None
     name: Name
     position: Annotated[int, Field(ge=0, le=10_000)] = 0
-    conditions: Conditions = Conditions()
+    conditions: Conditions = Field(default_factory=Conditions)
     business_hours_id: Id | None = Field(None, description="none: the clocks run 24/7")
     pause_statuses: PauseStatuses = ["pending"]
     targets: Targets
@@ -104,7 +104,7 @@ class SlaPolicyPatch(Patch):
     responses: Responses | None = None
 
 
-class SlaPolicyOut(BaseModel):
+class SlaPolicyOut(Model):
     id: str
     name: str
     position: int
@@ -118,7 +118,7 @@ class SlaPolicyOut(BaseModel):
     version: int
 
 
-class ClockOut(BaseModel):
+class ClockOut(Model):
     metric: Literal["first_response", "next_response", "resolution"]
     status: Literal["running", "paused", "met", "breached"]
     due_at: datetime | None = Field(description="null while paused")
@@ -130,11 +130,11 @@ class ClockOut(BaseModel):
     generation: int = Field(description="the timer generation; a re-plan starts a new one")
 
 
-class ClockList(BaseModel):
+class ClockList(Model):
     items: list[ClockOut]
 
 
-class LedgerLineOut(BaseModel):
+class LedgerLineOut(Model):
     event: str = Field(description="applied, started, paused, resumed, replanned, met, completed_late, breached, stopped")
     at: datetime
     metric: str | None
@@ -143,7 +143,7 @@ class LedgerLineOut(BaseModel):
     detail: dict[str, object]
 
 
-class LedgerPage(BaseModel):
+class LedgerPage(Model):
     items: list[LedgerLineOut]
     next_cursor: str | None
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from chalicelib import composition
-from chalicelib.api.models import Id, Name, PageQuery, Strict
+from chalicelib.api.models import Id, Model, Name, PageQuery, Strict
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
 from chalicelib.domain.conversation import PLACEHOLDERS
 
@@ -28,7 +28,7 @@ class TemplatePatch(Strict):
     body: TemplateBody | None = Field(None, description=_PLACEHOLDER_DOC)
 
 
-class TemplateOut(BaseModel):
+class TemplateOut(Model):
     id: str
     name: str
     body: str
@@ -37,7 +37,7 @@ class TemplateOut(BaseModel):
     version: int
 
 
-class TemplatePage(BaseModel):
+class TemplatePage(Model):
     items: list[TemplateOut]
     next_cursor: str | None
 
@@ -46,7 +46,7 @@ class RenderQuery(Strict):
     ticket_id: Id
 
 
-class RenderedOut(BaseModel):
+class RenderedOut(Model):
     body: str = Field(description="the template filled in for the ticket (sanitized HTML)")
     visibility: Literal["public", "internal"] = Field(description="the workspace's default reply type")
 
@@ -55,7 +55,7 @@ class SettingsIn(Strict):
     default_reply_visibility: Literal["public", "internal"]
 
 
-class SettingsOut(BaseModel):
+class SettingsOut(Model):
     default_reply_visibility: Literal["public", "internal"]
 
 

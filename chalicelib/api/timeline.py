@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StrictInt, StringConstraints
+from pydantic import AwareDatetime, Field, StrictInt, StringConstraints
 
 from chalicelib import composition
-from chalicelib.api.models import Cursor, Email, Id, Limit, StatusName, Strict, TicketOut
+from chalicelib.api.models import Cursor, Email, Id, Limit, Model, StatusName, Strict, TicketOut
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
 from chalicelib.api.views import ticket_view
 from chalicelib.domain.conversation import (
@@ -105,14 +105,14 @@ class RevisionQuery(Strict):
 
 
 # -- response models ---------------------------------------------------------------------
-class ActivityCommentOut(BaseModel):
+class ActivityCommentOut(Model):
     id: str
     actor_id: str
     at: datetime
     body: str
 
 
-class ActivityOut(BaseModel):
+class ActivityOut(Model):
     """A timeline entry. Customers get public entries only, without the agent-only fields."""
 
     id: str
@@ -135,7 +135,7 @@ class ActivityOut(BaseModel):
     version: int | None = Field(None, description="agents only")
 
 
-class TimelinePage(BaseModel):
+class TimelinePage(Model):
     items: list[ActivityOut]
     next_cursor: str | None
 
@@ -148,14 +148,14 @@ class ClosedTicketOut(TicketOut):
     notice: str = Field(description="what the customer does next (open a new ticket referencing this one)")
 
 
-class RevisionOut(BaseModel):
+class RevisionOut(Model):
     activity_id: str
     actor_id: str
     at: datetime
     changes: dict[str, Any]
 
 
-class RevisionPage(BaseModel):
+class RevisionPage(Model):
     items: list[RevisionOut]
     next_cursor: str | None
 
