@@ -87,7 +87,7 @@ def _ticket_images(record: Mapping[str, Any]) -> tuple[str, dict[str, Any] | Non
     if new.get("SK", {}).get("S") != keys.TICKET_SK or not new.get("PK", {}).get("S", "").startswith("TICKET#"):
         return None
     ticket_id = new["PK"]["S"].removeprefix("TICKET#")
-    return ticket_id, _plain((change.get("OldImage") or {}).get("sla")), _plain(new.get("sla"))
+    return ticket_id, plain_map((change.get("OldImage") or {}).get("sla")), plain_map(new.get("sla"))
 
 
 def timer_payload(timer: TimerStart) -> dict[str, Any]:
@@ -116,7 +116,7 @@ def timer_payload(timer: TimerStart) -> dict[str, Any]:
     }
 
 
-def _plain(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def plain_map(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """A DynamoDB-JSON map attribute as plain Python (numbers as int)."""
     if not value or "M" not in value:
         return None

@@ -201,3 +201,20 @@ def test_a_redelivered_stream_batch_starts_nothing_twice(stack: EscalationStack)
     assert list(timers.executions()) == [f"{ticket.id}-first_response-1"]
     timers.finished(f"{ticket.id}-first_response-1")
     assert [line["event"] for line in ledger(stack, ticket.id)].count("breached") == 1
+
+
+def test_after_a_local_restart_running_clocks_get_their_timers_again(stack: EscalationStack) -> None:
+    """devstack.timers: moto forgets executions across a restart; the restored clocks restart theirs."""
+    from devstack.timers import restart_sla_timers
+
+    t = now_second()
+    overdue = composition.ticket_service().create(AGENT, {"subject": "Lost", "description": "timer"}, t - timedelta(minutes=2))
+    met = composition.ticket_service().create(AGENT, {"subject": "Met", "description": "no timer"}, t - timedelta(minutes=2))
+    composition.conversation_service().comment(
+        AGENT, met.id, body="Done", visibility="public", cc=[], notify=[], status=None, now=t - timedelta(seconds=90)
+    )
+    assert restart_sla_timers(boto3.client("dynamodb"), stack.table) == 1
+    timers = Timers(stack)
+    assert set(timers.executions()) == {f"{overdue.id}-first_response-1"}
+    assert timers.finished(f"{overdue.id}-first_response-1")["status"] == "SUCCEEDED"
+    assert [line["event"] for line in ledger(stack, overdue.id)][-1] == "breached"
