@@ -24,7 +24,6 @@ from devstack.moto_server import MotoServer, PortInUse, start_moto
 from devstack.paths import DEFAULT_STATE_DIR, PROJECT_DIR, TEMPLATE_PATH
 from devstack.provision import Provisioned, Provisioner, load_template
 from devstack.snapshot import SnapshotWriter, State, read_snapshot, restore_state, snapshot_path
-from devstack.timers import restart_sla_timers
 
 TOKENS_FILE = "tokens.env"
 READY_MESSAGE = "Helpdesk local stack ready on"
@@ -85,6 +84,10 @@ class LocalStack:
         self._restore(saved_state)
         self.event_sources = connect_event_sources(app, config.app_name, STAGE, self.aws)
         if saved_state is not None:
+            # Imported here: it imports the app's handlers, which read the stream ARN the
+            # provisioning above put into the environment.
+            from devstack.timers import restart_sla_timers
+
             self.restarted_timers = restart_sla_timers(self.aws.client("dynamodb"), self.provisioned.physical["HelpdeskTable"])
         self.snapshot_writer = SnapshotWriter(
             self.aws, self.provisioned, self.snapshot_file, interval=self.options.snapshot_interval, saved_state=saved_state
