@@ -54,16 +54,9 @@ def measure() -> dict[str, Any]:
     from chalicelib.domain.errors import Conflict
     from chalicelib.domain.visibility import Caller
     from devstack import dynamodb_isolation
-    from devstack.aws import LocalAws
+    from devstack.aws import InProcessAws
     from devstack.paths import TEMPLATE_PATH
     from devstack.provision import load_template, provision
-
-    class InProcessAws(LocalAws):
-        def __init__(self) -> None:
-            super().__init__(endpoint_url="")
-
-        def client(self, service: str) -> Any:
-            return boto3.client(service)
 
     agent = Caller("bench-agent", "agent", access="all")
     admin = Caller("bench-admin", "admin")

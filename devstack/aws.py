@@ -36,3 +36,14 @@ class LocalAws:
 
     def __repr__(self) -> str:
         return f"LocalAws({self.endpoint_url!r}, region={self.region!r})"
+
+
+class InProcessAws(LocalAws):
+    """LocalAws without an endpoint: an in-process `mock_aws` intercepts the default AWS endpoints
+    (workflow tests and the benchmark provision the template this way)."""
+
+    def __init__(self) -> None:
+        super().__init__(endpoint_url="")
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service)

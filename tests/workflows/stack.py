@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 
 from devstack import dynamodb_isolation
-from devstack.aws import LocalAws
+from devstack.aws import InProcessAws
 from devstack.paths import TEMPLATE_PATH
 from devstack.provision import Provisioned, load_template, provision
 
@@ -29,16 +29,6 @@ POLL_SECONDS = 0.05
 STATE_ENTERED = "StateEntered"
 # Last history events of an execution that makes no AWS call until something happens to it.
 _IDLE_EVENTS = frozenset({"TaskSubmitted", "ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"})
-
-
-class InProcessAws(LocalAws):
-    """LocalAws without an endpoint: in-process `mock_aws` intercepts the default AWS endpoints."""
-
-    def __init__(self) -> None:
-        super().__init__(endpoint_url="")
-
-    def client(self, service: str) -> Any:
-        return boto3.client(service)
 
 
 def wait_for(predicate: Callable[[], Any], *, timeout: float = 60.0, what: str = "condition") -> Any:
