@@ -13,6 +13,7 @@ declare the mapping; no AWS call is made), the bus name when the first batch arr
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -58,6 +59,7 @@ def publish(
     outgoing = [event for event in (outgoing_from_stream(record) for record in records) if event is not None]
     failed: list[Outgoing] = []
     published: Counter[str] = Counter()
+    stages: Counter[str] = Counter()  # escalations entering each stage (dashboard: escalations per stage)
     for batch in batches(outgoing):
         entries = [put_events_entry(event, bus) for event in batch]
         try:
@@ -77,18 +79,36 @@ def publish(
                 failed.append(event)
             else:
                 published[event.type] += 1
+                stage = escalation_stage(event)
+                if stage is not None:
+                    stages[stage] += 1
     for event_type, n in sorted(published.items()):
         count("EventsPublished", event_type, n)
+    for stage, n in sorted(stages.items()):
+        count("EscalationStageEntered", stage, n)
     failures: Counter[str] = Counter(event.type for event in failed)
     for event_type, n in sorted(failures.items()):
         count("EventsFailed", event_type, n)
     return {"batchItemFailures": [{"itemIdentifier": event.record_id} for event in failed]}
 
 
+def escalation_stage(event: Outgoing) -> str | None:
+    """The stage an `escalation.stage_changed` event entered (None for other events)."""
+    if event.type != "escalation.stage_changed":
+        return None
+    try:
+        changes = json.loads(event.detail).get("changes") or []
+    except ValueError:
+        return None
+    stage = changes[0].get("new") if changes and isinstance(changes[0], dict) else None
+    return stage if isinstance(stage, str) else None
+
+
 def emit_metric(name: str, event_type: str, value: int) -> None:
     """One EMF line per (metric, type): Powertools' single_metric keeps each type's dimension
-    to its own count."""
+    to its own count. `EscalationStageEntered` is dimensioned by the stage instead."""
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+    dimension = "stage" if name == "EscalationStageEntered" else "type"
     with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=METRICS_NAMESPACE) as metric:
-        metric.add_dimension(name="type", value=event_type)
+        metric.add_dimension(name=dimension, value=event_type)

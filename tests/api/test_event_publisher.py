@@ -160,3 +160,18 @@ def test_the_entry_carries_source_type_time_and_the_stored_detail():
     assert entry["Source"] == "helpdesk" and entry["DetailType"] == "comment.created" and entry["EventBusName"] == "my-bus"
     assert json.loads(entry["Detail"]) == {"ticket_id": "t1", "version": 3, "event_id": "abc", "schema_version": 1}
     assert entry["Time"].isoformat() == "2026-01-01T10:00:00.123000+00:00"
+
+
+def test_escalations_entering_a_stage_are_counted_per_stage():
+    entered = []
+    for n, stage in enumerate(["review", "engineering", "review"]):
+        item = record(n, "escalation.stage_changed")
+        detail = {"ticket_id": "t1", "changes": [{"property": "escalation.stage", "old": None, "new": stage}]}
+        item["dynamodb"]["NewImage"]["detail"] = {"S": json.dumps(detail)}
+        entered.append(item)
+    counts: list[tuple[str, str, int]] = []
+    publisher.publish([*entered, record(9)], FlakyBus(), "bus", count=lambda name, kind, n: counts.append((name, kind, n)))
+    assert [c for c in counts if c[0] == "EscalationStageEntered"] == [
+        ("EscalationStageEntered", "engineering", 1),
+        ("EscalationStageEntered", "review", 2),
+    ]
