@@ -11,7 +11,7 @@ from typing import Any
 
 from chalicelib.domain import sla
 from chalicelib.domain.calendar import BusinessCalendar
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, ValidationFailed
 from chalicelib.domain.tickets import Ticket
 from chalicelib.storage.directory import DirectoryRepository
 from chalicelib.storage.models import Record
@@ -46,7 +46,12 @@ class SlaConfigCache:
             return self._config
         calendars = {}
         for entry in self._directory.list_all("business_hours"):
-            calendars[entry.id] = sla.validate_business_hours(entry.data)
+            try:
+                calendars[entry.id] = sla.validate_business_hours(entry.data)
+            except ValidationFailed:
+                # Stored hours are validated on write; one that no longer validates (a zone the
+                # runtime lacks) must not fail every ticket write: its policies run 24/7 meanwhile.
+                _logger().warning("business hours no longer valid; treated as 24/7", extra={"business_hours_id": entry.id})
         policies = tuple(sla.Policy.from_record(e.id, e.version, e.data) for e in self._directory.list_all("sla_policy"))
         self._config = SlaConfig(policies, calendars)
         self._loaded_at = self._clock()
@@ -54,6 +59,12 @@ class SlaConfigCache:
 
     def invalidate(self) -> None:
         self._config = None
+
+
+def _logger() -> Any:
+    from chalicelib import composition
+
+    return composition.logger()
 
 
 class SlaService:

@@ -211,3 +211,25 @@ def test_tickets_without_a_matching_policy_have_no_clocks(world: dict[str, Any],
     ticket = make_ticket()
     assert clocks(world["agent_all"], ticket["id"]) == {}
     assert world["agent_all"].get(f"/v1/tickets/{ticket['id']}").data["sla"] is None
+
+
+def test_business_hours_that_no_longer_validate_do_not_block_ticket_writes(world: dict[str, Any], make_ticket: Any) -> None:
+    """E.g. a time zone the runtime lacks: the policy's clocks run 24/7 and writes go on."""
+    admin = world["admin"]
+    assert admin.post("/v1/business-hours", OFFICE).status_code == 201
+    assert admin.post("/v1/sla-policies", policy(business_hours_id="berlin-office")).status_code == 201
+    broken = composition.directory_repository().get("business_hours", "berlin-office")
+    assert broken is not None
+    composition.directory_repository().update(
+        "business_hours",
+        broken,
+        name=broken.name,
+        data={**broken.data, "timezone": "Gone/Zone"},
+        now=START,
+        expected_version=broken.version,
+    )
+    composition.sla_config_cache().invalidate()
+    ticket = make_ticket()
+    first = clocks(world["agent_all"], ticket["id"])["first_response"]
+    created = datetime.fromisoformat(ticket["created_at"].replace("Z", "+00:00")).replace(microsecond=0)
+    assert datetime.fromisoformat(first["due_at"].replace("Z", "+00:00")) == created + timedelta(hours=1)
