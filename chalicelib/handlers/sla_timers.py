@@ -117,20 +117,11 @@ def timer_payload(timer: TimerStart) -> dict[str, Any]:
 
 
 def plain_map(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """A DynamoDB-JSON map attribute as plain Python (numbers as int)."""
+    """The ticket's `sla` map attribute in DynamoDB JSON as plain Python, read by the model that
+    writes it (imported here: PynamoDB stays off the import path of `app`)."""
     if not value or "M" not in value:
         return None
-    return {key: _value(item) for key, item in value["M"].items()}
+    from chalicelib.storage.models import TicketItem
 
-
-def _value(item: Mapping[str, Any]) -> Any:
-    kind, raw = next(iter(item.items()))
-    if kind == "M":
-        return {key: _value(v) for key, v in raw.items()}
-    if kind == "L":
-        return [_value(v) for v in raw]
-    if kind == "N":
-        return int(raw) if raw.lstrip("-").isdigit() else float(raw)
-    if kind == "NULL":
-        return None
-    return raw
+    plain: dict[str, Any] = TicketItem.sla.deserialize(value["M"])
+    return plain
