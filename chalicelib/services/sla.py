@@ -3,6 +3,7 @@ on every write, and reading clocks and the ledger."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from chalicelib.storage.sla import SlaLedgerRepository, ledger_items
 # Policies and calendars change rarely; a warm container re-reads them at most this often
 # (admin writes in the same container invalidate at once). Docs: docs/decisions.md "SLA".
 CACHE_SECONDS = 30.0
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class SlaConfigCache:
             except ValidationFailed:
                 # Stored hours are validated on write; one that no longer validates (a zone the
                 # runtime lacks) must not fail every ticket write: its policies run 24/7 meanwhile.
-                _logger().warning("business hours no longer valid; treated as 24/7", extra={"business_hours_id": entry.id})
+                _log.warning("business hours no longer valid; treated as 24/7", extra={"business_hours_id": entry.id})
         policies = tuple(sla.Policy.from_record(e.id, e.version, e.data) for e in self._directory.list_all("sla_policy"))
         self._config = SlaConfig(policies, calendars)
         self._loaded_at = self._clock()
@@ -59,12 +61,6 @@ class SlaConfigCache:
 
     def invalidate(self) -> None:
         self._config = None
-
-
-def _logger() -> Any:
-    from chalicelib import composition
-
-    return composition.logger()
 
 
 class SlaService:

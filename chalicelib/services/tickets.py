@@ -146,7 +146,7 @@ class TicketService:
         # the token or the requester's record and is trusted.
         checks = self.reference_checks(ticket, provided - {"requester_id"})
         # The number is taken last so that invalid requests do not burn numbers.
-        ledger = self._sla.settle(None, ticket, (), now) if self._sla is not None else []
+        ledger = self.sla_ledger(None, ticket, frozenset(), now)
         ticket.number = self._tickets.next_number()
         event = _event(events.TICKET_CREATED, ticket, caller, now, changes, {"number": ticket.number})
         self._tickets.create(ticket, changes, caller.user_id, checks, also_put=[event, *ledger])
@@ -264,7 +264,7 @@ class TicketService:
         ledger = self.sla_ledger(current, write.ticket, write.signals, now)
         return dataclasses.replace(write, also_put=[*write.also_put, *ledger]) if ledger else write
 
-    def sla_ledger(self, current: Ticket, new: Ticket, signals: frozenset[str], now: datetime) -> list[Record]:
+    def sla_ledger(self, current: Ticket | None, new: Ticket, signals: frozenset[str], now: datetime) -> list[Record]:
         """Sets `new.sla`; answers the SLA ledger items the write must commit with it."""
         return self._sla.settle(current, new, signals, now) if self._sla is not None else []
 
