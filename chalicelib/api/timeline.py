@@ -236,7 +236,9 @@ def get_timeline(ctx: RequestContext, ticket_id: str) -> Reply:
     bound_to = (ticket_id, query.type, query.actor_id, query.team_id, q, query.deleted)
     after = ctx.page_position(query.cursor, *bound_to)
     flt = TimelineFilter(type=query.type, actor_id=query.actor_id, team_id=query.team_id, q=q, deleted=query.deleted)
-    activities, last = composition.conversation_service().timeline(ctx.caller, ticket_id, flt, limit=query.limit, after=after)
+    activities, last = composition.conversation_service().timeline(
+        ctx.caller, ticket_id, flt, limit=query.limit, after=after, now=ctx.now
+    )
     items = [activity_view(a, ctx.caller) for a in activities]
     return Reply({"items": items, "next_cursor": ctx.page_cursor(last, *bound_to)})
 

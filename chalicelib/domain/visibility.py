@@ -50,6 +50,43 @@ def can_see_even_if_deleted(caller: Caller, ticket: Ticket) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Audience:
+    """The fields a ticket's visibility depends on, and the tickets merged into it: what the
+    timeline head keeps, so a timeline page needs no read of the ticket itself."""
+
+    requester_id: str
+    cc: tuple[str, ...]
+    organization_id: str | None
+    team_id: str | None
+    assignee_id: str | None
+    deleted: bool
+    merged_from: tuple[str, ...]
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> Audience:
+        return cls(
+            requester_id=ticket.requester_id,
+            cc=tuple(ticket.cc),
+            organization_id=ticket.organization_id,
+            team_id=ticket.team_id,
+            assignee_id=ticket.assignee_id,
+            deleted=ticket.is_deleted,
+            merged_from=tuple(ticket.merged_from),
+        )
+
+    def admits(self, caller: Caller) -> bool:
+        """`can_see` of the ticket these fields came from."""
+        return not self.deleted and sees_ticket_fields(
+            caller,
+            requester_id=self.requester_id,
+            cc=list(self.cc),
+            organization_id=self.organization_id,
+            team_id=self.team_id,
+            assignee_id=self.assignee_id,
+        )
+
+
 def sees_ticket_fields(
     caller: Caller,
     *,

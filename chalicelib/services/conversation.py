@@ -11,7 +11,7 @@ import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain import sentiment
@@ -41,11 +41,19 @@ from chalicelib.domain.conversation import (
     visible_to,
     with_follower,
 )
-from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, NotFound, ValidationFailed, VersionConflict
+from chalicelib.domain.errors import (
+    Conflict,
+    FieldError,
+    NotAllowed,
+    NotFound,
+    TicketNotFound,
+    ValidationFailed,
+    VersionConflict,
+)
 from chalicelib.domain.events import COMMENT_CREATED, FEEDBACK_RECEIVED
 from chalicelib.domain.sla import activity_signals, comment_signals
 from chalicelib.domain.tickets import MAX_CC, Change, Ticket, apply_patch
-from chalicelib.domain.visibility import Caller
+from chalicelib.domain.visibility import Audience, Caller
 from chalicelib.services.statuses import StatusCatalogCache
 from chalicelib.services.tickets import UPDATE_ATTEMPTS, TicketService, TicketWrite, backoff
 from chalicelib.storage import keys
@@ -103,6 +111,33 @@ class WorkspaceSettings:
             raise Conflict("the settings are changing concurrently; retry", retry_after=1)
         self._cached = None
         return dict(data)
+
+
+# How long a timeline cursor vouches for the access check of the page that issued it: later
+# pages within it are one Query. As stale as a token's team claims can be, and far shorter.
+TIMELINE_GRANT = timedelta(minutes=5)
+
+
+@dataclasses.dataclass(frozen=True)
+class TimelinePosition:
+    """Where the next timeline page starts, when the caller's access was last checked and which
+    tickets are merged in. It travels inside the cursor, which is signed and bound to the caller
+    and the query, so it cannot be forged or reused by someone else."""
+
+    sk: str
+    checked_at: datetime
+    merged_from: tuple[str, ...]
+
+    def encode(self) -> str:
+        return "|".join([self.sk, str(int(self.checked_at.timestamp())), ",".join(self.merged_from)])
+
+    @classmethod
+    def decode(cls, text: str) -> TimelinePosition:
+        sk, _, rest = text.partition("|")
+        checked, _, merged = rest.partition("|")
+        # A cursor without a check time (issued before grants existed) is checked again.
+        checked_at = datetime.fromtimestamp(int(checked) if checked.isdigit() else 0, UTC)
+        return cls(sk, checked_at, tuple(ticket for ticket in merged.split(",") if ticket))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -244,21 +279,48 @@ class ConversationService:
 
     # -- the timeline ----------------------------------------------------------------
     def timeline(
-        self, caller: Caller, ticket_id: str, flt: TimelineFilter, *, limit: int, after: str | None
+        self, caller: Caller, ticket_id: str, flt: TimelineFilter, *, limit: int, after: str | None, now: datetime
     ) -> tuple[list[Activity], str | None]:
-        """One GetItem (visibility) and one Query: staff read the ticket's partition, everyone
-        else the public index partition, which holds no internal or deleted entry."""
-        ticket = self._tickets.get(caller, ticket_id)
+        """One Query per page: staff read the ticket's partition, everyone else the public index
+        partition, which holds no internal or deleted entry.
+
+        A first page starts at the timeline head, which answers who may read it; later pages
+        trust the check their signed cursor carries for `TIMELINE_GRANT`, then check again
+        (GetItem of the ticket). A merge target also reads each merged source's partition:
+        one Query more per source (docs/decisions.md, "Merge" and "Timeline in one call").
+        """
+        public_only = not caller.is_staff
+        position = TimelinePosition.decode(after) if after is not None else None
+        first = None
+        if position is None:
+            first = self._activities.page(ticket_id, public_only=public_only, flt=flt, limit=limit, after=None, with_head=True)
+            audience = first.audience
+            if audience is None:
+                # No head yet: a ticket written before heads existed, or the public index still
+                # catching up with a new ticket. The ticket decides; the page is read again.
+                audience, first = Audience.of(self._tickets.get(caller, ticket_id)), None
+            elif not audience.admits(caller):
+                raise TicketNotFound("ticket not found")
+            checked_at, merged_from = now, audience.merged_from
+        elif now - position.checked_at <= TIMELINE_GRANT:
+            checked_at, merged_from = position.checked_at, position.merged_from
+        else:
+            ticket = self._tickets.get(caller, ticket_id)
+            checked_at, merged_from = now, tuple(ticket.merged_from)
         if not caller.is_staff:
             forbidden = [name for name, given in (("team_id", flt.team_id), ("deleted", flt.deleted)) if given]
             if forbidden:
                 raise NotAllowed.for_fields(forbidden, "agents only")
-        # A merge target's timeline also reads each merged source's partition: one Query more
-        # per source (docs/decisions.md, "Merge").
-        activities, last = self._activities.page_merged(
-            [ticket_id, *ticket.merged_from], public_only=not caller.is_staff, flt=flt, limit=limit, after=after
+        page = self._activities.page_merged(
+            [ticket_id, *merged_from],
+            public_only=public_only,
+            flt=flt,
+            limit=limit,
+            after=position.sk if position else None,
+            first=first,
         )
-        return [a for a in activities if visible_to(caller, a)], last
+        following = TimelinePosition(page.last, checked_at, merged_from).encode() if page.last else None
+        return [a for a in page.activities if visible_to(caller, a)], following
 
     def activity(self, caller: Caller, ticket_id: str, activity_id: str) -> Activity:
         self._tickets.get(caller, ticket_id)

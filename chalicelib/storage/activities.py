@@ -23,13 +23,37 @@ from pynamodb.expressions.condition import Condition
 from chalicelib.domain.conversation import Activity, TimelineFilter, iso
 from chalicelib.domain.errors import MalformedRequest, Unavailable, VersionConflict
 from chalicelib.domain.listing import PartitionPage, merge_pages
+from chalicelib.domain.visibility import Audience
 from chalicelib.storage import keys
 from chalicelib.storage.base import Repository
 from chalicelib.storage.errors import TransactionCancelled, translated
-from chalicelib.storage.models import ActivityItem, ActivityRevisionItem, Record
+from chalicelib.storage.models import ActivityItem, ActivityRevisionItem, Record, TimelineHead
 
 PURGE_AFTER = timedelta(days=90)
 _DESERIALIZER = TypeDeserializer()
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    activities: list[Activity]
+    last: str | None  # the SK to continue below, if there may be more
+    audience: Audience | None = None  # from the timeline head, when the Query read it
+
+
+HEAD_KIND = "timeline_head"
+
+
+def _audience(raw: Mapping[str, Any]) -> Audience:
+    item = TimelineHead.from_raw_data(raw)
+    return Audience(
+        requester_id=item.requester_id,
+        cc=tuple(item.cc or ()),
+        organization_id=item.organization_id,
+        team_id=item.team_id,
+        assignee_id=item.assignee_id,
+        deleted=bool(item.deleted),
+        merged_from=tuple(item.merged_from or ()),
+    )
 
 
 @dataclass(frozen=True)
@@ -152,12 +176,21 @@ def _filters(flt: TimelineFilter) -> Condition | None:
 class ActivityRepository(Repository):
     # -- reads -----------------------------------------------------------------------
     def page(
-        self, ticket_id: str, *, public_only: bool, flt: TimelineFilter, limit: int, after: str | None
-    ) -> tuple[list[Activity], str | None]:
+        self,
+        ticket_id: str,
+        *,
+        public_only: bool,
+        flt: TimelineFilter,
+        limit: int,
+        after: str | None,
+        with_head: bool = False,
+    ) -> TimelinePage:
         """One Query, newest first with pinned entries first (descending `ACT#9#…` > `ACT#1#…`).
 
         Staff read the ticket's own partition; customers read GSI1 `PUBLIC#<ticket id>`, which
         holds only public, undeleted entries. `after` is the SK to continue strictly below.
+        `with_head` (first pages) starts the range at the timeline head `ACT#~`, which sorts
+        above every entry, so the same Query also answers who may read the timeline.
         """
         if after is not None and not after.startswith(keys.ACTIVITY_PREFIX):
             raise MalformedRequest("cursor does not belong to this timeline")
@@ -167,39 +200,54 @@ class ActivityRepository(Repository):
             flt = TimelineFilter(flt.type, flt.actor_id, flt.team_id, flt.q, deleted=False)
         else:
             hash_key, index_name, sort_attr = keys.ticket_pk(ticket_id), None, ActivityItem.SK
-        if after is None:
-            range_condition = sort_attr.startswith(keys.ACTIVITY_PREFIX)
-        else:
-            range_condition = sort_attr.between(keys.ACTIVITY_PREFIX, keys.before(after))
+        top = keys.TIMELINE_HEAD_SK if with_head and after is None else keys.LAST_ACTIVITY_SK
+        range_condition = sort_attr.between(keys.ACTIVITY_PREFIX, top if after is None else keys.before(after))
+        condition = _filters(flt)
+        if top == keys.TIMELINE_HEAD_SK:
+            condition = (Record.kind == TimelineHead) | condition
+            limit += 1  # the head takes one place of the page
         # The connection-level query adds no `kind` filter: workflow-written entries count too.
         with translated():
             page = ActivityItem._get_connection().query(
                 hash_key,
                 range_key_condition=range_condition,
-                filter_condition=_filters(flt),
+                filter_condition=condition,
                 index_name=index_name,
                 limit=limit,
                 scan_index_forward=False,
             )
-        activities = [from_raw(raw) for raw in page.get("Items", [])]
+        raws = page.get("Items", [])
+        head = _audience(raws[0]) if raws and raws[0].get("kind", {}).get("S") == HEAD_KIND else None
+        activities = [from_raw(raw) for raw in raws[1 if head else 0 :]]
         last = page.get("LastEvaluatedKey")
-        return activities, (last["SK"]["S"] if last else None)
+        return TimelinePage(activities, last["SK"]["S"] if last else None, head)
 
     def page_merged(
-        self, ticket_ids: Sequence[str], *, public_only: bool, flt: TimelineFilter, limit: int, after: str | None
-    ) -> tuple[list[Activity], str | None]:
+        self,
+        ticket_ids: Sequence[str],
+        *,
+        public_only: bool,
+        flt: TimelineFilter,
+        limit: int,
+        after: str | None,
+        first: TimelinePage | None = None,
+    ) -> TimelinePage:
         """A timeline over a ticket and the tickets merged into it: one Query per ticket, merged
         by SK (activity ids are `<stamp>-<random>`, unique across tickets, so one SK position
         continues every partition). Only entries above every unfinished partition's last key
-        are returned, so nothing is skipped."""
-        if len(ticket_ids) == 1:
-            return self.page(ticket_ids[0], public_only=public_only, flt=flt, limit=limit, after=after)
+        are returned, so nothing is skipped. `first` is the first ticket's page if already read."""
         pages = []
-        for ticket_id in ticket_ids:
-            activities, last = self.page(ticket_id, public_only=public_only, flt=flt, limit=limit, after=after)
-            pages.append(PartitionPage([{"sk": keys.activity_sk(a.id, a.pinned), "a": a} for a in activities], last))
+        for index, ticket_id in enumerate(ticket_ids):
+            if index == 0 and first is not None:
+                part = first
+            else:
+                part = self.page(ticket_id, public_only=public_only, flt=flt, limit=limit, after=after)
+            if len(ticket_ids) == 1:
+                return part
+            rows = [{"sk": keys.activity_sk(a.id, a.pinned), "a": a} for a in part.activities]
+            pages.append(PartitionPage(rows, part.last))
         chosen, position = merge_pages(pages, limit=limit, descending=True, sort_key=lambda row: str(row["sk"]))
-        return [row["a"] for row in chosen], position
+        return TimelinePage([row["a"] for row in chosen], position, first.audience if first else None)
 
     def find(self, ticket_id: str, activity_id: str) -> Activity | None:
         """One BatchGetItem of the activity's two possible keys (pinned or not), consistent."""

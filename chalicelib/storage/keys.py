@@ -56,6 +56,12 @@ def activity_sk(activity_id: str, pinned: bool) -> str:
     return f"{ACTIVITY_PREFIX}{PINNED if pinned else UNPINNED}#{activity_id}"
 
 
+# The timeline head sorts above every activity (`~` > `9` > `1`), so a descending Query from
+# it reads who may see the timeline and the first page together (docs/data-model.md).
+TIMELINE_HEAD_SK = f"{ACTIVITY_PREFIX}~"
+LAST_ACTIVITY_SK = f"{ACTIVITY_PREFIX}{PINNED}#\U0010ffff"  # above every activity, below the head
+
+
 def public_timeline_pk(ticket_id: str) -> str:
     """GSI1 partition holding only a ticket's public activities: customers never read internal ones."""
     return f"PUBLIC#{ticket_id}"

@@ -114,6 +114,26 @@ class TicketEntry(TicketItem, discriminator="ticket_entry"):
     by_creation = ByCreation()
 
 
+class TimelineHead(Record, discriminator="timeline_head"):
+    """PK TICKET#<id>, SK ACT#~: the ticket's visibility fields at the top of its timeline range.
+
+    Written with the ticket whenever one of them changes, so one descending Query answers both
+    "may the caller read this timeline?" and its first page. Public index too (GSI1
+    `PUBLIC#<id>`), for customers.
+    """
+
+    requester_id = UnicodeAttribute()
+    organization_id = UnicodeAttribute(null=True)
+    assignee_id = UnicodeAttribute(null=True)
+    team_id = UnicodeAttribute(null=True)
+    cc = ListAttribute(of=UnicodeAttribute, default=list)
+    merged_from = ListAttribute(of=UnicodeAttribute, default=list)
+    deleted = BooleanAttribute(default=False)
+    GSI1PK = UnicodeAttribute()
+    GSI1SK = UnicodeAttribute()
+    ttl = TTLAttribute(null=True)  # purged with the deleted ticket
+
+
 class HistoryItem(Record, discriminator="history"):
     """PK TICKET#<id>, SK HIST#<at>#<version>#<seq>: one property change."""
 

@@ -21,11 +21,11 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.listing import NONE, ListPlan, PartitionPage, index_partitions, merge_pages
 from chalicelib.domain.tickets import Change, Ticket
-from chalicelib.domain.visibility import Caller
+from chalicelib.domain.visibility import Audience, Caller
 from chalicelib.storage import keys
 from chalicelib.storage.base import Repository, next_counter_value
 from chalicelib.storage.errors import TransactionCancelled, translated
-from chalicelib.storage.models import HistoryItem, Record, TicketEntry, TicketItem
+from chalicelib.storage.models import HistoryItem, Record, TicketEntry, TicketItem, TimelineHead
 
 PURGE_AFTER = timedelta(days=90)
 _TICKET_FIELDS = [f.name for f in dataclasses.fields(Ticket)]
@@ -91,6 +91,29 @@ def _entries(ticket: Ticket) -> dict[str, TicketEntry]:
         entry.GSI2SK = keys.list_sort_key(ticket.created_at, ticket.id)
         entries[partition] = entry
     return entries
+
+
+def timeline_head(ticket: Ticket) -> TimelineHead:
+    audience = Audience.of(ticket)
+    return TimelineHead(
+        keys.ticket_pk(ticket.id),
+        keys.TIMELINE_HEAD_SK,
+        requester_id=audience.requester_id,
+        organization_id=audience.organization_id,
+        assignee_id=audience.assignee_id,
+        team_id=audience.team_id,
+        cc=list(audience.cc),
+        merged_from=list(audience.merged_from),
+        deleted=audience.deleted,
+        GSI1PK=keys.public_timeline_pk(ticket.id),
+        GSI1SK=keys.TIMELINE_HEAD_SK,
+        ttl=ticket.deleted_at + PURGE_AFTER if ticket.deleted_at else None,
+    )
+
+
+def _head_changes(old: Ticket, new: Ticket) -> list[TimelineHead]:
+    """The head is rewritten only when its fields change: most writes (replies, status) leave it."""
+    return [timeline_head(new)] if Audience.of(old) != Audience.of(new) else []
 
 
 def _history_items(ticket: Ticket, changes: Sequence[Change], actor_id: str, at: datetime) -> list[HistoryItem]:
@@ -196,6 +219,7 @@ class TicketRepository(Repository):
         try:
             with translated(), self._transaction() as tx:
                 tx.save(_ticket_item(ticket), condition=TicketItem.PK.does_not_exist())
+                tx.save(timeline_head(ticket))
                 _add_checks(tx, checks)
                 for entry in _entries(ticket).values():
                     tx.save(entry)
@@ -224,6 +248,8 @@ class TicketRepository(Repository):
         try:
             with translated(), self._transaction() as tx:
                 tx.save(_ticket_item(new), condition=TicketItem.version == old.version)
+                for head in _head_changes(old, new):
+                    tx.save(head)
                 _add_checks(tx, checks)
                 for entry in new_entries.values():
                     tx.save(entry)
@@ -263,6 +289,8 @@ class TicketRepository(Repository):
                 for write in writes:
                     old_entries, new_entries = _entries(write.old), _entries(write.new)
                     tx.save(_ticket_item(write.new), condition=TicketItem.version == write.old.version)
+                    for head in _head_changes(write.old, write.new):
+                        tx.save(head)
                     for entry in new_entries.values():
                         tx.save(entry)
                     for partition in old_entries.keys() - new_entries.keys():
@@ -291,7 +319,8 @@ class TicketPairWrite:
 
     def item_count(self) -> int:
         old_entries, new_entries = _entries(self.old), _entries(self.new)
-        return 1 + len(new_entries) + len(old_entries.keys() - new_entries.keys()) + len(self.changes) + len(self.also_put)
+        entries = len(new_entries) + len(old_entries.keys() - new_entries.keys())
+        return 1 + len(_head_changes(self.old, self.new)) + entries + len(self.changes) + len(self.also_put)
 
 
 def _add_checks(tx: TransactWrite, checks: Sequence[ExistenceCheck]) -> None:

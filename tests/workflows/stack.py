@@ -83,7 +83,7 @@ class EscalationStack:
             KeyConditionExpression="PK = :pk AND begins_with(SK, :act)",
             ExpressionAttributeValues={":pk": {"S": f"TICKET#{ticket_id}"}, ":act": {"S": "ACT#"}},
         )
-        return [_plain(item) for item in raw["Items"]]
+        return _entries(raw["Items"])
 
     def public_timeline(self, ticket_id: str) -> list[dict[str, Any]]:
         raw = boto3.client("dynamodb").query(
@@ -92,7 +92,7 @@ class EscalationStack:
             KeyConditionExpression="GSI1PK = :pk",
             ExpressionAttributeValues={":pk": {"S": f"PUBLIC#{ticket_id}"}},
         )
-        return [_plain(item) for item in raw["Items"]]
+        return _entries(raw["Items"])
 
     # -- the workflow ---------------------------------------------------------------------
     def describe(self, escalation_id: str) -> dict[str, Any]:
@@ -242,3 +242,8 @@ def _subscribe_queue(bus: str) -> str:
     events.put_rule(Name=f"{PREFIX}observe", EventBusName=bus, EventPattern=json.dumps({"source": ["helpdesk"]}))
     events.put_targets(Rule=f"{PREFIX}observe", EventBusName=bus, Targets=[{"Id": "observer", "Arn": queue_arn}])
     return queue_url
+
+
+def _entries(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Timeline entries without the timeline head (`ACT#~`, who may read the timeline)."""
+    return [_plain(item) for item in items if item.get("kind", {}).get("S") != "timeline_head"]
