@@ -77,20 +77,21 @@ def faults_for(call: Call) -> list[Fault]:
 
 @dataclass
 class Injector:
-    """Records the calls of the current thread; raises `fault` at call number `at` (0-based)."""
+    """Records the calls of the current thread; raises `fault` at `at`: the n-th (0-based) call of
+    one operation. Counting per operation keeps the target when a container cache (statuses,
+    settings, 30 s) expires between the clean run and the faulted one and adds a call."""
 
     thread: int = field(default_factory=threading.get_ident)
     calls: list[Call] = field(default_factory=list)
-    at: int | None = None
+    at: tuple[Call, int] | None = None
     fault: Fault | None = None
     recording: bool = False
 
     def _observe(self, call: Call, params: dict[str, Any]) -> None:
         if not self.recording or threading.get_ident() != self.thread:
             return
-        index = len(self.calls)
         self.calls.append(call)
-        if index == self.at and self.fault is not None:
+        if self.at is not None and self.fault is not None and self.at == (call, self.calls.count(call) - 1):
             raise self.fault.exception(call, params)
 
     @contextlib.contextmanager
@@ -123,7 +124,7 @@ class Injector:
             RequestSigner.generate_presigned_url = presign_url  # type: ignore[method-assign]
 
     @contextlib.contextmanager
-    def watching(self, at: int | None = None, fault: Fault | None = None) -> Iterator[list[Call]]:
+    def watching(self, at: tuple[Call, int] | None = None, fault: Fault | None = None) -> Iterator[list[Call]]:
         self.calls, self.at, self.fault, self.recording = [], at, fault, True
         try:
             yield self.calls

@@ -457,7 +457,7 @@ def test_a_fault_on_any_call_answers_retryably_and_writes_all_or_nothing(
     key = f"{route.method} {route.path}"
     prepare = SCENARIOS.get(key) or generic(route)
 
-    def observe(case: Case, at: int | None = None, fault: Fault | None = None) -> tuple[Any, list[str], list[Call]]:
+    def observe(case: Case, at: tuple[Call, int] | None = None, fault: Fault | None = None) -> tuple[Any, list[str], list[Call]]:
         before_partitions = partitions(stack.table)
         before = snapshot(stack.table, case.records)
         with injector.watching(at, fault) as calls:
@@ -477,11 +477,11 @@ def test_a_fault_on_any_call_answers_retryably_and_writes_all_or_nothing(
     case = prepare(world)
     tried = 0
     for index, call in enumerate(calls):
+        occurrence = calls[:index].count(call)
         for fault in faults_for(call):
-            response, change, seen = observe(case, index, fault)
+            response, change, _ = observe(case, (call, occurrence), fault)
             tried += 1
-            failed_call = seen[index] if index < len(seen) else call
-            failures += _problems(fault, failed_call, response, change, clean.status_code, clean_change)
+            failures += _problems(fault, call, response, change, clean.status_code, clean_change)
             if change or response.status_code < 300:
                 case = prepare(world)  # the data moved on: fresh records for the next fault
     assert not failures, f"{key} ({tried} faults on {[str(c) for c in calls]}):\n" + "\n".join(failures)
