@@ -10,6 +10,7 @@ from __future__ import annotations
 from chalice.app import Chalice, DynamoDBEventConfig, SQSEventConfig
 from moto.dynamodb.models import dynamodb_backends
 
+from devstack import sqs_polling
 from devstack.aws import LocalAws
 
 
@@ -25,6 +26,7 @@ def connect_event_sources(app: Chalice, app_name: str, stage: str, aws: LocalAws
                 report.append(f"{source.name}: queue {source.queue!r} does not exist locally")
                 continue
             lambda_client.create_event_source_mapping(EventSourceArn=arn, FunctionName=function_name, BatchSize=source.batch_size)
+            sqs_polling.poll(arn)  # delayed and retried messages too, not only those sent while visible
             report.append(f"{source.name}: connected to {arn}")
         elif isinstance(source, DynamoDBEventConfig):
             if source.stream_arn not in _stream_arns(aws):
