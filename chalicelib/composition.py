@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from chalicelib.services.sla import SlaConfigCache, SlaService
     from chalicelib.services.statuses import StatusCatalogCache
     from chalicelib.services.tickets import TicketService
+    from chalicelib.services.webhooks import WebhookCache, WebhookService
     from chalicelib.storage.activities import ActivityRepository
     from chalicelib.storage.attachments import AttachmentRepository, FileStore
     from chalicelib.storage.directory import DirectoryRepository
@@ -185,6 +186,10 @@ def reset() -> None:
         event_repository,
         events_client,
         event_feed,
+        webhook_service,
+        sqs_client,
+        _delivery_storage_bound,
+        webhook_cache,
     ):
         builder.cache_clear()
 
@@ -303,3 +308,40 @@ def event_feed() -> EventFeed:
     from chalicelib.services.events import EventFeed
 
     return EventFeed(event_repository())
+
+
+# -- webhooks ---------------------------------------------------------------------------
+@functools.cache
+def webhook_service() -> WebhookService:
+    from chalicelib.services.webhooks import WebhookService
+
+    return WebhookService(directory_repository())
+
+
+@functools.cache
+def sqs_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("sqs", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+
+
+@functools.cache
+def _delivery_storage_bound() -> None:
+    from chalicelib.storage.models import bind
+
+    # Read directly, not through Settings: the delivery function has no API secrets. Same
+    # variable and default as Settings.table_name, so both bindings agree in one process.
+    bind(
+        os.environ.get("HELPDESK_TABLE", "helpdesk-local-HelpdeskTable"),
+        host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"),
+    )
+
+
+@functools.cache
+def webhook_cache() -> WebhookCache:
+    from chalicelib.services.webhooks import WebhookCache
+    from chalicelib.storage.directory import DirectoryRepository
+
+    _delivery_storage_bound()
+    return WebhookCache(DirectoryRepository())
