@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import AuthResponse, Blueprint
 
-from chalicelib import composition
-from chalicelib.domain.visibility import Caller
 from chalicelib.tokens import ACCESS_LEVELS, ROLES, InvalidToken, verify_cognito, verify_local
+
+if TYPE_CHECKING:
+    from chalicelib.domain.visibility import Caller
 
 auth_blueprint = Blueprint(__name__)
 
@@ -25,21 +27,35 @@ _PROBLEM_401 = json.dumps(
     }
 ).encode()
 
-try:  # Local gateway (chalice local, chalice.test): raise its own 401 type with our body.
-    from chalice.local import NotAuthorizedError
 
-    class Unauthorized(NotAuthorizedError):
-        def __init__(self) -> None:
-            super().__init__({"Content-Type": "application/problem+json"}, _PROBLEM_401)
+@functools.cache
+def _unauthorized() -> type[Exception]:
+    """Built on first use: importing chalice.local at import would cost `import app` ~25 ms."""
+    try:  # Local gateway (chalice local, chalice.test): raise its own 401 type with our body.
+        from chalice.local import NotAuthorizedError
 
-except ImportError:  # In Lambda (chalice.local is not packaged) API Gateway turns this into a 401.
+        class Unauthorized(NotAuthorizedError):
+            def __init__(self) -> None:
+                super().__init__({"Content-Type": "application/problem+json"}, _PROBLEM_401)
 
-    class Unauthorized(Exception):  # type: ignore[no-redef]
-        def __init__(self) -> None:
-            super().__init__("Unauthorized")
+    except ImportError:  # In Lambda (chalice.local is not packaged) API Gateway turns this into a 401.
+
+        class Unauthorized(Exception):  # type: ignore[no-redef]
+            def __init__(self) -> None:
+                super().__init__("Unauthorized")
+
+    return Unauthorized
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Unauthorized":  # `from chalicelib.api.auth import Unauthorized` (devstack)
+        return _unauthorized()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def verify(token: str) -> Mapping[str, Any]:
+    from chalicelib import composition  # ~10 ms (dataclasses, inspect): paid by the first request, not the import
+
     settings = composition.settings()
     if settings.auth_mode == "cognito":
         if not (settings.jwks_url and settings.jwt_issuer and settings.jwt_audience):
@@ -86,16 +102,18 @@ def jwt_auth(auth_request: Any) -> AuthResponse:
     header = auth_request.token or ""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized()
+        raise _unauthorized()()
     try:
         claims = verify(token.strip())
         context = claims_to_context(claims)
     except InvalidToken:
-        raise Unauthorized() from None
+        raise _unauthorized()() from None
     return AuthResponse(routes=["*"], principal_id=str(claims["sub"]), context=context)
 
 
 def caller_from_context(context: Mapping[str, Any]) -> Caller:
+    from chalicelib.domain.visibility import Caller  # the domain loads with the first route, not the app
+
     auth = context.get("authorizer") or {}
     return Caller(
         user_id=auth["principalId"],

@@ -1,6 +1,8 @@
 """One wrapper for every route: parse, authenticate, call the service, shape the response.
 
-Each route is also recorded in ROUTES, the route table the OpenAPI document is built from.
+Route modules declare their routes with `Api.route`; importing a module records them in
+REGISTERED. Chalice serves them through `chalicelib.api.manifest`, which imports a route's module
+on its first request (the manifest, not this module, is what `app.py` registers).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib import composition
 from chalicelib.api import cursors, problems
-from chalicelib.api.auth import caller_from_context, jwt_auth
+from chalicelib.api.auth import caller_from_context
 from chalicelib.domain.errors import (
     DomainError,
     FieldError,
@@ -39,18 +41,6 @@ ALL_ROLES = ("admin", "agent", "customer")
 STAFF = ("admin", "agent")
 _ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,12})"?\s*$')
-# Chalice answers unlisted media types itself (415, not problem+json); listing the common
-# ones lets the wrapper refuse them in the API's own error format.
-ACCEPTED_MEDIA_TYPES = [
-    "application/json",
-    "application/merge-patch+json",
-    "application/problem+json",
-    "text/plain",
-    "text/xml",
-    "application/xml",
-    "application/x-www-form-urlencoded",
-    "multipart/form-data",
-]
 
 
 @dataclass(frozen=True)
@@ -69,7 +59,8 @@ class RouteSpec:
     errors: tuple[int, ...]
 
 
-ROUTES: list[RouteSpec] = []
+# (method, path) → spec and handler of every route whose module has been imported.
+REGISTERED: dict[tuple[str, str], tuple[RouteSpec, Callable[..., Reply]]] = {}
 
 
 @dataclass
@@ -138,10 +129,9 @@ def validation_errors(exc: ValidationError) -> ValidationFailed:
 
 
 class Api:
-    """A Chalice blueprint whose routes go through `handle` and land in ROUTES."""
+    """The routes of one resource (one OpenAPI tag); each is served through `handle`."""
 
     def __init__(self, tag: str) -> None:
-        self.blueprint = Blueprint(f"chalicelib.api.{tag}")
         self.tag = tag
 
     def route(
@@ -162,19 +152,11 @@ class Api:
             spec = RouteSpec(
                 method, path, handler.__name__, summary, self.tag, roles, body, query, response, status, public, errors
             )
-            ROUTES.append(spec)
-            blueprint = self.blueprint
-
-            def view(**path_params: str) -> Response:
-                return handle(spec, handler, blueprint, path_params)
-
-            view.__name__ = handler.__name__
-            blueprint.route(
-                path,
-                methods=[method],
-                authorizer=None if public else jwt_auth,
-                content_types=ACCEPTED_MEDIA_TYPES,
-            )(view)
+            previous = REGISTERED.get((method, path))
+            # Re-importing a module re-registers its routes; a second module claiming one is a bug.
+            if previous and (previous[1].__module__, previous[1].__name__) != (handler.__module__, handler.__name__):
+                raise ValueError(f"{method} {path} is declared by {previous[1].__module__} and {handler.__module__}")
+            REGISTERED[(method, path)] = (spec, handler)
             return handler
 
         return register

@@ -1,0 +1,42 @@
+"""The Lambda functions besides the API, registered without importing their handlers.
+
+`app.py` registers `blueprint`, so chalice (and `chalice package`) sees each function's name,
+trigger and settings at import; each entry point imports its handler module on its first
+invocation. Lambda calls these entry points directly (`chalicelib.handlers.<function>`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from chalice import Blueprint
+from chalice.app import DynamoDBEvent
+
+# `chalice package` runs without the deployment's resources: the template replaces this
+# placeholder with `Fn::GetAtt HelpdeskTable.StreamArn` (infra/template.json, PublishEvents).
+PLACEHOLDER_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/helpdesk-unbound/stream/1970-01-01T00:00:00.000"
+STREAM_ARN = os.environ.get("HELPDESK_TABLE_STREAM_ARN") or PLACEHOLDER_STREAM_ARN
+
+blueprint = Blueprint(__name__)
+
+
+@blueprint.lambda_function(name="pre_token_generation")
+def pre_token_generation(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from chalicelib.handlers import cognito
+
+    return cognito.pre_token_generation(event, context)
+
+
+@blueprint.on_dynamodb_record(stream_arn=STREAM_ARN, name="publish_events", batch_size=100)
+def publish_events(event: DynamoDBEvent) -> dict[str, Any]:
+    from chalicelib.handlers import events
+
+    return events.publish_events(event)
+
+
+@blueprint.on_dynamodb_record(stream_arn=STREAM_ARN, name="start_sla_timers", batch_size=100)
+def start_sla_timers(event: DynamoDBEvent) -> dict[str, Any]:
+    from chalicelib.handlers import sla_timers
+
+    return sla_timers.start_sla_timers(event)

@@ -18,14 +18,10 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalice import Blueprint
-
 from chalicelib import composition
 
 if TYPE_CHECKING:
     from chalicelib.storage.directory import DirectoryRepository, Entry
-
-cognito_blueprint = Blueprint(__name__)
 
 
 class UnknownUser(Exception):
@@ -92,7 +88,6 @@ def _directory() -> DirectoryRepository:
     return DirectoryRepository()
 
 
-@cognito_blueprint.lambda_function(name="pre_token_generation")
 def pre_token_generation(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         return add_claims(event, _directory())

@@ -7,8 +7,8 @@ merged into the event source mapping by infra/template.json): Lambda retries the
 first failed record, so delivery is at least once and consumers deduplicate on
 `detail.event_id`. Each published type is counted in the `Helpdesk` metrics namespace.
 
-Configuration is read from the environment: the stream ARN at import (chalice needs it to
-declare the mapping; no AWS call is made), the bus name when the first batch arrives.
+The bus name is read from the environment when the first batch arrives. Lambda enters through
+`chalicelib.handlers.publish_events`, which imports this module on its first invocation.
 """
 
 from __future__ import annotations
@@ -19,22 +19,14 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from chalice import Blueprint
 from chalice.app import DynamoDBEvent
 
 from chalicelib import composition
 from chalicelib.domain.events import Outgoing, batches, outgoing_from_stream, put_events_entry
 
-# `chalice package` runs without the deployment's resources: the template replaces this
-# placeholder with `Fn::GetAtt HelpdeskTable.StreamArn` (infra/template.json, PublishEvents).
-PLACEHOLDER_STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/helpdesk-unbound/stream/1970-01-01T00:00:00.000"
-STREAM_ARN = os.environ.get("HELPDESK_TABLE_STREAM_ARN") or PLACEHOLDER_STREAM_ARN
 METRICS_NAMESPACE = "Helpdesk"
 
-events_blueprint = Blueprint(__name__)
 
-
-@events_blueprint.on_dynamodb_record(stream_arn=STREAM_ARN, name="publish_events", batch_size=100)
 def publish_events(event: DynamoDBEvent) -> dict[str, Any]:
     records = event.to_dict().get("Records", [])
     return publish(records, composition.events_client(), bus_name())

@@ -15,20 +15,16 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from chalice import Blueprint
 from chalice.app import DynamoDBEvent
 
 from chalicelib import composition
 from chalicelib.domain.sla import MET, TimerStart, outcomes, timers_to_start
-from chalicelib.handlers.events import METRICS_NAMESPACE, STREAM_ARN
+from chalicelib.handlers.events import METRICS_NAMESPACE
 from chalicelib.storage import keys
-
-sla_blueprint = Blueprint(__name__)
 
 _LABELS = {"first_response": "first response", "next_response": "next response", "resolution": "resolution"}
 
 
-@sla_blueprint.on_dynamodb_record(stream_arn=STREAM_ARN, name="start_sla_timers", batch_size=100)
 def start_sla_timers(event: DynamoDBEvent) -> dict[str, Any]:
     return start_timers(event.to_dict().get("Records", []), composition.sla_timers())
 

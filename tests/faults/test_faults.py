@@ -1,6 +1,6 @@
 """Injected AWS failures at every call site of every route: never a 500, never a partial write.
 
-For each route of `chalicelib.api.routing.ROUTES` a clean run records the AWS calls it makes and
+For each route of `chalicelib.api.manifest.all_routes()` a clean run records the AWS calls it makes and
 what it writes (as key shapes). Then each call is failed in turn with every fault worth trying
 there (`injection.faults_for`). The answer must be a problem+json 429 (throttling), 503 (service
 error) or 409 (transaction conflict) with `Retry-After`, and the table must hold nothing of the
@@ -21,7 +21,8 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.api.routing import ROUTES, RouteSpec
+from chalicelib.api.manifest import all_routes
+from chalicelib.api.routing import RouteSpec
 from tests.api.conftest import ApiUser
 from tests.faults.conftest import FaultStack
 from tests.faults.injection import Call, Fault, Injector, diff, faults_for, partitions, snapshot
@@ -355,7 +356,7 @@ def generic(route: RouteSpec) -> Scenario:
 def _fresh_entry(w: World, route: RouteSpec) -> str:
     """A new record of the collection the route belongs to, made through its own POST."""
     collection = route.path.split("/")[2]
-    create = next((r for r in ROUTES if r.method == "POST" and r.path == f"/v1/{collection}"), None)
+    create = next((r for r in all_routes() if r.method == "POST" and r.path == f"/v1/{collection}"), None)
     if create is None or create.body is None:
         return "x"
     body = (
@@ -409,9 +410,7 @@ def _minimal(schema: dict[str, Any], defs: dict[str, Any] | None = None) -> Any:
 
 # -- the test -----------------------------------------------------------------------------
 def _routes() -> list[RouteSpec]:
-    import app  # noqa: F401  (fills ROUTES)
-
-    return [r for r in ROUTES if not r.public]
+    return [r for r in all_routes() if not r.public]
 
 
 @pytest.fixture(scope="module")
