@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from chalice import Blueprint
-from chalice.app import DynamoDBEvent
+from chalice.app import DynamoDBEvent, SQSEvent
 
 # `chalice package` runs without the deployment's resources: the template replaces this
 # placeholder with `Fn::GetAtt HelpdeskTable.StreamArn` (infra/template.json, PublishEvents).
@@ -40,3 +40,17 @@ def start_sla_timers(event: DynamoDBEvent) -> dict[str, Any]:
     from chalicelib.handlers import sla_timers
 
     return sla_timers.start_sla_timers(event)
+
+
+# `chalice package` runs without the queue: the template replaces this placeholder with
+# `Fn::GetAtt WebhookDeliveryQueue.Arn` (infra/template.json, DeliverWebhooks); the local stack
+# provisions the queue before importing the app, so the variable names the local one.
+PLACEHOLDER_WEBHOOK_QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:helpdesk-unbound-WebhookDeliveryQueue"
+WEBHOOK_QUEUE_ARN = os.environ.get("HELPDESK_WEBHOOK_QUEUE_ARN") or PLACEHOLDER_WEBHOOK_QUEUE_ARN
+
+
+@blueprint.on_sqs_message(queue_arn=WEBHOOK_QUEUE_ARN, name="deliver_webhooks", batch_size=5)
+def deliver_webhooks(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.handlers import webhooks
+
+    return webhooks.deliver_webhooks(event)
