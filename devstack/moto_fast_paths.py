@@ -102,13 +102,17 @@ def _transformers_may_touch_attribute_values(serializer: Any) -> bool:
     return False
 
 
+def _fast_path_allowed(serializer: Any) -> bool:
+    """Decided once per serializer, that is per response."""
+    allowed = serializer.__dict__.get(_MARK)
+    if allowed is None:
+        allowed = serializer.service_model.service_name == "dynamodb" and not _transformers_may_touch_attribute_values(serializer)
+        serializer.__dict__[_MARK] = allowed
+    return bool(allowed)
+
+
 def _fast_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
-    if (
-        key
-        and shape.name == "AttributeValue"
-        and self.service_model.service_name == "dynamodb"
-        and not _transformers_may_touch_attribute_values(self)
-    ):
+    if key and shape.name == "AttributeValue" and _fast_path_allowed(self):
         try:
             fast = _attribute_value(value)
         except _Generic:

@@ -391,3 +391,23 @@ def _reset(moto_server: MotoServer) -> None:
     with urllib.request.urlopen(request, timeout=10):
         pass
     enable_step_functions_execution(moto_server.endpoint_url)
+
+
+@pytest.mark.parametrize(
+    ("path", "touches"),
+    [
+        ("DescribeClustersResponse.clusters.Cluster.tags", False),  # what moto itself registers (ECS, EC2)
+        ("Item.subject.S", True),
+        ("S", True),
+        ("ULL", True),  # a suffix of NULL
+        ("Items", False),
+    ],
+)
+def test_a_response_transformer_that_could_match_an_attribute_value_turns_the_fast_path_off(path: str, touches: bool) -> None:
+    class Picker:
+        response_transformers = {path: lambda value: value}
+
+    class Serializer:
+        _value_picker = Picker()
+
+    assert moto_fast_paths._transformers_may_touch_attribute_values(Serializer()) is touches
