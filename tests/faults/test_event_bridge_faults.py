@@ -47,7 +47,7 @@ def test_a_failing_put_events_reports_every_record_for_retry_and_the_retry_publi
 
     with Injector().installed() as injector:
         for fault in faults_for(Call("events", "PutEvents")):
-            with injector.watching(at=0, fault=fault) as calls:
+            with injector.watching(at=(Call("events", "PutEvents"), 0), fault=fault) as calls:
                 response = publisher.publish(records, client, bus, count=lambda *_: None)
             assert [str(c) for c in calls] == ["events:PutEvents"]
             failed = sorted(f["itemIdentifier"] for f in response["batchItemFailures"])
