@@ -23,8 +23,7 @@ from chalice.app import DynamoDBEvent
 
 from chalicelib import composition
 from chalicelib.domain.events import Outgoing, batches, outgoing_from_stream, put_events_entry
-
-METRICS_NAMESPACE = "Helpdesk"
+from chalicelib.handlers.metrics import METRICS_NAMESPACE
 
 
 def publish_events(event: DynamoDBEvent) -> dict[str, Any]:

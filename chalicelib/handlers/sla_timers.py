@@ -19,7 +19,7 @@ from chalice.app import DynamoDBEvent
 
 from chalicelib import composition
 from chalicelib.domain.sla import MET, TimerStart, outcomes, timers_to_start
-from chalicelib.handlers.events import METRICS_NAMESPACE
+from chalicelib.handlers.metrics import emit_metric
 from chalicelib.storage import keys
 
 _LABELS = {"first_response": "first response", "next_response": "next response", "resolution": "resolution"}
@@ -52,16 +52,6 @@ def start_timers(
         if value:
             count(name, value)
     return {"batchItemFailures": failures}
-
-
-def emit_metric(name: str, value: int) -> None:
-    """One EMF line in the `Helpdesk` namespace with only the service dimension (the breach-rate alarm's metric)."""
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
-    with single_metric(
-        name=name, unit=MetricUnit.Count, value=value, namespace=METRICS_NAMESPACE, default_dimensions={"service": "helpdesk"}
-    ):
-        pass
 
 
 def timers_for_record(record: Mapping[str, Any]) -> list[TimerStart]:

@@ -27,9 +27,9 @@ from urllib.parse import urlsplit
 
 from chalicelib import composition
 from chalicelib.domain import webhooks as rules
+from chalicelib.handlers.metrics import emit_metric
 from chalicelib.services.webhooks import DeliveryError, WebhookDispatcher
 
-METRICS_NAMESPACE = "Helpdesk"
 MAX_RESPONSE_BYTES = 64 * 1024  # read and dropped: only the status matters
 
 Resolver = Callable[[str, int], list[str]]
@@ -57,16 +57,6 @@ def _env(name: str) -> str:
     if not value:
         raise RuntimeError(f"set {name}")
     return value
-
-
-def emit_metric(name: str, value: int) -> None:
-    """One EMF line in `Helpdesk` with only the service dimension (what the alarms watch)."""
-    from aws_lambda_powertools.metrics import MetricUnit, single_metric
-
-    with single_metric(
-        name=name, unit=MetricUnit.Count, value=value, namespace=METRICS_NAMESPACE, default_dimensions={"service": "helpdesk"}
-    ):
-        pass
 
 
 class SqsRetryQueue:
