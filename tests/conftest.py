@@ -31,6 +31,12 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+# The local stack's fast paths through moto (answers byte-identical to moto's own, as
+# tests/local/test_moto_fast_paths.py proves) spare the suite moto's slow JSON and table sorts.
+from devstack import moto_fast_paths  # noqa: E402
+
+moto_fast_paths.install()
+
 
 def table_definition() -> dict[str, Any]:
     """create_table arguments from the CloudFormation resource in infra/template.json."""
