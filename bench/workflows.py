@@ -107,7 +107,7 @@ def measure() -> dict[str, Any]:
         records = [copy.deepcopy(r.record) for r in shard.items]
         for record in records:
             record["dynamodb"]["ApproximateCreationDateTime"] = 0
-        app.handler_map["start_sla_timers"]({"Records": records}, None)
+        app.handler_map["ticket_stream"]({"Records": records}, None)
         timer_arn = provisioned.physical["SlaTimerStateMachine"].replace(":stateMachine:", ":execution:")
         sla_states = {}
         for label, ticket_id in (("breached", breached.id), ("met before the timer (stale)", answered.id)):

@@ -35,11 +35,12 @@ def publish_events(event: DynamoDBEvent) -> dict[str, Any]:
     return events.publish_events(event)
 
 
-@blueprint.on_dynamodb_record(stream_arn=STREAM_ARN, name="start_sla_timers", batch_size=100)
-def start_sla_timers(event: DynamoDBEvent) -> dict[str, Any]:
-    from chalicelib.handlers import sla_timers
+@blueprint.on_dynamodb_record(stream_arn=STREAM_ARN, name="ticket_stream", batch_size=100)
+def ticket_stream(event: DynamoDBEvent) -> dict[str, Any]:
+    """SLA timers, list entries after a workflow's write, purge after TTL (ticket_changes.py)."""
+    from chalicelib.handlers import ticket_changes
 
-    return sla_timers.start_sla_timers(event)
+    return ticket_changes.follow_ticket_changes(event)
 
 
 # `chalice package` runs without the queue: the template replaces this placeholder with

@@ -1,5 +1,5 @@
-"""The SLA timer starter: a DynamoDB stream handler that starts one timer workflow per running
-clock generation.
+"""The SLA timer starter: the part of the ticket stream (chalicelib/handlers/ticket_changes.py)
+that starts one timer workflow per running clock generation.
 
 The API settles a ticket's clocks in the ticket's own transaction (chalicelib/services/sla.py);
 this handler sees the committed ticket item on the table's stream and starts
@@ -15,8 +15,6 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from chalice.app import DynamoDBEvent
-
 from chalicelib import composition
 from chalicelib.domain.sla import MET, TimerStart, outcomes, timers_to_start
 from chalicelib.handlers.metrics import emit_metric
@@ -25,15 +23,15 @@ from chalicelib.storage import keys
 _LABELS = {"first_response": "first response", "next_response": "next response", "resolution": "resolution"}
 
 
-def start_sla_timers(event: DynamoDBEvent) -> dict[str, Any]:
-    return start_timers(event.to_dict().get("Records", []), composition.sla_timers())
-
-
 def start_timers(
-    records: Sequence[Mapping[str, Any]], timers: Any, count: Callable[[str, int], None] | None = None
+    records: Sequence[Mapping[str, Any]],
+    timers: Any,
+    count: Callable[[str, int], None] | None = None,
+    also: Callable[[Mapping[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Start the timers the records call for; a record whose start failed is reported as a batch
-    item failure (Lambda retries from it; already started generations are refused as duplicates).
+    """Start the timers the records call for (and `also` per record); a record whose handling
+    failed is reported as a batch item failure (Lambda retries from it; already started
+    generations are refused as duplicates, and `also` must be idempotent too).
     Clocks met or breached by the recorded writes are counted (`SlaMet`, `SlaBreached`)."""
     count = count or emit_metric
     failures = []
@@ -42,10 +40,12 @@ def start_timers(
         try:
             for timer in timers_for_record(record):
                 timers.start(timer, timer_payload(timer))
+            if also is not None:
+                also(record)
             for _metric, outcome in outcomes_of_record(record):
                 met, breached = (met + 1, breached) if outcome == MET else (met, breached + 1)
         except Exception:
-            composition.logger().exception("SLA timer not started", extra={"record": record.get("eventID")})
+            composition.logger().exception("ticket change not followed up", extra={"record": record.get("eventID")})
             failures.append({"itemIdentifier": record.get("dynamodb", {}).get("SequenceNumber")})
             break  # Lambda retries from the first failure; later records come again
     for name, value in (("SlaMet", met), ("SlaBreached", breached)):

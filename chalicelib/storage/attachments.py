@@ -114,6 +114,21 @@ class FileStore:
         except Exception as exc:  # botocore must not leak above storage
             raise Unavailable("file storage is unavailable; retry") from exc
 
+    def delete_ticket_files(self, ticket_id: str) -> int:
+        """Delete every uploaded file of a purged ticket (`tickets/<id>/…`); answers how many."""
+        prefix = keys.attachment_prefix(ticket_id)
+        deleted = 0
+        try:
+            pages = self._client().get_paginator("list_objects_v2").paginate(Bucket=self._bucket(), Prefix=prefix)
+            for page in pages:
+                objects = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+                if objects:
+                    self._client().delete_objects(Bucket=self._bucket(), Delete={"Objects": objects, "Quiet": True})
+                    deleted += len(objects)
+        except Exception as exc:  # botocore must not leak above storage
+            raise Unavailable("file storage is unavailable; retry") from exc
+        return deleted
+
     def download_url(self, object_key: str, filename: str, content_type: str) -> str:
         try:
             return str(

@@ -88,7 +88,12 @@ def attachment_count_sk(comment_id: str | None) -> str:
 
 
 def attachment_object_key(ticket_id: str, attachment_id: str, filename: str) -> str:
-    return f"tickets/{ticket_id}/{attachment_id}/{filename}"
+    return f"{attachment_prefix(ticket_id)}{attachment_id}/{filename}"
+
+
+def attachment_prefix(ticket_id: str) -> str:
+    """Every uploaded file of one ticket is under this S3 prefix (purged with the ticket)."""
+    return f"tickets/{ticket_id}/"
 
 
 ESCALATION_SK = "ESC"

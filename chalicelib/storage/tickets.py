@@ -65,6 +65,11 @@ def _to_ticket(item: TicketItem) -> Ticket:
     return Ticket(**values)
 
 
+def ticket_from_image(image: dict[str, Any]) -> Ticket:
+    """The ticket of a stream record's image (DynamoDB JSON of the ticket item)."""
+    return _to_ticket(TicketItem.from_raw_data(image))
+
+
 def _fill(item: TicketItem, ticket: Ticket) -> TicketItem:
     for name in _TICKET_FIELDS:
         setattr(item, name, getattr(ticket, name))
@@ -262,6 +267,52 @@ class TicketRepository(Repository):
         except TransactionCancelled as cancelled:
             ticket_index = len(checks) + len(removed)
             raise _explain(cancelled, checks, ticket_index, VersionConflict("the ticket changed meanwhile")) from cancelled
+
+    # -- upkeep after the commit (chalicelib/handlers/ticket_changes.py) ------------------
+    def refresh_entries(self, ticket: Ticket, fields: Sequence[str]) -> int:
+        """Copy `fields` of a ticket that a workflow changed (it updates the ticket item alone:
+        the escalation stage, an SLA breach) onto the ticket's list entries. Each UpdateItem is
+        conditioned on the entry being older than the ticket, so a redelivered record or a later
+        API write (which rewrites the entries itself) is never undone. Answers how many changed."""
+        if ticket.is_deleted:
+            return 0
+        changed = 0
+        for partition in sorted(index_partitions(ticket)):
+            entry = TicketEntry(keys.ticket_pk(ticket.id), keys.entry_sk(partition))
+            actions = [getattr(TicketEntry, name).set(getattr(ticket, name)) for name in fields]
+            try:
+                with translated(lambda: VersionConflict("the entry is as new as the ticket")):
+                    entry.update(
+                        actions=[*actions, TicketEntry.version.set(ticket.version)],
+                        condition=TicketEntry.PK.exists() & (TicketEntry.version < ticket.version),
+                    )
+                changed += 1
+            except VersionConflict:
+                continue  # already as new, or the ticket left this list meanwhile
+        return changed
+
+    def purge(self, ticket_id: str) -> int:
+        """Delete what TTL left of a purged ticket: its activities, revisions, history, SLA
+        ledger, attachment records and timeline head (TTL removes the ticket item itself; list
+        entries went when it was deleted). Key-only pages, deleted 25 at a time; idempotent."""
+        connection = Record._get_connection()
+        deleted, start = 0, None
+        while True:
+            with translated():
+                page = connection.query(keys.ticket_pk(ticket_id), attributes_to_get=["PK", "SK"], exclusive_start_key=start)
+            batch = [{"PK": raw["PK"]["S"], "SK": raw["SK"]["S"]} for raw in page.get("Items", [])]
+            for offset in range(0, len(batch), 25):
+                self._delete_batch(batch[offset : offset + 25])
+            deleted += len(batch)
+            start = page.get("LastEvaluatedKey")
+            if start is None:
+                return deleted
+
+    @staticmethod
+    def _delete_batch(batch: list[dict[str, str]]) -> None:
+        with translated(), Record.batch_write() as writer:  # PynamoDB resends unprocessed items
+            for key in batch:
+                writer.delete(TicketEntry(key["PK"], key["SK"]))
 
     # -- several tickets at once (links, merge) -------------------------------------------
     def get_many(self, ticket_ids: Sequence[str]) -> dict[str, Ticket]:

@@ -91,7 +91,7 @@ def test_every_lambda_entry_point_resolves_to_a_callable_lambda_can_call() -> No
     assert functions == {
         "pre_token_generation": "chalicelib.handlers.pre_token_generation",
         "publish_events": "chalicelib.handlers.publish_events",
-        "start_sla_timers": "chalicelib.handlers.start_sla_timers",
+        "ticket_stream": "chalicelib.handlers.ticket_stream",
         "deliver_webhooks": "chalicelib.handlers.deliver_webhooks",
         "jwt_auth": "chalicelib.api.auth.jwt_auth",
     }

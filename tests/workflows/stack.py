@@ -153,18 +153,28 @@ class EscalationStack:
 
     def publish(self) -> Any:
         """Run the publisher over the stream records written since the last call."""
+        records = self.stream_records(self.streamed)
+        self.streamed += len(records)
+        return self.deliver("publish_events", records)
+
+    def stream_records(self, start: int = 0) -> list[dict[str, Any]]:
+        """The table's stream records from `start` on, as Lambda's stream polling hands them over."""
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.dynamodb.models import dynamodb_backends
 
-        from app import app
-
         shard = dynamodb_backends[DEFAULT_ACCOUNT_ID][boto3.session.Session().region_name].get_table(self.table).stream_shard
-        records = [copy.deepcopy(record.record) for record in shard.items[self.streamed :]]
-        self.streamed += len(records)
+        records = [copy.deepcopy(record.record) for record in shard.items[start:]]
         for record in records:
             record["dynamodb"]["ApproximateCreationDateTime"] = 0  # Lambda sends epoch seconds
             record["eventSourceARN"] = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/s"
-        return app.handler_map["publish_events"]({"Records": records}, None) if records else {"batchItemFailures": []}
+        return records
+
+    @staticmethod
+    def deliver(function: str, records: list[dict[str, Any]]) -> Any:
+        """Records through the deployed entry point of one stream function."""
+        from app import app
+
+        return app.handler_map[function]({"Records": records}, None) if records else {"batchItemFailures": []}
 
     def events(self, detail_type: str | None = None) -> list[dict[str, Any]]:
         """Every event the bus delivered to the test queue so far (optionally of one type)."""

@@ -2,7 +2,7 @@
 
 Tickets are written through the services (as the API does) at injected past times, so due
 times are in the past or a second or two ahead: nothing sleeps for minutes. Timers are started
-by the real stream handler (`start_sla_timers`) from the table's stream records. Assertions
+by the real stream handler (`ticket_stream`) from the table's stream records. Assertions
 read the execution history and the table.
 """
 
@@ -66,7 +66,7 @@ class Timers:
         """Every stream record so far through the deployed entry point (as the mapping calls it)."""
         from app import app
 
-        result: dict[str, Any] = app.handler_map["start_sla_timers"]({"Records": self.records()}, None)
+        result: dict[str, Any] = app.handler_map["ticket_stream"]({"Records": self.records()}, None)
         return result
 
     def executions(self) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,76 @@
+"""The ticket stream: the table's one consumer (besides the events publisher) for what must
+follow a committed ticket change.
+
+- **SLA timers** (chalicelib/handlers/sla_timers.py): one timer workflow per running clock
+  generation.
+- **List entries after a workflow's write.** The escalation workflow (stage) and the SLA timer
+  (breach) update the ticket item alone; the API rewrites a ticket's list entries in its own
+  transaction, a workflow cannot. Such a change is copied onto the entries here, each
+  conditioned on the entry being older than the ticket.
+- **Purge.** When TTL removes a deleted ticket's item (90 days after the delete), everything
+  left in its partition and its uploaded files are deleted.
+
+One consumer rather than three: DynamoDB Streams throttles more than two readers per shard.
+Every step is idempotent, so a redelivered batch repeats nothing visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from chalicelib import composition
+from chalicelib.handlers.sla_timers import start_timers
+from chalicelib.storage import keys
+from chalicelib.storage.tickets import ticket_from_image
+
+# Ticket fields that workflows change on the ticket item alone (`SET escalation`, the SLA
+# timer's breach); lists show both.
+WORKFLOW_FIELDS = ("escalation", "sla")
+
+
+def follow_ticket_changes(event: Any) -> dict[str, Any]:
+    records = event.to_dict().get("Records", []) if hasattr(event, "to_dict") else event.get("Records", [])
+    return handle(records, composition.sla_timers(), composition.ticket_repository(), composition.file_store())
+
+
+def handle(
+    records: list[Mapping[str, Any]], timers: Any, tickets: Any, files: Any, count: Callable[[str, int], None] | None = None
+) -> dict[str, Any]:
+    def upkeep(record: Mapping[str, Any]) -> None:
+        refresh = workflow_change(record)
+        if refresh is not None:
+            image, fields = refresh
+            tickets.refresh_entries(ticket_from_image(image), fields)
+        purged = purged_ticket(record)
+        if purged is not None:
+            tickets.purge(purged)
+            files.delete_ticket_files(purged)
+
+    return start_timers(records, timers, count, also=upkeep)
+
+
+def _ticket_item(image: Mapping[str, Any]) -> bool:
+    return image.get("SK", {}).get("S") == keys.TICKET_SK and image.get("PK", {}).get("S", "").startswith("TICKET#")
+
+
+def workflow_change(record: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]] | None:
+    """(new image, changed fields) of a ticket MODIFY that a workflow made: one of
+    `WORKFLOW_FIELDS` changed and `updated_at` did not (every API write that changes those
+    fields sets it, and rewrites the entries itself)."""
+    if record.get("eventName") != "MODIFY":
+        return None
+    change = record.get("dynamodb") or {}
+    old, new = change.get("OldImage") or {}, change.get("NewImage") or {}
+    if not _ticket_item(new) or old.get("updated_at") != new.get("updated_at"):
+        return None
+    fields = [name for name in WORKFLOW_FIELDS if old.get(name) != new.get(name)]
+    return (dict(new), fields) if fields else None
+
+
+def purged_ticket(record: Mapping[str, Any]) -> str | None:
+    """The id of a ticket whose item was removed (TTL, 90 days after its delete)."""
+    if record.get("eventName") != "REMOVE":
+        return None
+    old = (record.get("dynamodb") or {}).get("OldImage") or (record.get("dynamodb") or {}).get("Keys") or {}
+    return old["PK"]["S"].removeprefix("TICKET#") if _ticket_item(old) else None
