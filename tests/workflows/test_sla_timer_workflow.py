@@ -141,6 +141,17 @@ def test_an_unanswered_ticket_breaches_in_three_transitions(stack: EscalationSta
     counted: list[tuple[str, int]] = []
     start_timers(timers.records(), composition.sla_timers(), lambda name, n: counted.append((name, n)))
     assert counted == [("SlaBreached", 1)]  # the breach-rate alarm's metric
+    # Lists follow the breach: the stream copies it onto the ticket's list entries.
+    assert timers.deliver() == {"batchItemFailures": []}
+    entries = boto3.client("dynamodb").query(
+        TableName=stack.table,
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :idx)",
+        ExpressionAttributeValues={":pk": {"S": f"TICKET#{ticket.id}"}, ":idx": {"S": "IDX#"}},
+    )["Items"]
+    assert len(entries) >= 4
+    for entry in entries:
+        assert entry["sla"]["M"]["clocks"]["M"]["first_response"]["M"]["status"]["S"] == "breached"
+        assert int(entry["version"]["N"]) == item["version"]
 
     # The API reads the recorded breach, and a later agent write keeps it.
     sla = composition.sla_service().clocks(composition.ticket_service().get(AGENT, ticket.id), datetime.now(UTC))
