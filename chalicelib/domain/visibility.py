@@ -35,19 +35,12 @@ class Caller:
 
 def can_see(caller: Caller, ticket: Ticket) -> bool:
     """API.md's visibility rules. Deleted tickets are visible to nobody."""
-    return not ticket.is_deleted and can_see_even_if_deleted(caller, ticket)
+    return Audience.of(ticket).admits(caller)
 
 
 def can_see_even_if_deleted(caller: Caller, ticket: Ticket) -> bool:
     """Visibility by the ticket's relations alone (restore needs it for deleted tickets)."""
-    return sees_ticket_fields(
-        caller,
-        requester_id=ticket.requester_id,
-        cc=ticket.cc,
-        organization_id=ticket.organization_id,
-        team_id=ticket.team_id,
-        assignee_id=ticket.assignee_id,
-    )
+    return Audience.of(ticket).relates_to(caller)
 
 
 @dataclass(frozen=True)
@@ -77,7 +70,11 @@ class Audience:
 
     def admits(self, caller: Caller) -> bool:
         """`can_see` of the ticket these fields came from."""
-        return not self.deleted and sees_ticket_fields(
+        return not self.deleted and self.relates_to(caller)
+
+    def relates_to(self, caller: Caller) -> bool:
+        """Visibility by the ticket's relations alone, deleted or not."""
+        return sees_ticket_fields(
             caller,
             requester_id=self.requester_id,
             cc=list(self.cc),
