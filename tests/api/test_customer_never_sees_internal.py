@@ -16,7 +16,8 @@ SECRET = "secret"  # every internal text carries it; no public text does
 AGENT_ONLY_ACTIVITY_KEYS = {"notify", "comments", "team_ids", "search_text", "deleted_at", "version"}
 
 operations = st.one_of(
-    st.tuples(st.just("agent_reply"), st.sampled_from(["agent_all", "agent_support"])),
+    # Staff who see the ticket whatever team a "patch team" step moves it to.
+    st.tuples(st.just("agent_reply"), st.sampled_from(["agent_all", "admin"])),
     st.tuples(st.just("internal_note"), st.booleans()),
     st.tuples(st.just("customer_reply"), st.sampled_from(["alice", "bob"])),
     st.tuples(st.just("log"), st.sampled_from(["call", "meeting", "email"]), st.sampled_from(["public", "internal"])),
