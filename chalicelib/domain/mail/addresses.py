@@ -27,6 +27,10 @@ MAC_CHARS = 16  # 80 bits of base32
 _TICKET_ID = re.compile(r"[a-z0-9]{1,39}")
 _TOKEN = re.compile(r"([a-z0-9]{1,39})-([a-z2-7]{16})")  # MAC_CHARS
 MAX_ADDRESS_CHARS = 320  # RFC 3696: 64 + "@" + 255
+# A dot-atom local part and a domain of labels (quoted local parts are not accepted: nobody
+# needs one, and refusing them keeps `"a@b,c"@d` out of our headers).
+_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
 
 
 def keyed_digest(secret: bytes, purpose: str, value: str) -> str:
@@ -96,9 +100,10 @@ def split_address(address: str) -> tuple[str, str]:
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1]
     local, at, domain = text.rpartition("@")
-    if not at or not local or not domain or "<" in text or ">" in text:
+    domain = domain.rstrip(".")
+    if not at or len(local) > 64 or not _LOCAL.fullmatch(local) or not _DOMAIN.fullmatch(domain):
         return "", ""
-    return local.lower(), domain.lower().rstrip(".")
+    return local.lower(), domain.lower()
 
 
 def normalize_address(address: str) -> str:

@@ -22,7 +22,8 @@ _OURS = re.compile(r"hd\.(?:t\.)?[a-z2-7]{26}")
 MAX_ID_CHARS = 998  # a header line's hard limit; a longer "id" is not one
 MAX_REFERENCES = 20  # References we write: the root plus the latest 19 (RFC 5322 lets us trim the middle)
 MAX_REFERENCES_READ = 100  # ids of an inbound References header we look at (newest kept)
-_ID = re.compile(r"<([^<>\s@]{1,500}@[^<>\s@]{1,255})>")
+# printable ASCII only: an id we store may later reach our own References header
+_ID = re.compile(r"<([\x21-\x3b\x3d\x3f\x41-\x7e]{1,500}@[\x21-\x3b\x3d\x3f\x41-\x7e]{1,255})>")
 
 
 @dataclass(frozen=True)
