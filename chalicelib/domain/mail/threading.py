@@ -10,14 +10,16 @@ The order (API.md "Email channel and notifications"), first match wins:
 5. `[#<number>]` in the subject, only when the sender is that ticket's requester or CC'd
    (anyone can type a number; a stranger's mail with one opens a new ticket instead);
 6. otherwise a new ticket (channel `email`).
-Lookups are plain callables so the caller decides how (and how often) storage is read; each
-is asked only when the step before found nothing.
+Lookups are plain callables so the caller decides how storage is read. Steps 2 and 3 ask once,
+with every id at once (the message's own, In-Reply-To, References newest first: at most
+`MAX_IDS_LOOKED_UP`, one BatchGetItem); the token and number lookups are asked only when the
+steps before found nothing.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,6 +31,7 @@ from chalicelib.domain.mail.parsed import ParsedInbound
 Action = Literal["comment", "new_ticket", "ignore"]
 _SUBJECT_NUMBER = re.compile(r"\[#(\d{1,12})\]")
 MAX_TOKEN_RECIPIENTS = 50  # recipients checked for a token (the rest of 10,000 are not ours anyway)
+MAX_IDS_LOOKED_UP = 100  # BatchGetItem's limit: the message's own id and its 99 nearest references
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,8 @@ class NumberMatch:
 
 @dataclass(frozen=True)
 class Lookups:
-    ticket_for_message_id: Callable[[str], str | None]  # a Message-ID a ticket sent or received
+    # Message-IDs tickets sent or received -> ticket id (the ids asked that are known)
+    tickets_for_message_ids: Callable[[Sequence[str]], Mapping[str, str]]
     ticket_for_token: Callable[[str], str | None]  # a verified reply token's (existing) ticket
     ticket_for_number: Callable[[int, str], NumberMatch | None]  # (number, sender address)
 
@@ -65,14 +69,17 @@ def decide(
     automated = automated_reason(message, ids)
     if automated is not None:
         return Decision("ignore", automated)
-    if message.message_id is not None and lookups.ticket_for_message_id(message.message_id) is not None:
+    thread = [("in_reply_to", mid) for mid in message.in_reply_to]
+    thread += [("references", mid) for mid in reversed(message.references)]
+    own = [message.message_id] if message.message_id is not None else []
+    asked = list(dict.fromkeys([*own, *(mid for _, mid in thread)]))[:MAX_IDS_LOOKED_UP]
+    known = lookups.tickets_for_message_ids(asked) if asked else {}
+    if own and own[0] in known:
         return Decision("ignore", "duplicate")
-
-    for reason, candidates in (("in_reply_to", message.in_reply_to), ("references", tuple(reversed(message.references)))):
-        for message_id in candidates:
-            ticket_id = lookups.ticket_for_message_id(message_id)
-            if ticket_id is not None:
-                return Decision("comment", reason, ticket_id)
+    for reason, message_id in thread:
+        ticket_id = known.get(message_id)
+        if ticket_id is not None:
+            return Decision("comment", reason, ticket_id)
 
     recipients = [*envelope_recipients, *(box.address for box in message.recipients[:MAX_TOKEN_RECIPIENTS])]
     for address in dict.fromkeys(recipients):

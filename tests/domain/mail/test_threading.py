@@ -24,11 +24,11 @@ class Desk:
         self.asked: list[str] = []
 
     def lookups(self) -> Lookups:
-        return Lookups(self.by_message_id, self.by_token, self.by_number)
+        return Lookups(self.by_message_ids, self.by_token, self.by_number)
 
-    def by_message_id(self, mid):
-        self.asked.append(mid)
-        return self.known.get(mid)
+    def by_message_ids(self, mids):
+        self.asked.append(list(mids))
+        return {mid: self.known[mid] for mid in mids if mid in self.known}
 
     def by_token(self, token):
         ticket_id = addresses.ticket_of_token(token)
@@ -100,6 +100,14 @@ def test_our_own_message_is_ignored_before_any_lookup():
     desk = Desk()
     assert route(inbound(message_id=SENT), desk) == Decision("ignore", "our_message")
     assert desk.asked == []
+
+
+def test_thread_ids_are_looked_up_in_one_bounded_batch():
+    desk = Desk()
+    references = tuple(f"<r{i}@x>" for i in range(500))
+    route(inbound(in_reply_to=("<a@x>",), references=references), desk)
+    assert len(desk.asked) == 1 and len(desk.asked[0]) == 100
+    assert desk.asked[0][:3] == ["<m1@customer.example>", "<a@x>", "<r499@x>"]
 
 
 def test_ten_thousand_recipients_check_a_bounded_number_of_tokens():
