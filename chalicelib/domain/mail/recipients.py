@@ -6,7 +6,8 @@ notifications"; the table is in docs/decisions.md, "Email channel: the pure core
   resolved or closed status, and every escalation stage change (verification needs their answer).
 - Followers and the assignee get the agent version of every comment (public and internal) and
   of every change; agents named in a note's `notify` get that note.
-- Never the actor; never anyone with notifications off, a suppressed address or no address.
+- Never the actor; never anyone with notifications off, a suppressed address or no address;
+  never an address at our own support domain (a user record holding it would loop).
 - The version follows the person, not only the relation: a customer only ever gets the customer
   version, whatever list they are on (a customer cannot follow, but data can be wrong), and only
   of customer-visible events; staff get the agent version when they follow, are assigned or
@@ -75,6 +76,7 @@ def recipients(
     *,
     comment: CommentFacts | None = None,
     status_categories: Mapping[str, str] | None = None,
+    support_domain: str | None = None,
 ) -> list[Delivery]:
     """The deliveries of one event, in a stable order (end users first, then staff)."""
     actor = str(event.detail.get("actor_id") or "")
@@ -106,6 +108,8 @@ def recipients(
             continue
         address = normalize_address(person.email)
         if not address or address in seen_addresses:
+            continue
+        if support_domain is not None and address.rpartition("@")[2] == support_domain.strip().lower():
             continue
         audience = _audience(person, asks, customer_event)
         if audience is None:

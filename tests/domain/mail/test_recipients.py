@@ -117,6 +117,12 @@ def test_a_customer_on_the_followers_list_still_never_gets_internal_content():
     assert "ann" not in {d.user_id for d in recipients(note, t, PEOPLE, comment=CommentFacts("internal", ["ann"]))}
 
 
+def test_an_address_at_our_support_domain_is_never_mailed():
+    public = event("comment.created", "nia", visibility="public")
+    got = recipients(public, ticket(), PEOPLE, comment=CommentFacts("public"), support_domain="HelpDesk.local")
+    assert who(got) == {("ann", "customer"), ("cid", "customer")}
+
+
 def test_one_delivery_per_person_and_per_address():
     people = dict(PEOPLE)
     people["fay"] = Person("fay", "agent", "BOB@helpdesk.local")
