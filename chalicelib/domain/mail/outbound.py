@@ -56,8 +56,8 @@ class Outbound:
     text: str
     html: str | None  # rich body (sanitized here), None: the text is rendered as HTML
     thread_root: str
+    now: datetime  # the Date header; tz-aware
     thread: Sequence[str] = ()  # the ticket's known Message-IDs, oldest first
-    now: datetime | None = None
     auto_submitted: bool = True
 
 
@@ -92,8 +92,9 @@ def build(message: Outbound) -> EmailMessage:
     mail["To"] = mailbox(message.to.name, message.to.address)
     mail["Reply-To"] = mailbox("", message.reply_to)
     mail["Subject"] = subject_line(message.ticket_number, message.subject)
-    if message.now is not None:
-        mail["Date"] = format_datetime(message.now)
+    if message.now.tzinfo is None:
+        raise ValueError("the Date of a message is a tz-aware time")
+    mail["Date"] = format_datetime(message.now)
     mail["Message-ID"] = message.message_id
     references = references_for(message.thread, message.thread_root)
     mail["In-Reply-To"] = references[-1]
