@@ -31,7 +31,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from email import message_from_bytes
 from email.header import decode_header
 from email.message import Message
@@ -104,31 +104,39 @@ def _check_shape(raw: bytes) -> None:
 
 
 def _read(message: Message) -> ParsedInbound:
+    raw: dict[str, list[str]] = {}
+    for name, value in message.raw_items():
+        raw.setdefault(str(name).strip().lower(), []).append(str(value))
+
+    def first(name: str) -> str | None:
+        values = raw.get(name)
+        return values[0][:MAX_HEADER_VALUE] if values else None
+
     recipients: list[Mailbox] = []
     count = 0
     groups: dict[str, list[Mailbox]] = {"to": [], "cc": []}
     for name in ("to", "cc"):
-        for box in _mailboxes(message.get_all(name) or [], limit=MAX_RECIPIENT_HEADER):
+        for box in _mailboxes(raw.get(name, []), limit=MAX_RECIPIENT_HEADER):
             count += 1
             if len(recipients) < MAX_RECIPIENTS:
                 recipients.append(box)
                 groups[name].append(box)
-    senders = list(_mailboxes(message.get_all("from") or [], limit=MAX_HEADER_VALUE))
-    return_path = _raw(message.get("return-path"))
+    senders = list(_mailboxes(raw.get("from", []), limit=MAX_HEADER_VALUE))
+    return_path = first("return-path")
     text, html, attachments, left_out = _body(message)
-    message_ids = parse_ids(_raw(message.get("message-id")), limit=1)
+    message_ids = parse_ids(first("message-id"), limit=1)
     return ParsedInbound(
         message_id=message_ids[0] if message_ids else None,
-        in_reply_to=tuple(parse_ids(_raw(message.get("in-reply-to")))),
-        references=tuple(parse_ids(_raw(message.get("references")))),
-        subject=header_text(decode_words(message.get("subject")), SUBJECT_MAX),
+        in_reply_to=tuple(parse_ids(first("in-reply-to"))),
+        references=tuple(parse_ids(first("references"))),
+        subject=header_text(decode_words(first("subject")), SUBJECT_MAX),
         sender=senders[0] if senders else Mailbox("", ""),
         return_path=None if return_path is None else return_path.strip(),
         to=tuple(groups["to"]),
         cc=tuple(groups["cc"]),
         recipient_count=count,
         content_type=message.get_content_type().lower(),
-        headers=_headers(message),
+        headers=_headers(message.raw_items()),
         text=text,
         html=html,
         attachments=tuple(attachments),
@@ -136,15 +144,9 @@ def _read(message: Message) -> ParsedInbound:
     )
 
 
-def _raw(value: object) -> str | None:
-    if value is None:
-        return None
-    return str(value)[:MAX_HEADER_VALUE]
-
-
-def _headers(message: Message) -> dict[str, tuple[str, ...]]:
+def _headers(items: Iterable[tuple[str, object]]) -> dict[str, tuple[str, ...]]:
     kept: dict[str, list[str]] = {}
-    for index, (name, value) in enumerate(message.items()):
+    for index, (name, value) in enumerate(items):
         if index >= MAX_KEPT_HEADERS:
             break
         kept.setdefault(str(name).strip().lower(), []).append(header_text(decode_words(value), 8_192))
@@ -152,10 +154,13 @@ def _headers(message: Message) -> dict[str, tuple[str, ...]]:
 
 
 def decode_words(value: object, limit: int = MAX_HEADER_VALUE) -> str:
-    """A header value with its RFC 2047 encoded words decoded; never raises."""
+    """A header value with its RFC 2047 encoded words decoded; never raises. Raw 8-bit bytes
+    (RFC 6532 UTF-8 headers, or legacy Latin-1 ones) are decoded like a body without a charset."""
     if value is None:
         return ""
     text = str(value)[:limit]
+    if any("\udc80" <= ch <= "\udcff" for ch in text):
+        text = decode_bytes(text.encode("ascii", "surrogateescape"), None)
     try:
         words = decode_header(text)
     except Exception:  # a malformed encoded word: keep the text as written

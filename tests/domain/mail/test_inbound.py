@@ -58,6 +58,13 @@ def test_encoded_subjects_are_decoded(subject, expected):
     assert parse(raw(b"x", subject=subject)).subject == expected
 
 
+def test_raw_8_bit_headers_are_decoded_not_replaced():
+    utf8 = parse("From: Jürgen <j@customer.example>\r\nSubject: Grüße aus Köln\r\n\r\nhi".encode())
+    assert utf8.subject == "Grüße aus Köln" and utf8.sender.name == "Jürgen"
+    latin1 = parse("From: a@customer.example\r\nSubject: café crème\r\n\r\nhi".encode("latin-1"))
+    assert latin1.subject == "café crème"
+
+
 def test_a_subject_that_decodes_to_line_breaks_stays_one_line():
     subject = parse(raw(b"x", subject=b"=?utf-8?q?Hi=0D=0ABcc:_victim@evil.example?=")).subject
     assert subject == "Hi Bcc: victim@evil.example"
