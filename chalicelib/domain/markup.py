@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import nh3
@@ -63,16 +64,19 @@ def sanitize(text: str) -> str:
 
 
 # Mail (issue 10): the same allow-list without images, so a message loads nothing remote when
-# opened (tracking pixels, mixed content); links stay, they load only when clicked.
-_MAIL_CLEANER = nh3.Cleaner(
-    tags=set(_ALLOWED_TAGS - {"img"}),
-    attributes={tag: set(names) for tag, names in _ALLOWED_ATTRIBUTES.items() if tag != "img"},
-    url_schemes=set(_URL_SCHEMES),
-    link_rel="noopener noreferrer nofollow",
-    strip_comments=True,
-)
+# opened (tracking pixels, mixed content); links stay, they load only when clicked. Built on
+# first use: only the mail functions need it, not every route that imports this module.
+@functools.cache
+def _mail_cleaner() -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=set(_ALLOWED_TAGS - {"img"}),
+        attributes={tag: set(names) for tag, names in _ALLOWED_ATTRIBUTES.items() if tag != "img"},
+        url_schemes=set(_URL_SCHEMES),
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
 
 
 def sanitize_for_mail(text: str) -> str:
     """`sanitize`, then without images or anything else that loads remote content."""
-    return _MAIL_CLEANER.clean(sanitize(text))
+    return _mail_cleaner().clean(sanitize(text))
