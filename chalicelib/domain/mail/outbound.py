@@ -28,11 +28,12 @@ from email.utils import format_datetime
 
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.mail.addresses import split_address
-from chalicelib.domain.mail.message_ids import references_for
+from chalicelib.domain.mail.message_ids import parse_ids, references_for
 from chalicelib.domain.markup import sanitize_for_mail
 
 SUBJECT_MAX = 250
 NAME_MAX = 120
+MAX_THREAD_IDS = 1_000
 _SPACES = re.compile(r"\s+")
 
 
@@ -85,6 +86,12 @@ def mailbox(name: str, address: str) -> Address:
         raise ValidationFailed([FieldError("address", "is not one email address")]) from exc
 
 
+def one_id(value: str) -> str | None:
+    """The value as one Message-ID (lowercased), or None when it is anything else."""
+    ids = parse_ids(value, limit=2)
+    return ids[0] if len(ids) == 1 and ids[0] == value.strip().lower() else None
+
+
 def build(message: Outbound) -> EmailMessage:
     """The notification as an `EmailMessage` (policy SMTP: CRLF, folded at 78)."""
     mail = EmailMessage(policy=policy.SMTP)
@@ -95,8 +102,13 @@ def build(message: Outbound) -> EmailMessage:
     if message.now.tzinfo is None:
         raise ValueError("the Date of a message is a tz-aware time")
     mail["Date"] = format_datetime(message.now)
-    mail["Message-ID"] = message.message_id
-    references = references_for(message.thread, message.thread_root)
+    own, root = one_id(message.message_id), one_id(message.thread_root)
+    if own is None or root is None:
+        raise ValidationFailed([FieldError("message_id", "is not one <id@domain>")])
+    mail["Message-ID"] = own
+    # stored ids pass the same filter as inbound ones (printable ASCII, one <...@...>); others are dropped
+    thread = [mid for mid in map(one_id, list(message.thread)[-MAX_THREAD_IDS:]) if mid is not None]
+    references = references_for(thread, root)
     mail["In-Reply-To"] = references[-1]
     mail["References"] = " ".join(references)
     if message.auto_submitted:

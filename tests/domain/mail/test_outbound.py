@@ -80,6 +80,17 @@ def test_plain_text_becomes_escaped_html_when_no_html_is_given():
     assert "a &lt; b<br>next" in rendered
 
 
+def test_stored_thread_ids_with_line_breaks_never_reach_the_headers():
+    mail = parsed(outbound(thread=("<ok@x.example>", "<evil@x.example>\r\nBcc: victim@evil.example", "junk")))
+    assert mail["Bcc"] is None
+    assert mail["References"].split() == ["<hd.t.root@helpdesk.local>", "<ok@x.example>"]
+
+
+def test_a_message_id_that_is_not_one_id_is_a_domain_error():
+    with pytest.raises(ValidationFailed):
+        build(outbound(message_id="<a@b>\r\nBcc: x@y"))
+
+
 def test_subject_tag_is_not_doubled():
     assert subject_line(1234, "Re: [#1234] Printer") == "Re: [#1234] Printer"
 
