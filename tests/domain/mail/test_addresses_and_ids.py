@@ -23,6 +23,13 @@ def test_reply_address_names_the_ticket_it_was_minted_for():
     assert addresses.ticket_of(address) == TICKET
 
 
+@given(st.from_regex(r"[a-z0-9]{1,39}", fullmatch=True))
+def test_every_ticket_id_round_trips_through_its_reply_address(ticket_id):
+    address = addresses.address_for(ticket_id)
+    assert len(address.split("@")[0]) <= 64
+    assert addresses.ticket_of(address) == ticket_id
+
+
 def test_reply_address_survives_case_folding_and_display_brackets():
     address = addresses.address_for(TICKET)
     assert addresses.ticket_of("<" + address.upper() + ">") == TICKET

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from chalicelib.domain.mail.addresses import ReplyAddresses
 from chalicelib.domain.mail.message_ids import MessageIds
 from chalicelib.domain.mail.threading import Decision, Lookups, NumberMatch, decide, subject_number
@@ -119,3 +122,15 @@ def test_subject_number_is_the_last_bracketed_number():
     assert subject_number("Re: [#12] Fwd: [#34] x") == 34
     assert subject_number("RE: AW: [#1234]") == 1234
     assert subject_number("about #12 and [12]") is None
+
+
+@given(
+    subject=st.text(max_size=300),
+    ids_=st.lists(st.text(max_size=40), max_size=5),
+    to=st.lists(st.text(max_size=60), max_size=5),
+)
+def test_any_inbound_headers_give_a_decision(subject, ids_, to):
+    message = inbound(subject=subject, in_reply_to=tuple(ids_), references=tuple(ids_), to=tuple(to))
+    decision = route(message)
+    assert decision.action in ("comment", "new_ticket", "ignore")
+    assert (decision.ticket_id is not None) == (decision.action == "comment")
