@@ -13,7 +13,8 @@ and decoded as well as it can be:
   sees quotes); quoted-printable and base64 decoded; the declared charset, else UTF-8, else
   Windows-1252 (a superset of ISO-8859-1's printable range, what browsers do for both);
   an unknown charset name falls back the same way;
-- attachments: every other non-multipart part with a file name (or of a non-text type),
+- attachments: every other non-multipart part with a file name (or of a non-text type; an
+  attached message/rfc822 is one such file, not more body parts),
   checked against the ticket attachment rules (`record_actions.validate_attachment`: the
   allow-list, 500 KB, 5 per message); `application/octet-stream` takes the type of its
   extension (clients send it for CSV, HAR, ...); what fails is left out with a reason.
@@ -201,7 +202,8 @@ def _leaves(message: Message) -> Iterator[Message]:
     stack: list[tuple[Message, int]] = [(message, 0)]
     while stack:
         part, depth = stack.pop()
-        if part.is_multipart():
+        # an attached message is one file (left out: .eml is not allowed), not more body parts
+        if part.is_multipart() and part.get_content_type().lower() != "message/rfc822":
             if depth >= MAX_DEPTH:
                 raise MalformedMail("the message is nested too deeply")
             payload = part.get_payload()
@@ -249,8 +251,13 @@ def _normalize_text(text: str) -> str:
 def _attachment(
     part: Message, content_type: str, filename: str | None, attachments: list[Attachment], left_out: list[LeftOut]
 ) -> None:
-    data = part.get_payload(decode=True)
-    payload = data if isinstance(data, bytes) else b""
+    if content_type == "message/rfc822":
+        inner = part.get_payload()
+        payload = inner[0].as_bytes() if isinstance(inner, list) and inner and isinstance(inner[0], Message) else b""
+        filename = filename or "forwarded.eml"
+    else:
+        data = part.get_payload(decode=True)
+        payload = data if isinstance(data, bytes) else b""
     name = safe_filename(decode_words(filename) if filename else "")
     if content_type == "application/octet-stream":
         extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""

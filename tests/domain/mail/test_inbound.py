@@ -147,6 +147,17 @@ def test_allowed_attachments_are_kept_and_the_rest_left_out_with_a_reason():
     assert message.text.strip() == "see attached"
 
 
+def test_a_forwarded_message_is_one_left_out_file_not_part_of_the_body():
+    inner = with_files(("inner.pdf", "application", "pdf", b"%PDF inner"))
+    body = (
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee below\r\n'
+        b"--b\r\nContent-Type: message/rfc822\r\n\r\n" + inner + b"\r\n--b--\r\n"
+    )
+    message = parse(b"From: a@customer.example\r\nMIME-Version: 1.0\r\n" + body)
+    assert message.text == "see below" and message.attachments == ()
+    assert [(o.filename, o.reason) for o in message.left_out] == [("forwarded.eml", "type_not_allowed")]
+
+
 def test_at_most_five_attachments_per_message():
     message = parse(with_files(*[(f"f{i}.png", "image", "png", b"\x89PNG") for i in range(7)]))
     assert len(message.attachments) == 5
