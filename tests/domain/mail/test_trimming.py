@@ -63,3 +63,22 @@ def test_a_russian_header_block_is_cut():
 
 def test_a_long_single_line_reply_is_bounded():
     assert len(new_text("word " * 1_000_000)) <= 100_000
+
+
+def test_a_reply_padded_with_blank_lines_is_trimmed_without_handing_the_padding_to_the_library(monkeypatch):
+    # The library is quadratic in runs of whitespace-only lines (8,000 took 24 s): an attacker's
+    # padding must reach it as single blank lines, and the reply must still be trimmed.
+    from mailparser_reply import EmailReplyParser
+
+    seen: list[str] = []
+    original = EmailReplyParser.read
+
+    def recording_read(self, text, *args, **kwargs):
+        seen.append(text)
+        return original(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(EmailReplyParser, "read", recording_read)
+    padding = " \n" * 3_000
+    text = f"Thanks, that fixed it.\n{padding}\nOn Mon, Jan 5, 2026 at 10:00 AM Ann <ann@example.com> wrote:\n> old text\n"
+    assert new_text(text) == "Thanks, that fixed it."
+    assert "\n\n\n" not in seen[0]
