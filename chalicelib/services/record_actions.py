@@ -16,7 +16,6 @@ from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, NotFound,
 from chalicelib.domain.events import TICKET_MERGED, TICKET_UPDATED
 from chalicelib.domain.listing import ListPlan
 from chalicelib.domain.record_actions import (
-    MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS_PER_MESSAGE,
     attachment_visible,
     check_attach,
@@ -258,7 +257,7 @@ class RecordActionsService:
             created_at=now,
         )
         # Presign first (no call, but it can fail): a failure then leaves no slot taken.
-        form = self._files.upload_form(object_key, request.content_type, MAX_ATTACHMENT_BYTES)
+        form = self._files.upload_form(object_key, request.content_type, request.size)
         self._attachments.add(attachment, MAX_ATTACHMENTS_PER_MESSAGE)
         return Upload(attachment, form)
 

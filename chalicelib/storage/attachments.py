@@ -99,15 +99,16 @@ class FileStore:
         self._client = s3_client
         self._bucket = bucket
 
-    def upload_form(self, object_key: str, content_type: str, max_bytes: int) -> dict[str, Any]:
-        """A browser POST policy for exactly this key, this Content-Type and 1..max_bytes bytes."""
+    def upload_form(self, object_key: str, content_type: str, size: int) -> dict[str, Any]:
+        """A browser POST policy for exactly this key, this Content-Type and exactly `size` bytes
+        (the declared size is the file's size: what the metadata and the 5-per-message cap count)."""
         try:
             return dict(
                 self._client().generate_presigned_post(
                     Bucket=self._bucket(),
                     Key=object_key,
                     Fields={"Content-Type": content_type},
-                    Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
+                    Conditions=[{"Content-Type": content_type}, ["content-length-range", size, size]],
                     ExpiresIn=UPLOAD_URL_SECONDS,
                 )
             )
