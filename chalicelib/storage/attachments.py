@@ -170,7 +170,9 @@ class FileStore:
             raise Unavailable("file storage is unavailable; retry") from exc
 
     def stored(self, object_key: str) -> tuple[int, str] | None:
-        """The uploaded file's size and Content-Type (one HeadObject), or None if nothing is there."""
+        """The uploaded file's size and Content-Type (one HeadObject), or None if nothing is there.
+        A missing key is a 404 only with s3:ListBucket (the API role has it for `tickets/*`);
+        without it S3 answers 403, which stays a failure rather than "not uploaded"."""
         try:
             head = self._client().head_object(Bucket=self._bucket(), Key=object_key)
         except Exception as exc:  # botocore must not leak above storage

@@ -354,6 +354,11 @@ def test_record_actions_use_the_documented_number_of_calls(world, make_ticket, b
     assert measure(
         dynamodb_calls, lambda: agent.post(f"/v1/tickets/{tid}/attachments", {**attach, "comment_id": reply["id"]})
     ) == {"GetItem": 1, "BatchGetItem": 1, "TransactWriteItems": 1}
+    made = agent.post(f"/v1/tickets/{tid}/attachments", {**attach, "comment_id": reply["id"]}).data
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=made["upload_fields"]["key"], Body=b"abc", ContentType="text/plain")
+    confirm = f"/v1/tickets/{tid}/attachments/{made['id']}/confirm"
+    assert measure(dynamodb_calls, lambda: agent.post(confirm)) == {"GetItem": 1, "BatchGetItem": 2, "TransactWriteItems": 1}
+    assert measure(dynamodb_calls, lambda: alice.get(f"/v1/tickets/{tid}/attachments")) == {"GetItem": 1, "Query": 1}
     assert measure(dynamodb_calls, lambda: alice.request("PUT", f"/v1/tickets/{tid}/proxy-access", {"enabled": True})) == {
         "GetItem": 1,
         "TransactWriteItems": 1,
