@@ -30,7 +30,6 @@ from chalicelib.domain.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
-    VersionConflict,
 )
 from chalicelib.domain.visibility import Caller
 
@@ -255,6 +254,9 @@ def _dispatch(
         return {"status": reply.status, "headers": out_headers, "body": to_json(reply.body)}
 
     key = headers.get("idempotency-key")
+    if spec.method == "POST" and key is not None and not key.strip():
+        # An empty key would silently turn the retry-safety the client asked for off.
+        raise ValidationFailed([FieldError("Idempotency-Key", "must not be empty")])
     if spec.method == "POST" and key:
         # In-progress records expire with the invocation, so a crashed attempt can be retried.
         composition.idempotency_config().register_lambda_context(lambda_context)
@@ -301,8 +303,8 @@ def _if_match(value: str | None) -> int | None:
     if value is None or value.strip() == "*":
         return None
     match = _IF_MATCH.match(value)
-    if not match:  # an ETag we never issued can never match the current version
-        raise VersionConflict(f'If-Match {value!r} names no version of this resource; ETags look like "3"')
+    if not match:  # not an ETag at all: a client bug, not a stale version (docs/decisions.md, HTTP)
+        raise MalformedRequest(f'If-Match {value!r} is not an ETag of this API; ETags look like "3"')
     return int(match.group(1))
 
 

@@ -112,6 +112,13 @@ class ActivityCommentOut(Model):
     body: str
 
 
+class AttachmentSummaryOut(Model):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+
+
 class ActivityOut(Model):
     """A timeline entry. Customers get public entries only, without the agent-only fields."""
 
@@ -130,6 +137,9 @@ class ActivityOut(Model):
     edited_at: datetime | None
     notify: list[str] | None = Field(None, description="agents only")
     comments: list[ActivityCommentOut] | None = Field(None, description="agents only")
+    attachments: list[AttachmentSummaryOut] = Field(
+        default_factory=list, description="confirmed uploads of this reply or note; GET …/attachments/{id} for a download URL"
+    )
     team_ids: list[str] | None = Field(None, description="agents only")
     deleted_at: datetime | None = Field(None, description="agents only")
     version: int | None = Field(None, description="agents only")
@@ -179,6 +189,7 @@ def activity_view(activity: Activity, caller: Caller) -> dict[str, Any]:
         "truncated": activity.truncated,
         "cc": activity.cc,
         "edited_at": activity.edited_at,
+        "attachments": activity.attachments,
     }
     if caller.is_staff:
         data.update(

@@ -110,6 +110,8 @@ class Activity:
     cc: list[str] = field(default_factory=list)
     notify: list[str] = field(default_factory=list)
     comments: list[dict[str, Any]] = field(default_factory=list)
+    # Uploaded files of a reply or note, [{id, filename, content_type, size}] (the bytes are in S3).
+    attachments: list[dict[str, Any]] = field(default_factory=list)
     edited_at: datetime | None = None
     deleted_at: datetime | None = None
     version: int | None = 1

@@ -254,6 +254,29 @@ def attachment_visible(caller: Caller, visibility: str) -> bool:
     return caller.is_staff or visibility == "public"
 
 
+def check_complete(caller: Caller, uploaded_by: str) -> None:
+    """The uploader confirms their own upload; staff may confirm any they can see."""
+    if not caller.is_staff and caller.user_id != uploaded_by:
+        raise NotAllowed("only the uploader confirms an upload")
+
+
+def check_uploaded(declared: tuple[int, str], stored: tuple[int, str] | None) -> None:
+    """The file in storage is the one the slot was reserved for (size, content type)."""
+    if stored is None:
+        raise Conflict("the file is not uploaded yet: POST it to upload_url with upload_fields, then confirm")
+    if stored != declared:
+        raise Conflict(
+            f"the uploaded file ({stored[0]} bytes, {stored[1]}) is not the declared one ({declared[0]} bytes, {declared[1]})"
+        )
+
+
+def with_attachment(message: Activity, summary: Mapping[str, Any]) -> Activity:
+    """The reply or note listing one more uploaded file (once: a repeated confirm lists it once)."""
+    if any(listed.get("id") == summary["id"] for listed in message.attachments):
+        return message
+    return dataclasses.replace(message, attachments=[*message.attachments, dict(summary)], version=(message.version or 0) + 1)
+
+
 # -- channel details -------------------------------------------------------------------------
 CHANNEL_DETAILS_MAX_BYTES = 64_000  # on the ticket item only (list copies leave it out)
 CALL_STATES = ("pending", "accepted")

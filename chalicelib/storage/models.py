@@ -200,6 +200,7 @@ class ActivityItem(Record, discriminator="activity"):
     cc = ListAttribute(of=UnicodeAttribute, null=True)  # users a reply CC'd
     notify = ListAttribute(of=UnicodeAttribute, null=True)  # agents @notified (internal notes only)
     comments = JSONAttribute(null=True)  # agents' comments on the activity, [{id, actor_id, at, body}]
+    attachments = JSONAttribute(null=True)  # uploaded files, [{id, filename, content_type, size}]
     edited_at = UnicodeAttribute(null=True)
     deleted_at = UnicodeAttribute(null=True)  # soft delete: restorable for 90 days
     ttl = TTLAttribute(null=True)  # deleted_at + 90 d
@@ -233,6 +234,7 @@ class AttachmentItem(Record, discriminator="attachment"):
     object_key = UnicodeAttribute()
     uploaded_by = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    uploaded_at = UTCDateTimeAttribute(null=True)  # None: reserved, the file not yet confirmed in S3
 
 
 class AttachmentCountItem(Record, discriminator="attachment_count"):
