@@ -17,7 +17,9 @@ class Settings:
     jwt_issuer: str | None
     jwt_audience: str | None
     jwks_url: str | None
-    cursor_secret: str
+    # Only the API signs cursors: required when one is first signed or read (`cursor_secret`),
+    # not when settings are built, so functions without the secret can use the rest.
+    configured_cursor_secret: str | None
     max_body_bytes: int
     # Escalations (issue 4): the workflow's ARN (empty: escalations cannot be created here) and
     # each waiting stage's target duration in seconds (JSON object; stages left out have none).
@@ -26,14 +28,17 @@ class Settings:
     # Record actions (issue 3): the private bucket attachments are uploaded to (presigned URLs).
     attachments_bucket: str = "helpdesk-local-attachments"
 
+    @property
+    def cursor_secret(self) -> str:
+        if not self.configured_cursor_secret:
+            raise RuntimeError("set HELPDESK_CURSOR_SECRET (or HELPDESK_JWT_SECRET locally)")
+        return self.configured_cursor_secret
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         auth_mode = env.get("HELPDESK_AUTH_MODE", "local")
         jwt_secret = env.get("HELPDESK_JWT_SECRET")
-        cursor_secret = env.get("HELPDESK_CURSOR_SECRET") or jwt_secret
-        if not cursor_secret:
-            raise RuntimeError("set HELPDESK_CURSOR_SECRET (or HELPDESK_JWT_SECRET locally)")
         return cls(
             stage=env.get("HELPDESK_STAGE", "local"),
             table_name=env.get("HELPDESK_TABLE", "helpdesk-local-HelpdeskTable"),
@@ -42,7 +47,7 @@ class Settings:
             jwt_issuer=env.get("HELPDESK_JWT_ISSUER"),
             jwt_audience=env.get("HELPDESK_JWT_AUDIENCE"),
             jwks_url=env.get("HELPDESK_JWKS_URL"),
-            cursor_secret=cursor_secret,
+            configured_cursor_secret=env.get("HELPDESK_CURSOR_SECRET") or jwt_secret,
             max_body_bytes=int(env.get("HELPDESK_MAX_BODY_BYTES", str(1024 * 1024))),
             escalation_state_machine_arn=env.get("HELPDESK_ESCALATION_STATE_MACHINE", ""),
             escalation_stage_targets=json.loads(env.get("HELPDESK_ESCALATION_STAGE_TARGETS") or "{}"),
