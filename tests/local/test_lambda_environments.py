@@ -1,5 +1,6 @@
 """Every Lambda function of the deployment runs on the local stack with only what its template
-resource declares (devstack.lambda_env), and does its job.
+resource declares (devstack.lambda_env), and does its job; and the AWS calls it makes need no
+IAM action its role in infra/template.json does not allow (devstack.aws_calls, devstack.iam).
 
 One realistic chain covers all of them, each invoked through moto's Lambda API as the local stack
 registers it (devstack.stack): the authorizer verifies a token, the API creates a user, an SLA
@@ -26,7 +27,7 @@ from chalice.local import LambdaEventConverter, RouteMatcher
 from chalicelib import composition
 from chalicelib.config import function_environment
 from chalicelib.tokens import mint_local_token
-from devstack import lambda_dispatch, lambda_env
+from devstack import aws_calls, iam, lambda_dispatch, lambda_env
 from devstack.aws import LocalAws
 from devstack.http_api import STAGE, load_chalice_config
 from devstack.paths import PROJECT_DIR, TEMPLATE_PATH
@@ -217,6 +218,14 @@ def run_every_function(local: Local) -> None:
     assert left == []
     assert s3.list_objects_v2(Bucket=bucket, Prefix=f"tickets/{ticket_id}/").get("KeyCount") == 0
 
+    # Last: the escalation workflow it starts keeps writing to its ticket in the background.
+    status, other = local.call(admin, "POST", "/v1/tickets", {"subject": "Export crashes", "description": "Since 2.3."})
+    path = f"/v1/tickets/{other['id']}/escalations"
+    status, escalation = local.call(admin, "POST", path, {"description": "Crash on export"})
+    assert status == 201
+    workflows = sfn.list_executions(stateMachineArn=local.provisioned.physical["EscalationStateMachine"])["executions"]
+    assert [e["name"] for e in workflows] == [escalation["id"]]
+
 
 def test_every_function_runs_with_its_declared_environment_and_does_its_job(local: Local) -> None:
     run_every_function(local)
@@ -248,6 +257,32 @@ def test_a_function_sees_only_its_declared_variables_not_the_process_environment
     # A deploy-time secret is replaced by its local stand-in, only where the template declares it.
     assert environments["APIHandler"]["HELPDESK_JWT_SECRET"] == SECRET
     assert "HELPDESK_JWT_SECRET" not in environments["PreTokenGeneration"]
+
+
+def test_every_function_calls_only_aws_actions_its_role_allows(local: Local, capsys: pytest.CaptureFixture[str]) -> None:
+    with aws_calls.recording() as calls:
+        run_every_function(local)
+    roles = iam.function_roles(load_template(TEMPLATE_PATH))
+
+    missing, report = [], ["IAM actions per function (allowed but not called by its code):"]
+    for logical_id, function_name in sorted(local.functions.items()):
+        role = roles[logical_id]
+        comparison = iam.compare(role, calls.get(function_name, []))
+        missing += [
+            f"{logical_id} ({role.logical_id}) lacks {action}, needed by {', '.join(ops)}"
+            for action, ops in comparison.missing.items()
+        ]
+        service_used = iam.used_by_lambda_service(load_template(TEMPLATE_PATH)["Resources"][logical_id])
+        unused = [a for a in comparison.unused if a not in service_used]
+        report.append(f"  {logical_id}: {', '.join(unused) or '-'}")
+        report.append("    called: " + ", ".join(sorted({f"{c.service}:{c.operation}" for c in calls.get(function_name, [])})))
+        assert role.unknown_managed_policies == []
+    with capsys.disabled():
+        print("\n" + "\n".join(report))
+
+    assert missing == []
+    called = {logical_id for logical_id, name in local.functions.items() if calls.get(name)}
+    assert called == {"APIHandler", "TicketStream", "PublishEvents", "DeliverWebhooks", "PreTokenGeneration"}
 
 
 # Read at import by `chalice package` (event source ARNs), or not a Lambda function (the CLI).
