@@ -25,6 +25,7 @@ class Call:
     """The IAM service prefix (botocore's signing name: `dynamodb`, `states`, `s3`, ...)."""
     operation: str
     params: Mapping[str, Any]
+    region: str = "us-east-1"
 
 
 _function: ContextVar[str | None] = ContextVar("local_lambda_function", default=None)
@@ -65,5 +66,5 @@ def _recorded(self: BaseClient, operation_name: str, api_params: Mapping[str, An
     if function_name is not None and calls is not None:
         service = self.meta.service_model.signing_name or self.meta.service_model.endpoint_prefix
         with _lock:
-            calls[function_name].append(Call(service, operation_name, dict(api_params)))
+            calls[function_name].append(Call(service, operation_name, dict(api_params), self.meta.region_name))
     return _original(self, operation_name, api_params)

@@ -28,7 +28,8 @@ from chalicelib import composition
 from chalicelib.config import function_environment
 from chalicelib.tokens import mint_local_token
 from devstack import aws_calls, iam, lambda_dispatch, lambda_env
-from devstack.aws import LocalAws
+from devstack.aws import LOCAL_ACCOUNT_ID, LocalAws
+from devstack.cfn import Resolver, ResourceValues
 from devstack.http_api import STAGE, load_chalice_config
 from devstack.paths import PROJECT_DIR, TEMPLATE_PATH
 from devstack.provision import Provisioned, load_template
@@ -262,7 +263,13 @@ def test_a_function_sees_only_its_declared_variables_not_the_process_environment
 def test_every_function_calls_only_aws_actions_its_role_allows(local: Local, capsys: pytest.CaptureFixture[str]) -> None:
     with aws_calls.recording() as calls:
         run_every_function(local)
-    roles = iam.function_roles(load_template(TEMPLATE_PATH))
+    template = load_template(TEMPLATE_PATH)
+    provisioned = {
+        lid: ResourceValues(ref, dict(local.provisioned.attributes.get(lid, {})))
+        for lid, ref in local.provisioned.physical.items()
+    }
+    resolver = Resolver(template, local.aws.region, LOCAL_ACCOUNT_ID, "helpdesk-local", resources=provisioned)
+    roles = iam.function_roles(template, resolver)
 
     missing, report = [], ["IAM actions per function (allowed but not called by its code):"]
     for logical_id, function_name in sorted(local.functions.items()):
@@ -272,7 +279,8 @@ def test_every_function_calls_only_aws_actions_its_role_allows(local: Local, cap
             f"{logical_id} ({role.logical_id}) lacks {action}, needed by {', '.join(ops)}"
             for action, ops in comparison.missing.items()
         ]
-        service_used = iam.used_by_lambda_service(load_template(TEMPLATE_PATH)["Resources"][logical_id])
+        missing += [f"{logical_id} ({role.logical_id}) may not {request}" for request in comparison.denied]
+        service_used = iam.used_by_lambda_service(template["Resources"][logical_id])
         unused = [a for a in comparison.unused if a not in service_used]
         report.append(f"  {logical_id}: {', '.join(unused) or '-'}")
         report.append("    called: " + ", ".join(sorted({f"{c.service}:{c.operation}" for c in calls.get(function_name, [])})))
@@ -324,3 +332,47 @@ def test_composition_builds_once_per_function_environment_and_never_across_them(
         assert composition.settings().table_name == os.environ["HELPDESK_TABLE"]  # outside: the process's
     finally:
         composition.reset()
+
+
+def test_the_role_check_refuses_a_partition_or_object_outside_what_the_statement_grants() -> None:
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/t"
+    resources = {
+        "R": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "Policies": [
+                    {
+                        "PolicyDocument": {
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Action": ["dynamodb:Query", "dynamodb:UpdateItem"],
+                                    "Resource": table,
+                                    "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["TICKET#*"]}},
+                                },
+                                {"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::b/tickets/*"},
+                            ]
+                        }
+                    }
+                ]
+            },
+        }
+    }
+    resolver = Resolver({"Resources": resources}, "us-east-1", LOCAL_ACCOUNT_ID, "s")
+    role = iam.role_of("R", resources, resolver)
+
+    def query(pk: str, index: str | None = None) -> aws_calls.Call:
+        params = {"TableName": "t", "KeyConditionExpression": "#0 = :0", "ExpressionAttributeNames": {"#0": "PK"}}
+        params["ExpressionAttributeValues"] = {":0": {"S": pk}}
+        return aws_calls.Call("dynamodb", "Query", {**params, **({"IndexName": index} if index else {})})
+
+    delete = aws_calls.Call("s3", "DeleteObjects", {"Bucket": "b", "Delete": {"Objects": [{"Key": "tickets/1/a"}, {"Key": "x"}]}})
+    comparison = iam.compare(role, [query("TICKET#1"), query("DIR#user"), query("TICKET#1", index="ByActivity"), delete])
+
+    assert comparison.missing == {}
+    assert comparison.denied == [
+        f"dynamodb:Query on {table} dynamodb:LeadingKeys=['DIR#user']",
+        f"dynamodb:Query on {table}/index/ByActivity",
+        "s3:DeleteObject on arn:aws:s3:::b/x",
+    ]
+    assert comparison.unused == ["dynamodb:UpdateItem"]
