@@ -154,7 +154,10 @@ def template_service() -> TemplateService:
     return TemplateService(directory_repository(), ticket_service(), workspace_settings())
 
 
-@per_environment
+# One per process, not per environment: Powertools Logger instances of one service share the
+# python logger, and a second instance takes that logger's first handler as its own (chalice's,
+# when an app with configure_logs created one), whose formatter cannot append keys.
+@functools.cache
 def logger() -> Logger:
     from aws_lambda_powertools import Logger
 
