@@ -17,7 +17,7 @@ import logging
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -58,7 +58,6 @@ class Local:
     functions: dict[str, str]
     """Logical id → local function name."""
     stream_position: int = 0
-    failures: list[str] = field(default_factory=list)
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         response = self.aws.client("lambda").invoke(FunctionName=self.functions[logical_id], Payload=json.dumps(event))
