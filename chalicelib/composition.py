@@ -1,13 +1,21 @@
-"""Composition root: builds every dependency lazily, once per container (nothing at import)."""
+"""Composition root: builds every dependency lazily, once per container (nothing at import).
+
+"Once per container" is once per function environment: in AWS each function has its own process;
+the local stack and the tests run several functions in one, each inside its own
+`config.function_environment`, so every builder caches per environment and one function never
+gets what was built from another's variables (docs/decisions.md, "Lambda environments and
+permissions").
+"""
 
 from __future__ import annotations
 
 import functools
-import os
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from chalicelib import config
 from chalicelib.config import Settings
 
 if TYPE_CHECKING:
@@ -32,24 +40,55 @@ if TYPE_CHECKING:
     from chalicelib.storage.tickets import TicketRepository
 
 
+T = TypeVar("T")
+
+
+class _PerEnvironment:
+    """A zero-argument builder called once per function environment (`functools.cache`, keyed by
+    `config.environment_key()`)."""
+
+    def __init__(self, builder: Callable[[], Any]) -> None:
+        functools.update_wrapper(self, builder)
+        self._builder = builder
+        self._built: dict[object, Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Any:
+        key = config.environment_key()
+        try:
+            return self._built[key]
+        except KeyError:
+            pass
+        value = self._builder()
+        with self._lock:
+            return self._built.setdefault(key, value)
+
+    def cache_clear(self) -> None:
+        self._built.clear()
+
+
+def per_environment(builder: Callable[[], T]) -> Callable[[], T]:
+    return _PerEnvironment(builder)
+
+
 def clock() -> datetime:
     """The one place business code gets `now` from."""
     return datetime.now(UTC)
 
 
-@functools.cache
+@per_environment
 def settings() -> Settings:
     return Settings.from_env()
 
 
-@functools.cache
+@per_environment
 def _storage_bound() -> None:
     from chalicelib.storage.models import bind
 
-    bind(settings().table_name, host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"))
+    bind(settings().table_name, host=config.endpoint_url(config.environ(), "dynamodb"))
 
 
-@functools.cache
+@per_environment
 def ticket_repository() -> TicketRepository:
     from chalicelib.storage.tickets import TicketRepository
 
@@ -57,7 +96,7 @@ def ticket_repository() -> TicketRepository:
     return TicketRepository()
 
 
-@functools.cache
+@per_environment
 def directory_repository() -> DirectoryRepository:
     from chalicelib.storage.directory import DirectoryRepository
 
@@ -65,28 +104,28 @@ def directory_repository() -> DirectoryRepository:
     return DirectoryRepository()
 
 
-@functools.cache
+@per_environment
 def status_catalog() -> StatusCatalogCache:
     from chalicelib.services.statuses import StatusCatalogCache
 
     return StatusCatalogCache(directory_repository())
 
 
-@functools.cache
+@per_environment
 def ticket_service() -> TicketService:
     from chalicelib.services.tickets import TicketService
 
     return TicketService(ticket_repository(), directory_repository(), status_catalog(), sla=sla_service())
 
 
-@functools.cache
+@per_environment
 def directory_service() -> DirectoryService:
     from chalicelib.services.directory import DirectoryService
 
     return DirectoryService(directory_repository(), ticket_repository(), status_catalog(), sla=sla_service())
 
 
-@functools.cache
+@per_environment
 def activity_repository() -> ActivityRepository:
     from chalicelib.storage.activities import ActivityRepository
 
@@ -94,35 +133,38 @@ def activity_repository() -> ActivityRepository:
     return ActivityRepository()
 
 
-@functools.cache
+@per_environment
 def workspace_settings() -> WorkspaceSettings:
     from chalicelib.services.conversation import WorkspaceSettings
 
     return WorkspaceSettings(directory_repository())
 
 
-@functools.cache
+@per_environment
 def conversation_service() -> ConversationService:
     from chalicelib.services.conversation import ConversationService
 
     return ConversationService(ticket_service(), activity_repository(), status_catalog(), workspace_settings())
 
 
-@functools.cache
+@per_environment
 def template_service() -> TemplateService:
     from chalicelib.services.conversation import TemplateService
 
     return TemplateService(directory_repository(), ticket_service(), workspace_settings())
 
 
+# One per process, not per environment: Powertools Logger instances of one service share the
+# python logger, and a second instance takes that logger's first handler as its own (chalice's,
+# when an app with configure_logs created one), whose formatter cannot append keys.
 @functools.cache
 def logger() -> Logger:
     from aws_lambda_powertools import Logger
 
-    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "helpdesk"))
+    return Logger(service=config.environ().get("POWERTOOLS_SERVICE_NAME", "helpdesk"))
 
 
-@functools.cache
+@per_environment
 def idempotency_config() -> IdempotencyConfig:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
@@ -134,7 +176,7 @@ def idempotency_config() -> IdempotencyConfig:
     )
 
 
-@functools.cache
+@per_environment
 def idempotent_runner() -> Callable[..., dict[str, Any]]:
     """Runs a POST once per (caller, route, Idempotency-Key); replays its response for 24 h."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
@@ -195,7 +237,7 @@ def reset() -> None:
 
 
 # -- escalations (issue 4) ------------------------------------------------------------
-@functools.cache
+@per_environment
 def stepfunctions_client() -> Any:
     import boto3
     from botocore.config import Config
@@ -203,7 +245,7 @@ def stepfunctions_client() -> Any:
     return boto3.client("stepfunctions", config=Config(retries={"mode": "standard", "max_attempts": 3}))
 
 
-@functools.cache
+@per_environment
 def escalation_repository() -> EscalationRepository:
     from chalicelib.storage.escalations import EscalationRepository
 
@@ -211,14 +253,14 @@ def escalation_repository() -> EscalationRepository:
     return EscalationRepository()
 
 
-@functools.cache
+@per_environment
 def escalation_workflow() -> EscalationWorkflow:
     from chalicelib.storage.escalations import EscalationWorkflow
 
     return EscalationWorkflow(stepfunctions_client, settings().escalation_state_machine_arn)
 
 
-@functools.cache
+@per_environment
 def escalation_service() -> EscalationService:
     from chalicelib.services.escalations import EscalationService
 
@@ -228,7 +270,7 @@ def escalation_service() -> EscalationService:
 
 
 # -- record actions (issue 3) ---------------------------------------------------------
-@functools.cache
+@per_environment
 def s3_client() -> Any:
     import boto3
     from botocore.config import Config
@@ -237,7 +279,7 @@ def s3_client() -> Any:
     return boto3.client("s3", config=Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 3}))
 
 
-@functools.cache
+@per_environment
 def attachment_repository() -> AttachmentRepository:
     from chalicelib.storage.attachments import AttachmentRepository
 
@@ -245,14 +287,14 @@ def attachment_repository() -> AttachmentRepository:
     return AttachmentRepository()
 
 
-@functools.cache
+@per_environment
 def file_store() -> FileStore:
     from chalicelib.storage.attachments import FileStore
 
     return FileStore(s3_client, lambda: settings().attachments_bucket)
 
 
-@functools.cache
+@per_environment
 def record_actions_service() -> RecordActionsService:
     from chalicelib.services.record_actions import RecordActionsService
 
@@ -262,14 +304,14 @@ def record_actions_service() -> RecordActionsService:
 
 
 # -- SLA clocks (issue 4) -------------------------------------------------------------
-@functools.cache
+@per_environment
 def sla_config_cache() -> SlaConfigCache:
     from chalicelib.services.sla import SlaConfigCache
 
     return SlaConfigCache(directory_repository())
 
 
-@functools.cache
+@per_environment
 def sla_service() -> SlaService:
     from chalicelib.services.sla import SlaService
     from chalicelib.storage.sla import SlaLedgerRepository
@@ -278,16 +320,16 @@ def sla_service() -> SlaService:
     return SlaService(sla_config_cache(), SlaLedgerRepository())
 
 
-@functools.cache
+@per_environment
 def sla_timers() -> SlaTimers:
     from chalicelib.storage.sla import SlaTimers
 
     # Read directly, not through Settings: the stream handler that starts timers has no API secrets.
-    return SlaTimers(stepfunctions_client(), os.environ.get("HELPDESK_SLA_STATE_MACHINE", ""))
+    return SlaTimers(stepfunctions_client(), config.environ().get("HELPDESK_SLA_STATE_MACHINE", ""))
 
 
 # -- events (outbox, publisher, change feed) -------------------------------------------
-@functools.cache
+@per_environment
 def event_repository() -> EventRepository:
     from chalicelib.storage.events import EventRepository
 
@@ -295,7 +337,7 @@ def event_repository() -> EventRepository:
     return EventRepository()
 
 
-@functools.cache
+@per_environment
 def events_client() -> Any:
     import boto3
     from botocore.config import Config
@@ -303,7 +345,7 @@ def events_client() -> Any:
     return boto3.client("events", config=Config(retries={"mode": "standard", "max_attempts": 3}))
 
 
-@functools.cache
+@per_environment
 def event_feed() -> EventFeed:
     from chalicelib.services.events import EventFeed
 
@@ -311,14 +353,14 @@ def event_feed() -> EventFeed:
 
 
 # -- webhooks ---------------------------------------------------------------------------
-@functools.cache
+@per_environment
 def webhook_service() -> WebhookService:
     from chalicelib.services.webhooks import WebhookService
 
     return WebhookService(directory_repository())
 
 
-@functools.cache
+@per_environment
 def sqs_client() -> Any:
     import boto3
     from botocore.config import Config
@@ -326,19 +368,17 @@ def sqs_client() -> Any:
     return boto3.client("sqs", config=Config(retries={"mode": "standard", "max_attempts": 3}))
 
 
-@functools.cache
+@per_environment
 def _delivery_storage_bound() -> None:
     from chalicelib.storage.models import bind
 
     # Read directly, not through Settings: the delivery function has no API secrets. Same
     # variable and default as Settings.table_name, so both bindings agree in one process.
-    bind(
-        os.environ.get("HELPDESK_TABLE", "helpdesk-local-HelpdeskTable"),
-        host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"),
-    )
+    env = config.environ()
+    bind(env.get("HELPDESK_TABLE", "helpdesk-local-HelpdeskTable"), host=config.endpoint_url(env, "dynamodb"))
 
 
-@functools.cache
+@per_environment
 def webhook_cache() -> WebhookCache:
     from chalicelib.services.webhooks import WebhookCache
     from chalicelib.storage.directory import DirectoryRepository

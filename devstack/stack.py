@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from chalice.app import Chalice
 from chalice.config import Config
 
-from devstack import dynamodb_isolation, environment, lambda_dispatch, moto_fast_paths, s3_upload_policy
+from devstack import dynamodb_isolation, environment, lambda_dispatch, lambda_env, moto_fast_paths, s3_upload_policy
 from devstack.aws import LocalAws
 from devstack.demo import DEMO_USERS_FILE, DemoSeedError, DemoUser, load_demo_users, seed_demo_data
 from devstack.event_sources import connect_event_sources
@@ -148,9 +148,15 @@ class LocalStack:
             }
         )
         self.provisioned = provisioner.finish()
+        # The process (and so the HTTP API chalice's local server runs) gets every function's
+        # variables; an invocation through moto gets exactly its function's (devstack.lambda_env).
         self._set_environment(self.provisioned.env)
-        for function_name, handler in functions.values():
-            lambda_dispatch.register(function_name, handler)
+        environments = lambda_env.declared_environments(
+            app, config, STAGE, self.provisioned, lambda_env.local_stand_ins(self.jwt_secret)
+        )
+        lambda_dispatch.register_functions(
+            {**functions, **lambda_dispatch.chalice_authorizer_handlers(app, config.app_name, STAGE)}, environments
+        )
         return app
 
     def _restore(self, saved_state: State | None) -> None:

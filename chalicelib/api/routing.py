@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import composition
+from chalicelib import composition, config
 from chalicelib.api import cursors, problems
 from chalicelib.api.auth import caller_from_context
 from chalicelib.domain.errors import (
@@ -210,7 +209,7 @@ def _tracer() -> Tracer:
     """X-Ray through Powertools; disabled by itself outside Lambda (tests, the local stack)."""
     from aws_lambda_powertools import Tracer
 
-    return Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "helpdesk"), patch_modules=["boto3", "botocore"])
+    return Tracer(service=config.environ().get("POWERTOOLS_SERVICE_NAME", "helpdesk"), patch_modules=["boto3", "botocore"])
 
 
 def _dispatch(

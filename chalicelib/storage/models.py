@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from pynamodb.attributes import (
     BooleanAttribute,
     DiscriminatorAttribute,
@@ -17,6 +15,8 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+from chalicelib import config
 
 
 class Record(Model):
@@ -34,8 +34,9 @@ class Record(Model):
 
 def bind(table_name: str, region: str | None = None, host: str | None = None) -> None:
     """Point every model at the deployment's table (called by the composition root)."""
+    env = config.environ()
     Record.Meta.table_name = table_name
-    Record.Meta.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    Record.Meta.region = region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
     Record.Meta.host = host
     # Connections are cached per class; drop them so the new binding takes effect.
     for cls in [Record, *Record.kind.get_registered_subclasses(Record)]:
