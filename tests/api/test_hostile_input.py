@@ -1,0 +1,39 @@
+"""Hostile input: deeply nested JSON, unknown routes, blank subjects. Always a 4xx problem+json."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib.api import manifest
+from tests.api.test_bad_input import assert_problem, ticket_count
+
+# (entry, spec) of every route that reads a body; routes without a body model ignore theirs.
+BODY_ROUTES = [(entry, spec) for entry in manifest.entries() if (spec := manifest.resolve(entry)[0]).body is not None]
+
+
+def _concrete(path: str) -> str:
+    return path.replace("{", "").replace("}", "")  # ids that exist nowhere: the body is read first
+
+
+@pytest.mark.parametrize(("entry", "spec"), BODY_ROUTES, ids=[f"{e.method} {e.path}" for e, _ in BODY_ROUTES])
+def test_json_nested_a_thousand_levels_is_400_on_every_route_with_a_body(world, entry, spec):
+    user = world["admin"] if "admin" in spec.roles else world["alice"]
+    deep = b"[" * 1000 + b"]" * 1000  # 2 KB
+    problem = assert_problem(user.request(entry.method, _concrete(entry.path), deep), 400)
+    assert "nested" in problem["detail"]
+
+
+def test_deep_nesting_inside_a_field_is_400_and_writes_nothing(world):
+    agent = world["agent_all"]
+    body = '{"subject": "s", "description": "d", "custom_fields": {"x": ' + "{" * 900 + "}" * 900 + "}}"
+    assert_problem(agent.request("POST", "/v1/tickets", body), 400)
+    assert ticket_count(agent) == 0
+
+
+def test_brackets_inside_text_do_not_count_as_nesting(world):
+    text = "[[[{{{" * 200 + ' \\" ' + "]]]}}}" * 200
+    created = world["agent_all"].request("POST", "/v1/tickets", '{"subject": "brackets", "description": "' + text + '"}')
+    assert created.status_code == 201, created.body
+    assert created.data["description"] == json.loads('"' + text + '"')
