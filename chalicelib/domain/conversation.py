@@ -20,7 +20,7 @@ import nh3
 
 from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, NotFound, ValidationFailed
 from chalicelib.domain.markup import sanitize
-from chalicelib.domain.tickets import Change, Ticket
+from chalicelib.domain.tickets import Change, Ticket, is_blank
 from chalicelib.domain.visibility import Caller, is_end_user_of
 
 ACTIVITY_TYPES = ("comment", "note", "call", "meeting", "task", "email", "chat", "system", "time_entry", "proxy_access")
@@ -357,7 +357,7 @@ def validate_activity(
         for name in sorted(values)
         if name not in required | optional and values[name] is not None
     ]
-    if activity_type in _NEEDS_SUBJECT and not (subject or "").strip():
+    if activity_type in _NEEDS_SUBJECT and is_blank(subject):
         errors.append(FieldError("subject", f"is required for a {activity_type}"))
     if activity_type in _NEEDS_BODY and not (body or "").strip():
         errors.append(FieldError("body", f"is required for a {activity_type}"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -111,6 +112,16 @@ def normalize_tags(tags: list[str]) -> list[str]:
     return list(seen)
 
 
+# Characters that show nothing: separators, controls, format characters (zero-width, bidi
+# marks), surrogates, private use and unassigned code points.
+_INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+def is_blank(text: str | None) -> bool:
+    """True when no character of the text would show: empty, spaces, controls, zero-width marks."""
+    return not text or all(unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text)
+
+
 def _dedupe(ids: list[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
@@ -127,6 +138,8 @@ def _check_bounds(values: Mapping[str, Any]) -> None:
 
 def _normalized(values: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(values)
+    if "subject" in out and is_blank(out["subject"]):
+        raise ValidationFailed([FieldError("subject", "must contain visible text, not only spaces or control characters")])
     # The description is rich text shown to agents and customers: stored sanitized, like
     # comments. The subject is plain text and stays verbatim (clients escape it).
     if out.get("description") is not None:
@@ -197,8 +210,6 @@ def apply_patch(
     if ticket.is_closed:
         raise Conflict("a closed ticket is read-only; open a new ticket that references it")
     fields = _normalized(values)
-    if "subject" in fields and not fields["subject"]:
-        raise ValidationFailed([FieldError("subject", "must not be empty")])
     if "requester_id" in fields and not fields["requester_id"]:
         raise ValidationFailed([FieldError("requester_id", "a ticket always has a requester")])
 

@@ -37,3 +37,23 @@ def test_brackets_inside_text_do_not_count_as_nesting(world):
     created = world["agent_all"].request("POST", "/v1/tickets", '{"subject": "brackets", "description": "' + text + '"}')
     assert created.status_code == 201, created.body
     assert created.data["description"] == json.loads('"' + text + '"')
+
+
+BLANK_SUBJECTS = ["   ", "\t\r\n", "\u0000\u0007\u001b", "\u200b\u200d\u2060", "\u202e\u00a0\u3000"]
+
+
+@pytest.mark.parametrize("subject", BLANK_SUBJECTS)
+def test_a_subject_of_only_spaces_or_control_characters_is_422(world, make_ticket, subject):
+    agent = world["agent_all"]
+    ticket = make_ticket()
+    problem = assert_problem(agent.post("/v1/tickets", {"subject": subject, "description": "d"}), 422)
+    assert [e["field"] for e in problem["errors"]] == ["subject"]
+    assert_problem(agent.patch(f"/v1/tickets/{ticket['id']}", {"subject": subject}), 422)
+    assert_problem(agent.post(f"/v1/tickets/{ticket['id']}/activities", {"type": "task", "subject": subject}), 422)
+    assert ticket_count(agent) == 1
+    assert agent.get(f"/v1/tickets/{ticket['id']}").data["subject"] == ticket["subject"]
+
+
+def test_a_subject_with_visible_text_among_controls_is_kept_verbatim(world):
+    created = world["agent_all"].post("/v1/tickets", {"subject": " \u200b VPN \u0007", "description": "d"})
+    assert created.status_code == 201 and created.data["subject"] == " \u200b VPN \u0007"
