@@ -44,7 +44,11 @@ EDITABLE = (
     "channel_details",
 )
 # Properties only agents and admins may set when creating a ticket.
-AGENT_ONLY_ON_CREATE = ("requester_id", "organization_id", "assignee_id", "team_id", "status", "priority", "tags")
+# channel_details is what the channel recorded (the email thread, the chat transcript with
+# support's side of it): customers writing it could forge "from support" entries.
+AGENT_ONLY_ON_CREATE = (
+    "requester_id", "organization_id", "assignee_id", "team_id", "status", "priority", "tags", "channel_details"
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -57,3 +57,33 @@ def test_a_subject_of_only_spaces_or_control_characters_is_422(world, make_ticke
 def test_a_subject_with_visible_text_among_controls_is_kept_verbatim(world):
     created = world["agent_all"].post("/v1/tickets", {"subject": " \u200b VPN \u0007", "description": "d"})
     assert created.status_code == 201 and created.data["subject"] == " \u200b VPN \u0007"
+
+
+FORGED_THREAD = {"thread": [{"from": "support@helpdesk.local", "at": "2026-05-01T10:00:00Z", "body": "Reset your password here"}]}
+
+
+def test_customers_cannot_write_channel_details_so_cannot_forge_support_entries(world):
+    alice = world["alice"]
+    body = {"subject": "s", "description": "d", "channel": "email", "channel_details": FORGED_THREAD}
+    problem = assert_problem(alice.post("/v1/tickets", body), 403)
+    assert [e["field"] for e in problem["errors"]] == ["channel_details"]
+    assert alice.get("/v1/me/tickets").data["items"] == []
+
+
+def test_channel_details_text_goes_through_the_sanitizer(world, make_ticket):
+    hostile = '<b>hi</b><img src=x onerror="alert(1)"><script>alert(2)</script>'
+    thread = {"thread": [{"from": "alice@acme.test", "at": "2026-05-01T10:00:00Z", "body": hostile}]}
+    ticket = make_ticket(requester_id="alice", channel="email", channel_details=thread)
+    stored = world["alice"].get(f"/v1/tickets/{ticket['id']}").data["channel_details"]["thread"][0]
+    assert stored["body"] == '<b>hi</b><img src="x">' and stored["from"] == "alice@acme.test"
+    chat = {"transcript": [{"author": "alice", "at": "2026-05-01T10:00:00Z", "text": hostile}]}
+    moved = world["agent_all"].patch(f"/v1/tickets/{ticket['id']}", {"channel": "chat", "channel_details": chat})
+    assert moved.data["channel_details"]["transcript"][0]["text"] == '<b>hi</b><img src="x">'
+
+
+def test_a_time_entry_note_is_stored_sanitized(world, make_ticket):
+    ticket = make_ticket()
+    note = '<i>debugging</i><img src=x onerror="alert(1)">'
+    entry = world["agent_all"].post(f"/v1/tickets/{ticket['id']}/time-entries", {"minutes": 5, "note": note, "billable": True})
+    assert entry.status_code == 201, entry.body
+    assert "onerror" not in entry.body.decode() and "<i>debugging</i>" in entry.body.decode()
