@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field, StrictBool, StrictInt, StringConstraints
 
 from chalicelib import composition
-from chalicelib.api.models import Cursor, Id, Limit, Model, Strict, TicketOut
+from chalicelib.api.models import SANITIZED, Cursor, Id, Limit, Model, PlainText, Strict, TicketOut
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
 from chalicelib.api.timeline import ActivityOut, activity_view
 from chalicelib.api.views import ticket_view
@@ -33,13 +33,13 @@ class ProxyAccess(Strict):
 
 class TimeEntryCreate(Strict):
     minutes: Annotated[StrictInt, Field(ge=1, le=MAX_MINUTES)]
-    note: Annotated[str, StringConstraints(max_length=TIME_NOTE_MAX)] = ""
+    note: Annotated[str, StringConstraints(max_length=TIME_NOTE_MAX), SANITIZED] = ""
     billable: StrictBool = False
 
 
 class AttachmentCreate(Strict):
-    filename: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    content_type: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=200), PlainText("a file name")]
+    content_type: Annotated[str, StringConstraints(min_length=1, max_length=200), PlainText("checked against the allow-list")]
     size: Annotated[StrictInt, Field(ge=1, le=MAX_ATTACHMENT_BYTES)]
     comment_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:@-]{1,128}$")] | None = Field(
         None, description="the reply or note the file belongs to; omitted: the ticket's own first message"

@@ -39,6 +39,11 @@ ALL_ROLES = ("admin", "agent", "customer")
 STAFF = ("admin", "agent")
 _ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,12})"?\s*$')
+# Deepest nesting a body may have. Our deepest model (channel_details.thread[i].field) is 4;
+# json.loads recurses per level and blows Python's stack near 1,000 (a 2 KB body).
+MAX_JSON_DEPTH = 32
+# A JSON string (skipped whole, so brackets inside text do not count) or one bracket.
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -277,10 +282,26 @@ def _parse_body(spec: RouteSpec, raw: bytes, content_type: str) -> Any:
     media_type = content_type.split(";")[0].strip().lower()
     if media_type and media_type != "application/json" and not media_type.endswith("+json"):
         raise UnsupportedMediaType(f"send the body as JSON with Content-Type: application/json, not {media_type}")
+    _check_depth(raw)
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedRequest(f"the body is not valid JSON: {exc}") from exc
+
+
+def _check_depth(raw: bytes) -> None:
+    """400 for a body nested deeper than MAX_JSON_DEPTH, found before any parser recurses."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return  # cannot be deeper than its number of brackets: the common case costs two counts
+    depth = 0
+    for token in _JSON_TOKEN.finditer(raw):
+        bracket = token.group()
+        if bracket in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise MalformedRequest(f"the body is nested deeper than {MAX_JSON_DEPTH} levels")
+        elif bracket in (b"]", b"}"):
+            depth -= 1
 
 
 def _validate_body(model: type[BaseModel], raw: bytes) -> BaseModel:

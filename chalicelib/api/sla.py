@@ -31,7 +31,7 @@ class Holiday(Strict):
     date: IsoDate | None = Field(None, description="one day; or give start and end (inclusive)")
     start: IsoDate | None = None
     end: IsoDate | None = None
-    name: Annotated[str, StringConstraints(max_length=100)] | None = None
+    name: Annotated[str, StringConstraints(max_length=100), models.SHOWN_AS_TEXT] | None = None
 
 
 Holidays = Annotated[list[Holiday], Field(max_length=500)]

@@ -12,6 +12,7 @@ from typing import Any
 
 from chalicelib.domain.conversation import Activity, actor_teams, iso
 from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, ValidationFailed
+from chalicelib.domain.markup import sanitize
 from chalicelib.domain.tickets import MAX_CC, Change, Ticket
 from chalicelib.domain.visibility import Caller
 
@@ -365,8 +366,23 @@ def validate_channel_details(channel: str, details: Mapping[str, Any] | None) ->
             errors += _messages(details[name], path, *_THREAD)
         elif not check(details[name]):
             errors.append(FieldError(path, "invalid"))
-    if not errors and len(json.dumps(details)) > CHANNEL_DETAILS_MAX_BYTES:
-        errors.append(FieldError("channel_details", f"at most {CHANNEL_DETAILS_MAX_BYTES} bytes as JSON"))
     if errors:
         raise ValidationFailed(errors)
-    return dict(details)
+    checked = _sanitized_messages(details)
+    # Bytes as stored: JSON with \uXXXX escapes (PynamoDB's JSONAttribute), so a 4-byte emoji is 12.
+    if len(json.dumps(checked).encode()) > CHANNEL_DETAILS_MAX_BYTES:
+        raise ValidationFailed([FieldError("channel_details", f"at most {CHANNEL_DETAILS_MAX_BYTES} bytes as JSON")])
+    return checked
+
+
+# Rich text inside channel details (rendered like comments): the one sanitizer. Names, addresses
+# and subjects stay plain text.
+_RICH_MESSAGE_FIELDS = {"thread": "body", "transcript": "text"}
+
+
+def _sanitized_messages(details: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(details)
+    for name, rich in _RICH_MESSAGE_FIELDS.items():
+        if name in out:
+            out[name] = [{**message, rich: sanitize(message[rich])} for message in out[name]]
+    return out
