@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.errors import Conflict, NotFound, VersionConflict
+from chalicelib.domain.errors import Conflict, NotFound, Unavailable, VersionConflict
 from chalicelib.storage import keys
 from chalicelib.storage.errors import translated
 from chalicelib.storage.models import DirectoryItem
@@ -37,6 +38,22 @@ class DirectoryRepository:
             except DirectoryItem.DoesNotExist:
                 return None
         return _entry(kind, item)
+
+    def get_many(self, kind: str, entry_ids: Iterable[str]) -> dict[str, Entry]:
+        """Entries of one kind by id: one consistent BatchGetItem per 100; missing ids left out."""
+        wanted = list(dict.fromkeys(i for i in entry_ids if i))
+        found: dict[str, Entry] = {}
+        for start in range(0, len(wanted), 100):
+            chunk = [{"PK": keys.directory_pk(kind), "SK": i} for i in wanted[start : start + 100]]
+            with translated():
+                response = DirectoryItem._get_connection().batch_get_item(chunk, consistent_read=True)
+            if response.get("UnprocessedKeys"):
+                raise Unavailable("the data store is busy; retry shortly")
+            for raws in response.get("Responses", {}).values():
+                for raw in raws:
+                    entry = _entry(kind, DirectoryItem.from_raw_data(raw))
+                    found[entry.id] = entry
+        return found
 
     def list(self, kind: str, *, limit: int, after: str | None) -> tuple[list[Entry], str | None]:
         """One Query on the kind's partition, in id order."""
