@@ -27,7 +27,10 @@ class Entry:
 
 
 def _entry(kind: str, item: DirectoryItem) -> Entry:
-    return Entry(kind, item.id, item.name, dict(item.data or {}), item.created_at, item.updated_at, int(item.version))
+    data = dict(item.data or {})
+    if kind == "user":
+        data["notifications"] = item.notifications is not False
+    return Entry(kind, item.id, item.name, data, item.created_at, item.updated_at, int(item.version))
 
 
 class DirectoryRepository:
@@ -77,6 +80,7 @@ class DirectoryRepository:
             id=entry_id,
             name=name,
             role=data.get("role"),
+            notifications=data.get("notifications") if kind == "user" else None,
             data=data,
             created_at=now,
             updated_at=now,
@@ -93,6 +97,7 @@ class DirectoryRepository:
             id=entry.id,
             name=name,
             role=data.get("role"),
+            notifications=data.get("notifications") if kind == "user" else None,
             data=data,
             created_at=entry.created_at,
             updated_at=now,

@@ -157,6 +157,9 @@ class DirectoryItem(Record, discriminator="directory"):
     id = UnicodeAttribute()
     name = UnicodeAttribute()
     role = UnicodeAttribute(null=True)  # users only: top level so a transaction can check it
+    # Users only: the user's own choice, top level so recording a token's claims (which replaces
+    # `data`) never resets it. None: never chosen (mail on).
+    notifications = BooleanAttribute(null=True)
     data = JSONAttribute(default=dict)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

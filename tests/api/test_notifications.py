@@ -235,3 +235,27 @@ def test_a_permanent_bounce_suppresses_the_address(people, ticket):
     assert people["agent"].post(f"/v1/tickets/{ticket['id']}/comments", {"body": "Anyone?", "cc": ["bob"]}).status_code == 201
     send_pending()
     assert addressees() == ["bob@acme.example"]
+
+
+def test_a_user_who_turned_notifications_off_gets_no_mail(people, ticket, login):
+    turned = people["alice"].patch("/v1/me", {"notifications": False})
+    assert turned.status_code == 200 and turned.data["notifications"] is False
+    # A new token (another name) records the user again: the choice survives it.
+    alice_again = login("alice", "customer", org="acme", email="alice@acme.example", name="Alice Liddell")
+    assert alice_again.get("/v1/me").data["notifications"] is False
+
+    assert people["agent"].post(f"/v1/tickets/{ticket['id']}/comments", {"body": "Done", "cc": ["bob"]}).status_code == 201
+    send_pending()
+    assert addressees() == ["bob@acme.example"]
+
+
+def test_admins_turn_a_users_notifications_off_and_everyone_sees_the_setting(people, ticket):
+    admin = people["admin"]
+    assert admin.get("/v1/users/bob").data["notifications"] is True
+    assert admin.patch("/v1/users/bob", {"notifications": False}).data["notifications"] is False
+    assert people["bob"].get("/v1/me").data["notifications"] is False
+    assert people["bob"].patch("/v1/me", {"role": "admin"}).status_code == 422  # only preferences
+
+    assert people["agent"].post(f"/v1/tickets/{ticket['id']}/comments", {"body": "Done", "cc": ["bob"]}).status_code == 201
+    send_pending()
+    assert addressees() == ["alice@acme.example"]
