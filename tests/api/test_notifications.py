@@ -259,3 +259,50 @@ def test_admins_turn_a_users_notifications_off_and_everyone_sees_the_setting(peo
     assert people["agent"].post(f"/v1/tickets/{ticket['id']}/comments", {"body": "Done", "cc": ["bob"]}).status_code == 201
     send_pending()
     assert addressees() == ["alice@acme.example"]
+
+
+def test_an_unreadable_message_fails_only_its_own_item(people, ticket):
+    assert people["agent"].post(f"/v1/tickets/{ticket['id']}/comments", {"body": "Hi"}).status_code == 201
+    records = queued_events()
+    broken = {"messageId": "broken-1", "body": "{not json", "eventSource": "aws:sqs"}
+    foreign = {
+        "messageId": "foreign-1",
+        "body": json.dumps({"detail-type": "comment.created", "detail": {}}),
+        "eventSource": "aws:sqs",
+    }
+
+    result = deliver([broken, *records, foreign])
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "broken-1"}, {"itemIdentifier": "foreign-1"}]}
+    assert addressees() == ["alice@acme.example"]
+
+
+def test_a_crash_after_sending_holds_the_claim_then_resends_with_the_same_message_id(people, ticket, monkeypatch):
+    from datetime import timedelta
+
+    from chalicelib import composition
+    from chalicelib.handlers import notifications as handler
+    from chalicelib.services.notifications import CLAIM_LEASE
+
+    assert people["agent"].post(f"/v1/tickets/{ticket['id']}/comments", {"body": "Hi"}).status_code == 201
+    records = queued_events()
+    injector = Injector()
+    unavailable = Fault("InternalServerError", "unavailable", "InternalServerError")
+    # SES accepted the mail, then recording it failed (as if the function died there)
+    with injector.installed(), injector.watching(at=(Call("dynamodb", "TransactWriteItems"), 0), fault=unavailable):
+        assert deliver(records)["batchItemFailures"] == [{"itemIdentifier": records[0]["messageId"]}]
+    (first,) = mails_to("alice@acme.example")
+
+    # redelivered within the lease: held, the item fails again, nothing is sent
+    assert deliver(records)["batchItemFailures"] == [{"itemIdentifier": records[0]["messageId"]}]
+    assert len(sent()) == 1
+
+    later = composition.clock() + CLAIM_LEASE + timedelta(seconds=1)
+    monkeypatch.setattr(composition, "clock", lambda: later)
+    handler.sender.cache_clear()
+    assert deliver(records) == {"batchItemFailures": []}
+    _, second = mails_to("alice@acme.example")
+    assert second["Message-ID"] == first["Message-ID"]  # the client shows it once
+    assert deliver(records) == {"batchItemFailures": []} and len(sent()) == 2
+    entries = people["agent"].get(f"/v1/tickets/{ticket['id']}/timeline?type=email").data["items"]
+    assert len(entries) == 1
