@@ -76,7 +76,7 @@ def addressees() -> list[str]:
 
 def mails_to(address: str) -> list[email.message.EmailMessage]:
     return [
-        email.message_from_string(m.raw_data, policy=policy.default)  # type: ignore[misc]
+        email.message_from_bytes(m.raw_data.encode("utf-8"), policy=policy.default)  # type: ignore[misc]
         for m in sent()
         if m.destinations[0] == address
     ]
@@ -306,3 +306,19 @@ def test_a_crash_after_sending_holds_the_claim_then_resends_with_the_same_messag
     assert deliver(records) == {"batchItemFailures": []} and len(sent()) == 2
     entries = people["agent"].get(f"/v1/tickets/{ticket['id']}/timeline?type=email").data["items"]
     assert len(entries) == 1
+
+
+def test_solving_mails_the_requester_without_agent_only_changes_and_the_follower_with_them(people, ticket):
+    tid = ticket["id"]
+    assert people["follower"].request("PUT", f"/v1/tickets/{tid}/followers/me").status_code in (200, 204)
+    assert people["agent"].patch(f"/v1/tickets/{tid}", {"tags": ["vpn"]}).status_code == 200
+    send_pending()
+    assert addressees() == ["follower@corp.example"]  # a tag change concerns no customer
+
+    solved = people["agent"].patch(f"/v1/tickets/{tid}", {"status": "resolved", "tags": ["vpn", "cert"]})
+    assert solved.status_code == 200, solved.body
+    send_pending()
+
+    (to_alice,) = mails_to("alice@acme.example")
+    assert "status: open → resolved" in body_of(to_alice) and "tags" not in body_of(to_alice)
+    assert "tags" in body_of(mails_to("follower@corp.example")[-1])
