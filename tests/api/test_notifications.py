@@ -322,3 +322,15 @@ def test_solving_mails_the_requester_without_agent_only_changes_and_the_follower
     (to_alice,) = mails_to("alice@acme.example")
     assert "status: open → resolved" in body_of(to_alice) and "tags" not in body_of(to_alice)
     assert "tags" in body_of(mails_to("follower@corp.example")[-1])
+
+
+def test_a_deployed_stage_needs_its_mail_secret_and_local_stages_have_one():
+    from chalicelib.config import LOCAL_MAIL_SECRET, MailSettings
+
+    with pytest.raises(RuntimeError, match="HELPDESK_MAIL_SECRET"):
+        MailSettings.from_env({"HELPDESK_STAGE": "prod"})
+    ring = MailSettings.from_env(
+        {"HELPDESK_STAGE": "prod", "HELPDESK_MAIL_SECRET": "new", "HELPDESK_MAIL_SECRET_PREVIOUS": "old"}
+    )
+    assert ring.secrets == (b"new", b"old") and ring.support_domain == "helpdesk.local"
+    assert MailSettings.from_env({}).secrets == (LOCAL_MAIL_SECRET.encode(),)
