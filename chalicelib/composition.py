@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalicelib import config
-from chalicelib.config import Settings
+from chalicelib.config import MailSettings, Settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from chalicelib.storage.directory import DirectoryRepository
     from chalicelib.storage.escalations import EscalationRepository, EscalationWorkflow
     from chalicelib.storage.events import EventRepository
+    from chalicelib.storage.mail import MailRepository, SesSender
     from chalicelib.storage.sla import SlaTimers
     from chalicelib.storage.tickets import TicketRepository
 
@@ -232,6 +233,14 @@ def reset() -> None:
         sqs_client,
         _delivery_storage_bound,
         webhook_cache,
+        mail_settings,
+        mail_ticket_repository,
+        mail_directory_repository,
+        mail_activity_repository,
+        mail_status_catalog,
+        mail_repository,
+        ses_client,
+        ses_sender,
     ):
         builder.cache_clear()
 
@@ -385,3 +394,69 @@ def webhook_cache() -> WebhookCache:
 
     _delivery_storage_bound()
     return WebhookCache(DirectoryRepository())
+
+
+# -- mail notifications (issue 10) ----------------------------------------------------------
+# The sender function has only its own environment (no API secrets): it binds storage like the
+# webhook delivery does and reads MailSettings, never Settings.
+@per_environment
+def mail_settings() -> MailSettings:
+    from chalicelib.config import MailSettings
+
+    return MailSettings.from_env()
+
+
+@per_environment
+def mail_ticket_repository() -> TicketRepository:
+    from chalicelib.storage.tickets import TicketRepository
+
+    _delivery_storage_bound()
+    return TicketRepository()
+
+
+@per_environment
+def mail_directory_repository() -> DirectoryRepository:
+    from chalicelib.storage.directory import DirectoryRepository
+
+    _delivery_storage_bound()
+    return DirectoryRepository()
+
+
+@per_environment
+def mail_activity_repository() -> ActivityRepository:
+    from chalicelib.storage.activities import ActivityRepository
+
+    _delivery_storage_bound()
+    return ActivityRepository()
+
+
+@per_environment
+def mail_status_catalog() -> StatusCatalogCache:
+    from chalicelib.services.statuses import StatusCatalogCache
+
+    return StatusCatalogCache(mail_directory_repository())
+
+
+@per_environment
+def mail_repository() -> MailRepository:
+    from chalicelib.storage.mail import MailRepository
+
+    _delivery_storage_bound()
+    return MailRepository()
+
+
+@per_environment
+def ses_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # One attempt: a throttled send fails the batch item and SQS retries it later; botocore's
+    # own retries would hold the claim while SES is already refusing.
+    return boto3.client("ses", config=Config(retries={"mode": "standard", "max_attempts": 1}))
+
+
+@per_environment
+def ses_sender() -> SesSender:
+    from chalicelib.storage.mail import SesSender
+
+    return SesSender(ses_client(), mail_settings().configuration_set)

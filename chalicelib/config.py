@@ -118,3 +118,34 @@ class Settings:
             escalation_stage_targets=json.loads(env.get("HELPDESK_ESCALATION_STAGE_TARGETS") or "{}"),
             attachments_bucket=env.get("HELPDESK_ATTACHMENTS_BUCKET") or "helpdesk-local-attachments",
         )
+
+
+# Used only where no secret is configured and the stage is local or test (make run, the suite):
+# a deployed stage must set HELPDESK_MAIL_SECRET (infra/template.json: MailSecret).
+LOCAL_MAIL_SECRET = "local-mail-secret-not-for-production"
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """What the notification sender reads (its own environment only; no API secrets)."""
+
+    support_domain: str
+    from_name: str
+    secrets: tuple[bytes, ...]  # the first mints reply tokens and Message-IDs; all verify
+    configuration_set: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> MailSettings:
+        env = environ() if env is None else env
+        ring = [env.get("HELPDESK_MAIL_SECRET", ""), env.get("HELPDESK_MAIL_SECRET_PREVIOUS", "")]
+        secrets = tuple(s.encode() for s in ring if s)
+        if not secrets:
+            if env.get("HELPDESK_STAGE", "local") not in ("local", "test"):
+                raise RuntimeError("set HELPDESK_MAIL_SECRET")
+            secrets = (LOCAL_MAIL_SECRET.encode(),)
+        return cls(
+            support_domain=(env.get("HELPDESK_SUPPORT_DOMAIN") or "helpdesk.local").strip().lower(),
+            from_name=env.get("HELPDESK_MAIL_FROM_NAME") or "Help desk",
+            secrets=secrets,
+            configuration_set=env.get("HELPDESK_SES_CONFIGURATION_SET", ""),
+        )

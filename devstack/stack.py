@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from chalice.app import Chalice
 from chalice.config import Config
 
-from devstack import dynamodb_isolation, environment, lambda_dispatch, lambda_env, moto_fast_paths, s3_upload_policy
+from devstack import dynamodb_isolation, environment, lambda_dispatch, lambda_env, mail_sent, moto_fast_paths, s3_upload_policy
 from devstack.aws import LocalAws
 from devstack.demo import DEMO_USERS_FILE, DemoSeedError, DemoUser, load_demo_users, seed_demo_data
 from devstack.event_sources import connect_event_sources
@@ -78,6 +78,8 @@ class LocalStack:
         moto_fast_paths.install()
         # moto stores any form POST; AWS refuses one that breaks its presigned policy.
         s3_upload_policy.install()
+        # Every mail the app sends through (moto's) SES also lands in <state dir>/mail/sent/.
+        mail_sent.install(self.options.state_dir)
         self.moto = start_moto(self.options.host, self.options.moto_port)
         environment.point_aws_at_moto(self.moto.endpoint_url)
         self.aws = LocalAws(self.moto.endpoint_url, region=environment.local_region())
@@ -255,6 +257,7 @@ def print_summary(stack: LocalStack) -> None:
         f"  AWS (moto)  {stack.moto.endpoint_url}  (AWS_ENDPOINT_URL for aws cli / boto3)",
         f"  State dir   {options.state_dir}  (snapshot every {options.snapshot_interval:g} s when changed, and on exit)",
         f"  Data        {data}",
+        f"  Mail sent   {mail_sent.sent_dir(options.state_dir)}  (one .eml per message the help desk sends)",
         "  JWT secret  "
         + (
             f"{stack.jwt_secret}  (set HELPDESK_JWT_SECRET to choose another)"

@@ -241,6 +241,7 @@ class UserCreate(Strict):
     org_admin: bool = False
     team_ids: Annotated[list[Id], Field(max_length=50)] = []
     access: Access | None = None
+    notifications: bool = True
 
 
 class UserPatch(Patch):
@@ -253,6 +254,13 @@ class UserPatch(Patch):
     org_admin: bool | None = None
     team_ids: Annotated[list[Id], Field(max_length=50)] | None = None
     access: Access | None = None
+    notifications: bool | None = None
+
+
+class MePatch(Patch):
+    """What a user changes about themselves: whether the help desk mails them."""
+
+    notifications: bool | None = None
 
 
 class UserOut(Model):
@@ -264,6 +272,7 @@ class UserOut(Model):
     org_admin: bool = False
     team_ids: list[str] = []
     access: Access | None = None
+    notifications: bool = True  # mail about their tickets (PATCH /v1/me)
     created_at: datetime
     updated_at: datetime
     version: int

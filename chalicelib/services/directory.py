@@ -7,7 +7,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, NotFound, ValidationFailed, VersionConflict
+from chalicelib.domain.errors import (
+    Conflict,
+    Contention,
+    FieldError,
+    NotAllowed,
+    NotFound,
+    ValidationFailed,
+    VersionConflict,
+)
 from chalicelib.domain.statuses import CATEGORIES, validate_custom_status
 from chalicelib.domain.visibility import Caller
 from chalicelib.services.sla import SlaService
@@ -106,6 +114,24 @@ class DirectoryService:
             self._sla.invalidate()
         if kind == "status":
             self._statuses.invalidate()
+
+    # -- the caller's own record (GET/PATCH /v1/me) ------------------------------------
+    def me(self, caller: Caller) -> Entry:
+        entry = self._directory.get("user", caller.user_id)
+        if entry is None:  # recorded on every authenticated request; gone only if deleted meanwhile
+            raise NotFound("user not found")
+        return entry
+
+    def update_me(self, caller: Caller, values: Mapping[str, Any], now: datetime) -> Entry:
+        """Only the user's own preferences (`notifications`); the rest comes from their token."""
+        for _ in range(3):  # a concurrent token record bumps the version: read again
+            entry = self.me(caller)
+            data = {**entry.data, **{k: v for k, v in values.items() if k == "notifications"}}
+            try:
+                return self._directory.update("user", entry, name=entry.name, data=data, now=now, expected_version=entry.version)
+            except VersionConflict:
+                continue
+        raise Contention("the user record is changing; retry shortly")
 
     # -- users from tokens -----------------------------------------------------------
     def record_caller(self, caller: Caller, now: datetime) -> None:

@@ -158,6 +158,9 @@ class DirectoryItem(Record, discriminator="directory"):
     id = UnicodeAttribute()
     name = UnicodeAttribute()
     role = UnicodeAttribute(null=True)  # users only: top level so a transaction can check it
+    # Users only: the user's own choice, top level so recording a token's claims (which replaces
+    # `data`) never resets it. None: never chosen (mail on).
+    notifications = BooleanAttribute(null=True)
     data = JSONAttribute(default=dict)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
@@ -309,3 +312,42 @@ class SlaLedgerItem(Record, discriminator="sla_ledger"):
     generation = NumberAttribute(null=True)
     due_at = UnicodeAttribute(null=True)
     detail = JSONAttribute(null=True)
+
+
+class MailClaimItem(Record, discriminator="mail_claim"):
+    """PK TICKET#<id>, SK MAIL#SENT#<event id>#<address>: one notification, claimed before SES is
+    called (conditional put) and marked sent after, so a redelivered event mails nobody twice.
+    `state` sending (until `lease_until`, then another attempt may take it over) | sent | rejected."""
+
+    event_id = UnicodeAttribute()
+    address = UnicodeAttribute()
+    message_id = UnicodeAttribute()
+    state = UnicodeAttribute()
+    token = UnicodeAttribute()  # who holds the claim: only they mark it sent or release it
+    lease_until = UnicodeAttribute()  # keys.stamp() format, UTC
+    ttl = TTLAttribute(null=True)
+
+
+class MailThreadItem(Record, discriminator="mail_thread"):
+    """PK TICKET#<id>, SK MAIL#THREAD#<at>#<message id>: a Message-ID of the ticket's thread;
+    `address` is the recipient for mail we sent (None for mail received)."""
+
+    message_id = UnicodeAttribute()
+    address = UnicodeAttribute(null=True)
+    at = UnicodeAttribute()
+
+
+class MessageIdItem(Record, discriminator="message_id"):
+    """PK MSGID#<message id>, SK MSGID: the ticket a Message-ID belongs to."""
+
+    ticket_id = UnicodeAttribute()
+    direction = UnicodeAttribute()  # outbound | inbound
+    at = UnicodeAttribute()
+
+
+class SuppressionItem(Record, discriminator="mail_suppression"):
+    """PK MAIL#SUPPRESSED, SK <address>: an address that bounced (permanently) or complained."""
+
+    address = UnicodeAttribute()
+    reason = UnicodeAttribute()  # bounce | complaint | rejected
+    at = UnicodeAttribute()

@@ -80,6 +80,26 @@ class Local:
         fresh, self.stream_position = records[self.stream_position :], len(records)
         return [{**json.loads(json.dumps(r, default=str)), "eventSourceARN": arn} for r in fresh]
 
+    def queue_event(self, queue: str) -> dict[str, Any]:
+        """What the queue's event source mapping passes its function: the messages waiting now."""
+        url, arn = self.provisioned.physical[queue], self.provisioned.attributes[queue]["Arn"]
+        messages = self.aws.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        return {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": {},
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": arn,
+                    "awsRegion": "us-east-1",
+                }
+                for m in messages
+            ]
+        }
+
     def authorize(self, token: str) -> dict[str, Any]:
         response = self.invoke(
             "JwtAuth",
@@ -134,6 +154,14 @@ def local(aws: LocalAws, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCapt
         webhooks.dispatcher.cache_clear()
 
 
+CUSTOMER_EMAIL = "cy@example.com"
+
+
+def is_event(record: dict[str, Any]) -> bool:
+    """What the publisher's event source mapping passes: event INSERTs only (its FilterCriteria)."""
+    return record["eventName"] == "INSERT" and record["dynamodb"]["NewImage"].get("kind", {}).get("S") == "event"
+
+
 def run_every_function(local: Local) -> None:
     """The chain of the module docstring, asserting what each function does."""
     admin = local.authorize(mint_local_token(sub="admin-1", role="admin", secret=SECRET))
@@ -146,6 +174,8 @@ def run_every_function(local: Local) -> None:
         {"id": "c0ffee-agent", "name": "Ada", "email": "ada@example.com", "role": "agent", "access": "all"},
     )
     assert status == 201
+    customer = {"id": "c0ffee-customer", "name": "Cy", "email": CUSTOMER_EMAIL, "role": "customer"}
+    assert local.call(admin, "POST", "/v1/users", customer)[0] == 201
     claims = local.invoke(
         "PreTokenGeneration",
         {
@@ -163,40 +193,50 @@ def run_every_function(local: Local) -> None:
     assert local.call(admin, "POST", "/v1/webhooks", {"url": WEBHOOK_URL, "events": ["ticket.created"]})[0] == 201
     local.new_stream_records()  # the directory writes: not what this test follows
     status, ticket = local.call(
-        admin, "POST", "/v1/tickets", {"subject": "VPN drops", "description": "Every hour."}, Idempotency_Key=str(uuid.uuid4())
+        admin,
+        "POST",
+        "/v1/tickets",
+        {"subject": "VPN drops", "description": "Every hour.", "requester_id": "c0ffee-customer"},
+        Idempotency_Key=str(uuid.uuid4()),
     )
     assert status == 201
     ticket_id = ticket["id"]
     records = local.new_stream_records()
 
     # The publisher's event source mapping passes event INSERTs only (its FilterCriteria).
-    events = [r for r in records if r["eventName"] == "INSERT" and r["dynamodb"]["NewImage"].get("kind", {}).get("S") == "event"]
+    events = [r for r in records if is_event(r)]
     local.invoke_stream("PublishEvents", events)
     sqs = local.aws.client("sqs")
     integrations = sqs.receive_message(QueueUrl=local.provisioned.physical["IntegrationsQueue"], MaxNumberOfMessages=10)
     published = [json.loads(m["Body"]) for m in integrations.get("Messages", [])]
     assert ("ticket.created", ticket_id) in [(m["detail-type"], m["detail"]["ticket_id"]) for m in published]
 
-    delivery = sqs.receive_message(QueueUrl=local.provisioned.physical["WebhookDeliveryQueue"], MaxNumberOfMessages=10)
-    sqs_event = {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {},
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": local.provisioned.attributes["WebhookDeliveryQueue"]["Arn"],
-                "awsRegion": "us-east-1",
-            }
-            for m in delivery.get("Messages", [])
-        ]
-    }
-    assert local.invoke("DeliverWebhooks", sqs_event) == {"batchItemFailures": []}
+    assert local.invoke("DeliverWebhooks", local.queue_event("WebhookDeliveryQueue")) == {"batchItemFailures": []}
     assert [(p["url"], p["body"]["type"], p["body"]["detail"]["ticket_id"]) for p in Receiver.posts] == [
         (WEBHOOK_URL, "ticket.created", ticket_id)
     ]
+
+    # A public reply mails the requester (SES through SendNotifications); a permanent bounce
+    # (RecordMailFeedback, from the SES feedback topic) stops further mail to that address.
+    ses = local.aws.client("ses")
+
+    def reply_and_send(body: str) -> float:
+        """Mail sent (moto's count) for one public reply, after what was sent before it."""
+        before = ses.get_send_quota()["SentLast24Hours"]
+        assert local.call(admin, "POST", f"/v1/tickets/{ticket_id}/comments", {"body": body, "visibility": "public"})[0] == 201
+        local.invoke_stream("PublishEvents", [r for r in local.new_stream_records() if is_event(r)])
+        assert local.invoke("SendNotifications", local.queue_event("NotificationQueue")) == {"batchItemFailures": []}
+        return ses.get_send_quota()["SentLast24Hours"] - before
+
+    assert reply_and_send("We are on it.") > 0
+    bounce = {
+        "eventType": "Bounce",
+        "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": CUSTOMER_EMAIL}]},
+    }
+    topic = local.provisioned.physical["MailFeedbackTopic"]
+    notice = {"Type": "Notification", "TopicArn": topic, "Subject": None, "Message": json.dumps(bounce), "MessageAttributes": {}}
+    local.invoke("RecordMailFeedback", {"Records": [{"EventSource": "aws:sns", "EventSubscriptionArn": topic, "Sns": notice}]})
+    assert reply_and_send("Fixed in 2.4.") == 0
 
     local.invoke_stream("TicketStream", records)
     sfn = local.aws.client("stepfunctions")
@@ -243,6 +283,8 @@ def test_the_chain_invokes_every_lambda_function_of_the_deployment(local: Local)
         "PublishEvents",
         "TicketStream",
         "DeliverWebhooks",
+        "SendNotifications",
+        "RecordMailFeedback",
     }
 
 
@@ -289,7 +331,15 @@ def test_every_function_calls_only_aws_actions_its_role_allows(local: Local, cap
 
     assert missing == []
     called = {logical_id for logical_id, name in local.functions.items() if calls.get(name)}
-    assert called == {"APIHandler", "TicketStream", "PublishEvents", "DeliverWebhooks", "PreTokenGeneration"}
+    assert called == {
+        "APIHandler",
+        "TicketStream",
+        "PublishEvents",
+        "DeliverWebhooks",
+        "PreTokenGeneration",
+        "SendNotifications",
+        "RecordMailFeedback",
+    }
 
 
 # Read at import by `chalice package` (event source ARNs), or not a Lambda function (the CLI).
