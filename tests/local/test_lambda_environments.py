@@ -11,10 +11,10 @@ and, once TTL removes the deleted ticket, purges its partition and files.
 
 from __future__ import annotations
 
-import ast
 import json
 import logging
 import os
+import tokenize
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -347,21 +347,18 @@ READS_THE_PROCESS_ENVIRONMENT = {"chalicelib/config.py", "chalicelib/handlers/__
 
 
 def test_app_code_reads_variables_only_through_the_function_environment() -> None:
+    # Tokens, not ast.parse: CPython 3.11.7 keeps the AST converter's recursion depth in one
+    # process-wide place, and moto's Step Functions threads (ast.literal_eval) may be using it.
     direct = []
     for path in sorted((PROJECT_DIR / "chalicelib").rglob("*.py")):
         relative = str(path.relative_to(PROJECT_DIR))
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            reads = (
-                isinstance(node, ast.Attribute)
-                and isinstance(node.value, ast.Name)
-                and node.value.id == "os"
-                and node.attr in ("environ", "getenv", "environb")
-            ) or (
-                isinstance(node, ast.ImportFrom) and node.module == "os" and {a.name for a in node.names} & {"environ", "getenv"}
-            )
-            if reads and relative not in READS_THE_PROCESS_ENVIRONMENT:
-                direct.append(f"{relative}:{node.lineno}")
+        with path.open("rb") as source:
+            names = [t for t in tokenize.tokenize(source.readline) if t.type in (tokenize.NAME, tokenize.OP)]
+        for before, dot, after in zip(names, names[1:], names[2:], strict=False):
+            attribute = before.string == "os" and dot.string == "." and after.string in ("environ", "getenv", "environb")
+            imported = before.string == "os" and dot.string == "import" and after.string in ("environ", "getenv")
+            if (attribute or imported) and relative not in READS_THE_PROCESS_ENVIRONMENT:
+                direct.append(f"{relative}:{before.start[0]}")
 
     assert direct == [], "read variables with chalicelib.config.environ(), which the local stack sets per function"
 
