@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from chalice.app import Chalice
 from chalice.config import Config
 
-from devstack import dynamodb_isolation, environment, lambda_dispatch, moto_fast_paths
+from devstack import dynamodb_isolation, environment, lambda_dispatch, moto_fast_paths, moto_quirks
 from devstack.aws import LocalAws
 from devstack.demo import DEMO_USERS_FILE, DemoSeedError, DemoUser, load_demo_users, seed_demo_data
 from devstack.event_sources import connect_event_sources
@@ -76,6 +76,8 @@ class LocalStack:
         # Byte-identical but cheaper moto: its DynamoDB serializer, per-execution ASL parse and
         # per-query table sort were most of the CPU under load (see the module).
         moto_fast_paths.install()
+        # moto's Step Functions as AWS behaves where our definitions depend on it (entered times, timestamps).
+        moto_quirks.install()
         self.moto = start_moto(self.options.host, self.options.moto_port)
         environment.point_aws_at_moto(self.moto.endpoint_url)
         self.aws = LocalAws(self.moto.endpoint_url, region=environment.local_region())
