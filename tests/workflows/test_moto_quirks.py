@@ -21,3 +21,8 @@ def test_choice_timestamps_with_fractions_compare_as_on_aws() -> None:
     assert TimestampLessThan._compare("2026-12-01T09:59:59.600Z", "2026-12-01T10:00:00Z")
     assert not TimestampLessThan._compare("2026-12-01T10:00:00.001Z", "2026-12-01T10:00:00Z")
     assert not TimestampLessThan._compare("not a time", "2026-12-01T10:00:00Z")
+
+
+def test_states_format_reads_escaped_braces_as_aws_does() -> None:
+    assert moto_quirks.format_template('\\{"a":"{}","b":{}\\}', ["x", "1"]) == '{"a":"x","b":1}'
+    assert moto_quirks.format_template("it\\'s {} \\\\ done", ["here"]) == "it's here \\ done"
