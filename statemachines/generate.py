@@ -241,7 +241,8 @@ def await_state(stage: Stage) -> dict[str, Any]:
             "TableName": TABLE,
             "Key": escalation_key(),
             "UpdateExpression": "SET task_token = :token, task_stage = :stage REMOVE claim_id, claimed_at, claimed_to",
-            "ConditionExpression": "stage = :stage",
+            # A transition queued while the workflow was moving is taken instead of waiting.
+            "ConditionExpression": "stage = :stage AND attribute_not_exists(queued_signal)",
             "ExpressionAttributeValues": {":token": s_path("$$.Task.Token"), ":stage": s(stage.value)},
         },
         "ResultSelector": {
@@ -259,7 +260,11 @@ def await_state(stage: Stage) -> dict[str, Any]:
         },
         "ResultPath": "$.signal",
         "Retry": [RETRY_SERVICE],
-        "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.timeout", "Next": "RecordOverdue"}, CATCH_ALL],
+        "Catch": [
+            {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.timeout", "Next": "RecordOverdue"},
+            {"ErrorEquals": ["DynamoDb.ConditionalCheckFailedException"], "ResultPath": "$.queued", "Next": "TakeQueued"},
+            CATCH_ALL,
+        ],
         "Next": f"Enter_{moves[0].value}" if single else outcome_name(stage),
     }
 
@@ -338,6 +343,47 @@ def record_overdue() -> dict[str, Any]:
         "Retry": [RETRY_SERVICE, RETRY_CANCELLED],
         "Catch": [CATCH_ALL],
         "Next": "ResumeWaiting",
+    }
+
+
+def queued_states() -> dict[str, Any]:
+    """A transition the API accepted while the workflow was between two waits (202 with
+    `pending_stage`): taken at the wait, then entered like a signal."""
+    targets = [stage for stage in Stage if any(stage in moves for moves in ALLOWED_MOVES.values())]
+    return {
+        "TakeQueued": {
+            "Type": "Task",
+            "Comment": "Remove the queued transition (only one queued from the stage this wait is in) and use it as the signal",
+            "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem",
+            "Parameters": {
+                "TableName": TABLE,
+                "Key": escalation_key(),
+                "UpdateExpression": "REMOVE queued_signal, queued_from",
+                "ConditionExpression": "stage = :stage AND queued_from = :stage AND attribute_exists(queued_signal)",
+                "ExpressionAttributeValues": {":stage": s_path("$.current.stage")},
+                "ReturnValues": "ALL_OLD",
+            },
+            "ResultSelector": {"signal.$": "States.StringToJson($.Attributes.queued_signal.S)"},
+            "ResultPath": "$.queued",
+            "Retry": [RETRY_SERVICE],
+            "Catch": [CATCH_ALL],
+            "Next": "UseQueued",
+        },
+        "UseQueued": {
+            "Type": "Pass",
+            "Comment": "The queued signal has the shape a wait's ResultSelector gives a signal",
+            "InputPath": "$.queued.signal",
+            "ResultPath": "$.signal",
+            "Next": "QueuedMove",
+        },
+        "QueuedMove": {
+            "Type": "Choice",
+            "Comment": "The API checked the move against the domain's table; the stage entered re-checks `from`",
+            "Choices": [
+                {"Variable": "$.signal.to", "StringEquals": stage.value, "Next": f"Enter_{stage.value}"} for stage in targets
+            ],
+            "Default": "Unexpected",
+        },
     }
 
 
@@ -452,6 +498,7 @@ def definition() -> dict[str, Any]:
                 states[outcome_name(stage)] = outcome_state(stage)
     states["RecordOverdue"] = record_overdue()
     states["ResumeWaiting"] = resume_waiting()
+    states.update(queued_states())
     states.update(failure_states())
     flow = " → ".join(stage.value for stage in Stage)
     backs = [

@@ -160,14 +160,30 @@ class Escalation:
     claimed_at: datetime | None = None
     overruns: list[Overrun] = field(default_factory=list)
     failure: dict[str, Any] | None = None
+    queued_from: str | None = None  # a transition accepted between two waits: from which stage
+    queued_to: str | None = None  # ... and to which; the workflow applies it at its next wait
 
-    def pending_stage(self, now: datetime) -> str | None:
+    def claimed_stage(self, now: datetime) -> str | None:
         """The stage a signal accepted a moment ago is moving the escalation to, if any."""
         if self.claimed_to is None or self.claimed_at is None:
             return None
         if (now - self.claimed_at).total_seconds() > CLAIM_LEASE_SECONDS:
             return None  # its request died before signalling; the token is free again
         return self.claimed_to
+
+    def entering(self, now: datetime) -> str:
+        """The stage the escalation is in, or entering after a signal in flight."""
+        return self.claimed_stage(now) or self.stage
+
+    def waiting(self, now: datetime) -> bool:
+        """The workflow waits in the escalation's stage with a token nobody has claimed."""
+        return self.task_token is not None and self.claimed_stage(now) is None
+
+    def pending_stage(self, now: datetime) -> str | None:
+        """Where accepted signals are taking the escalation: a queued transition, else a claim."""
+        if self.queued_to is not None and self.queued_from in (self.stage, self.claimed_stage(now)):
+            return self.queued_to
+        return self.claimed_stage(now)
 
     def summary(self, stage: str | None = None) -> dict[str, Any]:
         """What the ticket shows of its escalation (`ticket.escalation`)."""

@@ -108,31 +108,68 @@ class EscalationService:
         if not caller.is_staff:
             raise NotAllowed("only agents and admins move escalations")
         escalation, _ticket = self.get(caller, escalation_id)
-        target = check_transition(escalation.stage, to)
-        erd = escalation.estimated_resolution_date if estimated_resolution_date is UNSET else estimated_resolution_date
-        return self._signal(caller, escalation, target, note, erd, now)
+        check_transition(escalation.entering(now), to)
+        target = Stage(to)
+
+        def erd_of(current: Escalation) -> date | None:
+            return current.estimated_resolution_date if estimated_resolution_date is UNSET else estimated_resolution_date
+
+        return self._signal(caller, escalation, target, note, erd_of, now)
 
     def verify(self, caller: Caller, escalation_id: str, confirmed: bool, comment: str, now: datetime) -> Escalation:
         """The customer's answer in verification: confirmed → resolved, not confirmed → engineering."""
         escalation, ticket = self.get(caller, escalation_id)
         if not may_verify(caller, ticket):
             raise NotAllowed("only the ticket's requester or an admin of its organization verifies the fix")
-        if escalation.stage != Stage.VERIFICATION:
+        if escalation.entering(now) != Stage.VERIFICATION:
             raise Conflict(f"the escalation is in {escalation.stage}, not waiting for verification")
         target = verification_target(confirmed)
-        return self._signal(caller, escalation, target, comment, escalation.estimated_resolution_date, now)
+        return self._signal(caller, escalation, target, comment, lambda current: current.estimated_resolution_date, now)
+
+    # A queued transition's write can lose a race with the workflow reaching its wait; then the
+    # escalation is read again and the signal sent (or queued) on what it shows.
+    SIGNAL_ATTEMPTS = 3
 
     def _signal(
+        self,
+        caller: Caller,
+        escalation: Escalation,
+        target: Stage,
+        note: str,
+        erd_of: Callable[[Escalation], date | None],
+        now: datetime,
+    ) -> Escalation:
+        """Signal the waiting workflow, or, while it is between two waits, queue the transition
+        for its next wait (valid from the stage it is in or entering; one queued at a time)."""
+        for attempt in range(self.SIGNAL_ATTEMPTS):
+            if attempt:
+                current = self._escalations.get(escalation.id)
+                if current is None:
+                    raise NotFound("escalation not found")
+                escalation = current
+            entering = escalation.entering(now)
+            if not can_transition(entering, target):  # the callers checked; the table decides on what is read now
+                raise Conflict(f"an escalation in {entering!r} cannot move to {target.value!r}")
+            erd = erd_of(escalation)
+            try:
+                if escalation.waiting(now):
+                    return self._send(caller, escalation, target, note, erd, now)
+                return self._queue(caller, escalation, entering, target, note, erd, now)
+            except _Reread:
+                continue
+        raise Conflict("the escalation is moving; reload it in a moment", retry_after=1)
+
+    def _send(
         self, caller: Caller, escalation: Escalation, target: Stage, note: str, erd: date | None, now: datetime
     ) -> Escalation:
-        if not can_transition(escalation.stage, target):  # both callers checked; the table decides
-            raise Conflict(f"an escalation in {escalation.stage!r} cannot move to {target.value!r}")
-        if escalation.task_token is None or escalation.pending_stage(now) is not None:
-            raise Conflict("the escalation is moving; reload it in a moment", retry_after=1)
+        assert escalation.task_token is not None
         claim_id = self._new_id()
-        self._escalations.claim(
-            escalation.id, token=escalation.task_token, stage=escalation.stage, to=target.value, claim_id=claim_id, now=now
-        )
+        try:
+            self._escalations.claim(
+                escalation.id, token=escalation.task_token, stage=escalation.stage, to=target.value, claim_id=claim_id, now=now
+            )
+        except Conflict as exc:  # another signal won the token, or the workflow moved on
+            raise _Reread() from exc
         output = {
             "from": escalation.stage,
             "to": target.value,
@@ -146,3 +183,29 @@ class EscalationService:
             self._escalations.release(escalation.id, claim_id)
             raise
         return dataclasses.replace(escalation, claimed_to=target.value, claimed_at=now, estimated_resolution_date=erd)
+
+    def _queue(
+        self, caller: Caller, escalation: Escalation, entering: str, target: Stage, note: str, erd: date | None, now: datetime
+    ) -> Escalation:
+        if escalation.pending_stage(now) is not None and escalation.queued_to is not None:
+            raise Conflict(f"a transition to {escalation.queued_to} is already pending; reload it in a moment", retry_after=1)
+        # Exactly what the workflow's wait would have made of the signal (statemachines/generate.py).
+        summary = {"id": escalation.id, "stage": target.value, "estimated_resolution_date": erd.isoformat() if erd else None}
+        signal = {
+            "from": entering,
+            "to": target.value,
+            "note": note,
+            "actor_id": caller.user_id,
+            "uid": self._new_id(),
+            "summary": summary,
+            "fields": {"escalation_id": escalation.id, "stage": target.value},
+        }
+        try:
+            self._escalations.queue(escalation.id, stage=escalation.stage, entering=entering, signal=signal, now=now)
+        except Conflict as exc:
+            raise _Reread() from exc
+        return dataclasses.replace(escalation, queued_from=entering, queued_to=target.value, estimated_resolution_date=erd)
+
+
+class _Reread(Exception):
+    """The escalation changed between reading and writing: read it again."""

@@ -56,6 +56,8 @@ def _to_escalation(item: EscalationItem) -> Escalation:
         claimed_at=parse_time(item.claimed_at) if item.claimed_at else None,
         overruns=[Overrun(o.stage, int(o.target_seconds), parse_time(o.at)) for o in item.overruns or []],
         failure=item.failure.as_dict() if item.failure is not None else None,
+        queued_from=item.queued_from,
+        queued_to=json.loads(item.queued_signal)["to"] if item.queued_signal else None,
     )
 
 
@@ -147,10 +149,34 @@ class EscalationRepository(Repository):
                     EscalationItem.claim_id.set(claim_id),
                     EscalationItem.claimed_at.set(keys.stamp(now)),
                     EscalationItem.claimed_to.set(to),
+                    # A queued transition left behind by a signal that failed after queuing:
+                    # the token waits, so nothing would ever take it.
+                    EscalationItem.queued_signal.remove(),
+                    EscalationItem.queued_from.remove(),
                 ],
                 condition=(EscalationItem.task_token == token)
                 & (EscalationItem.stage == stage)
                 & (EscalationItem.claimed_at.does_not_exist() | (EscalationItem.claimed_at < expired)),
+            )
+
+    def queue(self, escalation_id: str, *, stage: str, entering: str, signal: Mapping[str, Any], now: datetime) -> None:
+        """Record a transition for the workflow to take at its next wait (in `entering`).
+
+        Only while the workflow is between two waits (no token, or a live claim) and nothing is
+        queued yet, and only if the stage read is still the stage; otherwise a Conflict (the
+        caller re-reads: the workflow may be waiting now, so the signal can be sent).
+        """
+        expired = keys.stamp(datetime.fromtimestamp(now.timestamp() - CLAIM_LEASE_SECONDS, tz=now.tzinfo))
+        item = EscalationItem(keys.escalation_pk(escalation_id), keys.ESCALATION_SK)
+        with translated(lambda: Conflict("the escalation moved meanwhile; reload it", retry_after=1)):
+            item.update(
+                actions=[
+                    EscalationItem.queued_signal.set(json.dumps(dict(signal))),
+                    EscalationItem.queued_from.set(entering),
+                ],
+                condition=(EscalationItem.stage == stage)
+                & EscalationItem.queued_signal.does_not_exist()
+                & (EscalationItem.task_token.does_not_exist() | (EscalationItem.claimed_at >= expired)),
             )
 
     def release(self, escalation_id: str, claim_id: str) -> None:
