@@ -9,6 +9,10 @@ follow a committed ticket change.
   conditioned on the entry being older than the ticket.
 - **Purge.** When TTL removes a deleted ticket's item (90 days after the delete), everything
   left in its partition and its uploaded files are deleted.
+- **Escalation workflows.** An escalation item inserted starts its workflow (execution named
+  after the escalation, so a redelivered record starts nothing twice); one whose `run` went up
+  (continued before an execution's one-year limit, or restarted by an operator) starts that run.
+  The API only writes the escalation: a crash can no longer leave one without its workflow.
 - **Events expire.** Workflows write outbox events from ASL, which cannot compute an epoch
   TTL; an event item inserted without `ttl` gets `at` + the feed's retention here, so the
   `EVENTS` partition stays bounded whoever wrote the event.
@@ -42,6 +46,7 @@ def follow_ticket_changes(event: Any) -> dict[str, Any]:
         composition.ticket_repository(),
         composition.file_store(),
         events=composition.event_repository(),
+        escalations=composition.escalation_starter(),
     )
 
 
@@ -52,8 +57,11 @@ def handle(
     files: Any,
     count: Callable[[str, int], None] | None = None,
     events: Any = None,
+    escalations: Any = None,
 ) -> dict[str, Any]:
     def upkeep(record: Mapping[str, Any]) -> None:
+        if escalations is not None:
+            escalations.start_for(record)
         expiring = event_without_expiry(record)
         if expiring is not None and events is not None:
             events.expire(*expiring)

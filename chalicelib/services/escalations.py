@@ -24,14 +24,16 @@ from chalicelib.domain.escalations import (
     check_transition,
     may_verify,
     new_escalation,
+    run_name,
     stage_timers,
     validate_description,
     verification_target,
+    workflow_input,
 )
 from chalicelib.domain.tickets import Ticket
 from chalicelib.domain.visibility import Caller
 from chalicelib.services.tickets import TicketService
-from chalicelib.storage.escalations import EscalationRepository, EscalationWorkflow, TicketRefused
+from chalicelib.storage.escalations import EscalationRepository, EscalationWorkflow, TicketRefused, escalation_run_of_record
 
 
 def new_uid() -> str:
@@ -79,26 +81,8 @@ class EscalationService:
         except TicketRefused:
             check_may_escalate(self._tickets.get(caller, ticket_id))  # explains a concurrent change
             raise Conflict("the ticket changed meanwhile; retry", retry_after=1) from None
-        payload = {
-            "escalation_id": escalation.id,
-            "ticket_id": ticket.id,
-            "timers": self._timers,
-            "signal": {
-                "from": None,
-                "to": Stage.SUBMITTED.value,
-                "note": "",
-                "actor_id": caller.user_id,
-                "uid": self._new_id(),
-                "fields": {"escalation_id": escalation.id, "stage": Stage.SUBMITTED.value},
-            },
-        }
-        try:
-            self._workflow.start(escalation.id, payload)
-        except DomainError:
-            # Without its workflow the escalation could never move, and it would block the
-            # ticket's next one: take it back, then report the failure.
-            self._escalations.abandon(escalation, ticket.escalation)
-            raise
+        # The workflow is started from the table's stream (chalicelib/handlers/ticket_changes.py,
+        # execution named after the escalation): no escalation can be left without its workflow.
         return escalation
 
     def transition(
@@ -205,6 +189,48 @@ class EscalationService:
         except Conflict as exc:
             raise _Reread() from exc
         return dataclasses.replace(escalation, queued_from=entering, queued_to=target.value, estimated_resolution_date=erd)
+
+
+class EscalationStarter:
+    """Starts the workflow run an escalation's stream record calls for (the ticket stream)."""
+
+    def __init__(self, workflow: EscalationWorkflow, stage_targets: Mapping[str, int]) -> None:
+        self._workflow = workflow
+        self._timers = stage_timers(stage_targets)
+
+    def start_for(self, record: Mapping[str, Any]) -> str | None:
+        """The execution name started (or already started) for the record, None if it calls for none."""
+        found = escalation_run_of_record(record)
+        if found is None:
+            return None
+        escalation, run = found
+        if run > 1 and escalation.stage == Stage.RESOLVED:
+            return None
+        name = run_name(escalation.id, run)
+        self._workflow.start(name, workflow_input(escalation, self._timers, run))
+        return name
+
+    def redrive(self, escalations: EscalationRepository, escalation_id: str) -> str:
+        """Operator redrive (docs/operations.md): give an escalation whose workflow run failed,
+        or never started, a run again. Refuses while its run is running or once it is resolved."""
+        escalation = escalations.get(escalation_id)
+        if escalation is None:
+            raise NotFound(f"no escalation {escalation_id}")
+        if escalation.stage == Stage.RESOLVED:
+            raise Conflict(f"{escalation_id} is resolved: nothing to drive")
+        run = escalations.run_of(escalation_id)
+        name = run_name(escalation_id, run)
+        status = self._workflow.status(name)
+        if status == "RUNNING":
+            raise Conflict(f"{name} is running: nothing to redrive")
+        if status is not None:  # failed, timed out, aborted (or ended without resolving): the next run resumes
+            escalations.restart(escalation_id, run=run)
+            run += 1
+            name = run_name(escalation_id, run)
+            escalation = escalations.get(escalation_id) or escalation
+        # The stream starts the same run under the same name; whichever is first, it runs once.
+        self._workflow.start(name, workflow_input(escalation, self._timers, run))
+        return name
 
 
 class _Reread(Exception):

@@ -39,6 +39,13 @@ def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def run_of(escalation_id: str) -> int:
+    """The escalation's current workflow run (1 until it was continued or restarted)."""
+    with translated():
+        item = EscalationItem.get(keys.escalation_pk(escalation_id), keys.ESCALATION_SK, consistent_read=True)
+    return int(item.run or 1)
+
+
 def _to_escalation(item: EscalationItem) -> Escalation:
     erd = item.estimated_resolution_date
     return Escalation(
@@ -121,21 +128,6 @@ class EscalationRepository(Repository):
                 raise Unavailable(f"escalation number {escalation.id} is taken; retry") from cancelled
             raise Unavailable("the ticket is being changed by another request; retry", retry_after=1) from cancelled
 
-    def abandon(self, escalation: Escalation, previous_summary: Mapping[str, Any] | None) -> None:
-        """Undo `create` when its workflow could not start: the ticket gets its previous summary back."""
-        ticket = TicketItem(keys.ticket_pk(escalation.ticket_id), keys.TICKET_SK)
-        summary_action = TicketItem.escalation.set(dict(previous_summary)) if previous_summary else TicketItem.escalation.remove()
-        with translated(), self._transaction() as tx:
-            tx.delete(
-                EscalationItem(keys.escalation_pk(escalation.id), keys.ESCALATION_SK),
-                condition=(EscalationItem.stage == Stage.SUBMITTED.value) & EscalationItem.task_token.does_not_exist(),
-            )
-            tx.update(
-                ticket,
-                actions=[summary_action, TicketItem.version.add(1)],
-                condition=Path(TicketItem.escalation.attr_name).contains(f'"{escalation.id}"'),
-            )
-
     def claim(self, escalation_id: str, *, token: str, stage: str, to: str, claim_id: str, now: datetime) -> None:
         """Take the waiting task token for one signal: only one of two racing signals gets it.
 
@@ -179,6 +171,20 @@ class EscalationRepository(Repository):
                 & (EscalationItem.task_token.does_not_exist() | (EscalationItem.claimed_at >= expired)),
             )
 
+    def run_of(self, escalation_id: str) -> int:
+        return run_of(escalation_id)
+
+    def restart(self, escalation_id: str, *, run: int) -> None:
+        """Ask for run `run + 1` (the ticket stream starts it): only from run `run`, on an open
+        escalation, clearing the recorded failure."""
+        item = EscalationItem(keys.escalation_pk(escalation_id), keys.ESCALATION_SK)
+        current = (EscalationItem.run == run) if run > 1 else EscalationItem.run.does_not_exist()
+        with translated(lambda: Conflict("the escalation changed meanwhile (or is resolved); reload it")):
+            item.update(
+                actions=[EscalationItem.run.set(run + 1), EscalationItem.failure.remove()],
+                condition=EscalationItem.PK.exists() & current & (EscalationItem.stage != Stage.RESOLVED.value),
+            )
+
     def release(self, escalation_id: str, claim_id: str) -> None:
         """Give a claimed token back after a failed signal (no-op if the workflow moved on)."""
         item = EscalationItem(keys.escalation_pk(escalation_id), keys.ESCALATION_SK)
@@ -196,22 +202,51 @@ class EscalationRepository(Repository):
             pass
 
 
+def escalation_run_of_record(record: Mapping[str, Any]) -> tuple[Escalation, int] | None:
+    """(escalation, run) of a stream record that calls for a workflow run: an escalation item
+    inserted (run 1), or one whose `run` went up (continued or restarted)."""
+    change = record.get("dynamodb") or {}
+    new = change.get("NewImage") or {}
+    if new.get("SK", {}).get("S") != keys.ESCALATION_SK or not new.get("PK", {}).get("S", "").startswith("ESC#"):
+        return None
+    run = int((new.get("run") or {}).get("N") or 1)
+    if record.get("eventName") == "MODIFY":
+        old = change.get("OldImage") or {}
+        if run <= int((old.get("run") or {}).get("N") or 1):
+            return None
+    elif record.get("eventName") != "INSERT":
+        return None
+    return _to_escalation(EscalationItem.from_raw_data(dict(new))), run
+
+
 class EscalationWorkflow:
-    """Starts and signals escalation executions (one Standard execution per escalation)."""
+    """Starts and signals escalation executions (one Standard execution per escalation run)."""
 
     def __init__(self, client: Callable[[], Any], state_machine_arn: str) -> None:
         self._client = client
         self._arn = state_machine_arn
 
-    def start(self, escalation_id: str, payload: Mapping[str, Any]) -> None:
-        """Start the execution named after the escalation; a repeated start is a no-op."""
+    def start(self, name: str, payload: Mapping[str, Any]) -> None:
+        """Start the execution of that (deterministic) name; a repeated start is a no-op."""
         if not self._arn:
             raise Unavailable("escalations are not configured here (HELPDESK_ESCALATION_STATE_MACHINE is empty)")
         try:
-            self._client().start_execution(stateMachineArn=self._arn, name=escalation_id, input=json.dumps(payload))
+            self._client().start_execution(stateMachineArn=self._arn, name=name, input=json.dumps(payload))
         except ClientError as exc:
             if _code(exc) == "ExecutionAlreadyExists":
                 return
+            raise _general(exc) from exc
+        except BotoCoreError as exc:
+            raise Unavailable("the workflow service is unreachable; retry") from exc
+
+    def status(self, name: str) -> str | None:
+        """The execution's status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED), None if it never started."""
+        arn = self._arn.replace(":stateMachine:", ":execution:") + f":{name}"
+        try:
+            return str(self._client().describe_execution(executionArn=arn)["status"])
+        except ClientError as exc:
+            if _code(exc) == "ExecutionDoesNotExist":
+                return None
             raise _general(exc) from exc
         except BotoCoreError as exc:
             raise Unavailable("the workflow service is unreachable; retry") from exc

@@ -291,6 +291,7 @@ class EscalationItem(Record, discriminator="escalation"):
     claimed_to = UnicodeAttribute(null=True)
     # A transition accepted while the workflow was between two waits: the signal it would have
     # sent (JSON), taken by the workflow at its next wait in `queued_from`.
+    run = NumberAttribute(null=True)  # the workflow run (execution) that drives it; absent: the first
     queued_signal = UnicodeAttribute(null=True)
     queued_from = UnicodeAttribute(null=True)
     overruns = ListAttribute(of=OverrunAttribute, null=True)

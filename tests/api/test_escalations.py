@@ -349,6 +349,7 @@ def test_overrunning_a_stage_is_visible_to_agents_and_notified(
     composition.reset()
     ticket = make_ticket(requester_id="alice")
     created = world["agent_all"].post(f"/v1/tickets/{ticket['id']}/escalations", {"description": "slow"}).data
+    stack.start_escalation_runs()
 
     seen = wait_for(lambda: (e := world["agent_all"].get(f"/v1/escalations/{created['id']}").data)["overruns"] and e)
     assert [(o["stage"], o["target_seconds"]) for o in seen["overruns"]] == [("submitted", 1)]
@@ -359,20 +360,28 @@ def test_overrunning_a_stage_is_visible_to_agents_and_notified(
     move(world["agent_all"], stack, created["id"], "review")  # still movable after the timer
 
 
-def test_a_workflow_that_cannot_start_leaves_no_escalation_behind(
+def test_an_escalation_gets_its_workflow_from_the_stream_even_if_the_first_start_fails(
     world, make_ticket, stack: EscalationStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Creating writes the escalation only; the ticket stream starts its execution (named after
+    it), and a start that failed is retried with the record until it succeeds."""
     ticket = make_ticket(requester_id="alice")
-    path = f"/v1/tickets/{ticket['id']}/escalations"
     monkeypatch.setenv("HELPDESK_ESCALATION_STATE_MACHINE", stack.state_machine_arn + "-missing")
     composition.reset()
+    created = world["agent_all"].post(f"/v1/tickets/{ticket['id']}/escalations", {"description": "x"})
+    assert created.status_code == 201, created.body
+    assert world["agent_all"].get(f"/v1/tickets/{ticket['id']}").data["escalation"]["id"] == created.data["id"]
 
-    refused = world["agent_all"].post(path, {"description": "x"})
-    assert refused.status_code == 503
-    assert world["agent_all"].get(f"/v1/tickets/{ticket['id']}").data["escalation"] is None
+    records = [r for r in stack.stream_records() if r["dynamodb"]["Keys"]["PK"]["S"] == f"ESC#{created.data['id']}"]
+    failed = stack.deliver("ticket_stream", records)
+    assert failed["batchItemFailures"], "a start that failed must be retried"
     monkeypatch.setenv("HELPDESK_ESCALATION_STATE_MACHINE", stack.state_machine_arn)
     composition.reset()
-    assert world["agent_all"].post(path, {"description": "x"}).status_code == 201
+    assert stack.deliver("ticket_stream", records) == {"batchItemFailures": []}
+    assert stack.deliver("ticket_stream", records) == {"batchItemFailures": []}  # redelivered: started once
+    stack.waiting_token(created.data["id"], "submitted")
+    assert stack.describe(created.data["id"])["status"] == "RUNNING"
+    move(world["agent_all"], stack, created.data["id"], "review")
 
 
 def test_escalation_responses_conform_to_the_documented_schema(world, escalated, stack: EscalationStack) -> None:
