@@ -273,6 +273,7 @@ def _escalate(w: World) -> Case:
     t = w.ticket()
 
     def settle(response: Any) -> None:
+        w.start_run(response.data["id"])  # the ticket stream starts the workflow
         w.waiting(response.data["id"], "submitted")
 
     # The escalation's own partition is new: snapshots pick up new partitions by themselves.
