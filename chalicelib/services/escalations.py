@@ -27,6 +27,7 @@ from chalicelib.domain.escalations import (
     run_name,
     stage_timers,
     validate_description,
+    validate_note,
     verification_target,
     workflow_input,
 )
@@ -98,7 +99,7 @@ class EscalationService:
         def erd_of(current: Escalation) -> date | None:
             return current.estimated_resolution_date if estimated_resolution_date is UNSET else estimated_resolution_date
 
-        return self._signal(caller, escalation, target, note, erd_of, now)
+        return self._signal(caller, escalation, target, validate_note(note), erd_of, now)
 
     def verify(self, caller: Caller, escalation_id: str, confirmed: bool, comment: str, now: datetime) -> Escalation:
         """The customer's answer in verification: confirmed → resolved, not confirmed → engineering."""
@@ -108,6 +109,7 @@ class EscalationService:
         if escalation.entering(now) != Stage.VERIFICATION:
             raise Conflict(f"the escalation is in {escalation.stage}, not waiting for verification")
         target = verification_target(confirmed)
+        comment = validate_note(comment, "comment")
         return self._signal(caller, escalation, target, comment, lambda current: current.estimated_resolution_date, now)
 
     # A queued transition's write can lose a race with the workflow reaching its wait; then the

@@ -175,3 +175,18 @@ def test_a_claimed_escalation_is_entering_its_claimed_stage_and_a_queued_move_is
     # The claim lapsed (its request died): the escalation waits again and the queued move is void.
     later = NOW + timedelta(seconds=CLAIM_LEASE_SECONDS + 1)
     assert queued.entering(later) == "submitted" and queued.waiting(later) and queued.pending_stage(later) is None
+
+
+def test_escalation_texts_are_bounded_in_stored_bytes_not_only_characters():
+    from chalicelib.domain.errors import ValidationFailed
+    from chalicelib.domain.escalations import DESCRIPTION_MAX, NOTE_MAX, validate_description, validate_note
+
+    emoji = "\U0001f600"  # 12 bytes as stored JSON
+    assert validate_description("x" * DESCRIPTION_MAX) == "x" * DESCRIPTION_MAX
+    with pytest.raises(ValidationFailed) as too_wide:
+        validate_description(emoji * DESCRIPTION_MAX)  # 65,536 characters: allowed by count, 786 KB stored
+    assert [e.field for e in too_wide.value.errors] == ["description"]
+    assert validate_note("x" * 8_000) == "x" * 8_000
+    with pytest.raises(ValidationFailed) as note_too_wide:
+        validate_note(emoji * NOTE_MAX, "comment")
+    assert [e.field for e in note_too_wide.value.errors] == ["comment"]
