@@ -27,6 +27,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m statemachines.generate --check
 
 typecheck: $(STAMP)
 	$(BIN)/mypy chalicelib/domain

@@ -36,9 +36,20 @@ def main(argv: list[str] | None = None) -> int:
     user.add_argument("--teams", default="", help="comma-separated team ids (agents)")
     user.add_argument("--access", choices=ACCESS_LEVELS, default=None)
     user.add_argument("--table", default=None, help="defaults to $HELPDESK_TABLE (the stack output TableName)")
+    redrive = commands.add_parser(
+        "redrive-escalation",
+        help="give an escalation whose workflow failed (or never started) a new run, resuming in its stage",
+    )
+    redrive.add_argument("escalation_id", help="e.g. CP-12")
+    redrive.add_argument("--table", default=None, help="defaults to $HELPDESK_TABLE (the stack output TableName)")
+    redrive.add_argument(
+        "--state-machine", default=None, help="defaults to $HELPDESK_ESCALATION_STATE_MACHINE (output EscalationStateMachineArn)"
+    )
     args = parser.parse_args(argv)
     if args.command == "user":
         return _put_user(args)
+    if args.command == "redrive-escalation":
+        return _redrive_escalation(args)
 
     secret = args.secret or os.environ.get("HELPDESK_JWT_SECRET")
     if not secret:
@@ -86,3 +97,25 @@ def _put_user(args: argparse.Namespace) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _redrive_escalation(args: argparse.Namespace) -> int:
+    from chalicelib import composition
+    from chalicelib.domain.errors import DomainError
+    from chalicelib.storage.escalations import EscalationRepository
+    from chalicelib.storage.models import bind
+
+    table = args.table or os.environ.get("HELPDESK_TABLE")
+    if not table:
+        print("pass --table or set HELPDESK_TABLE (the stack output TableName)", file=sys.stderr)
+        return 2
+    if args.state_machine:
+        os.environ["HELPDESK_ESCALATION_STATE_MACHINE"] = args.state_machine
+    bind(table, host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"))
+    try:
+        name = composition.escalation_starter().redrive(EscalationRepository(), args.escalation_id)
+    except DomainError as error:
+        print(f"not redriven: {error}", file=sys.stderr)
+        return 1
+    print(f"started {name}")
+    return 0

@@ -10,6 +10,7 @@ permissions").
 from __future__ import annotations
 
 import functools
+import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
     from chalicelib.services.conversation import ConversationService, TemplateService, WorkspaceSettings
     from chalicelib.services.directory import DirectoryService
-    from chalicelib.services.escalations import EscalationService
+    from chalicelib.services.escalations import EscalationService, EscalationStarter
     from chalicelib.services.events import EventFeed
     from chalicelib.services.record_actions import RecordActionsService
     from chalicelib.services.sla import SlaConfigCache, SlaService
@@ -219,6 +220,7 @@ def reset() -> None:
         escalation_repository,
         escalation_workflow,
         escalation_service,
+        escalation_starter,
         sla_config_cache,
         sla_service,
         sla_timers,
@@ -267,6 +269,18 @@ def escalation_workflow() -> EscalationWorkflow:
     from chalicelib.storage.escalations import EscalationWorkflow
 
     return EscalationWorkflow(stepfunctions_client, settings().escalation_state_machine_arn)
+
+
+@per_environment
+def escalation_starter() -> EscalationStarter:
+    from chalicelib.services.escalations import EscalationStarter
+    from chalicelib.storage.escalations import EscalationWorkflow
+
+    # Read directly, not through Settings: the stream function has no API secrets.
+    env = config.environ()
+    targets = json.loads(env.get("HELPDESK_ESCALATION_STAGE_TARGETS") or "{}")
+    workflow = EscalationWorkflow(stepfunctions_client, env.get("HELPDESK_ESCALATION_STATE_MACHINE", ""))
+    return EscalationStarter(workflow, targets)
 
 
 @per_environment

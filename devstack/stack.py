@@ -15,7 +15,16 @@ from botocore.exceptions import ClientError
 from chalice.app import Chalice
 from chalice.config import Config
 
-from devstack import dynamodb_isolation, environment, lambda_dispatch, lambda_env, mail_sent, moto_fast_paths, s3_upload_policy
+from devstack import (
+    dynamodb_isolation,
+    environment,
+    lambda_dispatch,
+    lambda_env,
+    mail_sent,
+    moto_fast_paths,
+    moto_quirks,
+    s3_upload_policy,
+)
 from devstack.aws import LocalAws
 from devstack.demo import DEMO_USERS_FILE, DemoSeedError, DemoUser, load_demo_users, seed_demo_data
 from devstack.event_sources import connect_event_sources
@@ -76,6 +85,8 @@ class LocalStack:
         # Byte-identical but cheaper moto: its DynamoDB serializer, per-execution ASL parse and
         # per-query table sort were most of the CPU under load (see the module).
         moto_fast_paths.install()
+        # moto's Step Functions as AWS behaves where our definitions depend on it (entered times, timestamps).
+        moto_quirks.install()
         # moto stores any form POST; AWS refuses one that breaks its presigned policy.
         s3_upload_policy.install()
         # Every mail the app sends through (moto's) SES also lands in <state dir>/mail/sent/.

@@ -36,6 +36,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 from devstack import moto_fast_paths  # noqa: E402
 
 moto_fast_paths.install()
+# moto's Step Functions as AWS behaves where the definitions depend on it (devstack/moto_quirks.py).
+from devstack import moto_quirks  # noqa: E402
+
+moto_quirks.install()
 
 
 def table_definition() -> dict[str, Any]:

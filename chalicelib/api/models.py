@@ -167,6 +167,9 @@ class SlaSummary(Model):
     metric: Literal["first_response", "next_response", "resolution"]
     status: Literal["running", "paused", "met", "breached"]
     due_at: datetime | None = Field(description="null while paused")
+    breached: list[Literal["first_response", "next_response", "resolution"]] = Field(
+        default_factory=list, description="every metric whose clock breached so far, completed late or not"
+    )
 
 
 class TicketOut(Model):

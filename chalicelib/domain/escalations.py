@@ -7,6 +7,7 @@ the API checks before it signals the workflow (tests compare the two).
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -172,14 +173,30 @@ class Escalation:
     claimed_at: datetime | None = None
     overruns: list[Overrun] = field(default_factory=list)
     failure: dict[str, Any] | None = None
+    queued_from: str | None = None  # a transition accepted between two waits: from which stage
+    queued_to: str | None = None  # ... and to which; the workflow applies it at its next wait
 
-    def pending_stage(self, now: datetime) -> str | None:
+    def claimed_stage(self, now: datetime) -> str | None:
         """The stage a signal accepted a moment ago is moving the escalation to, if any."""
         if self.claimed_to is None or self.claimed_at is None:
             return None
         if (now - self.claimed_at).total_seconds() > CLAIM_LEASE_SECONDS:
             return None  # its request died before signalling; the token is free again
         return self.claimed_to
+
+    def entering(self, now: datetime) -> str:
+        """The stage the escalation is in, or entering after a signal in flight."""
+        return self.claimed_stage(now) or self.stage
+
+    def waiting(self, now: datetime) -> bool:
+        """The workflow waits in the escalation's stage with a token nobody has claimed."""
+        return self.task_token is not None and self.claimed_stage(now) is None
+
+    def pending_stage(self, now: datetime) -> str | None:
+        """Where accepted signals are taking the escalation: a queued transition, else a claim."""
+        if self.queued_to is not None and self.queued_from in (self.stage, self.claimed_stage(now)):
+            return self.queued_to
+        return self.claimed_stage(now)
 
     def summary(self, stage: str | None = None) -> dict[str, Any]:
         """What the ticket shows of its escalation (`ticket.escalation`)."""
@@ -199,3 +216,38 @@ def new_escalation(number: int, ticket_id: str, description: str, actor_id: str,
         created_by=actor_id,
         stages=[StageEntry(Stage.SUBMITTED.value, now, "", actor_id)],
     )
+
+
+# The first run's uid (timeline entry, event id, the stage transaction's idempotency token) is
+# derived from the escalation id: every start of the same escalation sends the same input.
+_SUBMITTED_UID_NAMESPACE = uuid.UUID("5b0e8c1e-6a52-4d7e-9d0c-7c1f0f3e2a11")
+
+
+def run_name(escalation_id: str, run: int) -> str:
+    """The execution name of an escalation's run: the id for the first, `<id>-r<run>` after."""
+    return escalation_id if run <= 1 else f"{escalation_id}-r{run}"
+
+
+def workflow_input(escalation: Escalation, timers: Mapping[str, int], run: int = 1) -> dict[str, Any]:
+    """The execution input of a run. The first enters submitted; a later run (continued before
+    the one-year limit of an execution, or restarted by an operator) resumes waiting in the
+    escalation's stage, with its full stage timer."""
+    payload: dict[str, Any] = {
+        "escalation_id": escalation.id,
+        "ticket_id": escalation.ticket_id,
+        "timers": dict(timers),
+        "run": run,
+    }
+    if run <= 1:
+        payload["signal"] = {
+            "from": None,
+            "to": Stage.SUBMITTED.value,
+            "note": "",
+            "actor_id": escalation.created_by,
+            "uid": str(uuid.uuid5(_SUBMITTED_UID_NAMESPACE, escalation.id)),
+            "fields": {"escalation_id": escalation.id, "stage": Stage.SUBMITTED.value},
+        }
+    else:
+        seconds = int(timers.get(escalation.stage, NO_TARGET_SECONDS))
+        payload["current"] = {"stage": escalation.stage, "target": seconds, "timer": {"seconds": seconds}}
+    return payload

@@ -295,11 +295,19 @@ class SlaState:
         )
 
     def next_due(self, now: datetime) -> Clock | None:
-        """The clock the ticket summary shows: the open one due first (paused ones last)."""
-        candidates = [c for c in self.clocks.values() if c.is_open]
+        """The clock the ticket summary shows: an uncompleted breached one first (it needs the
+        answer most), then the open one due first (paused ones last)."""
+        candidates = [c for c in self.clocks.values() if c.completed_at is None and c.status in (RUNNING, PAUSED, BREACHED)]
         if not candidates:
             return None
-        return min(candidates, key=lambda c: (c.due_at is None, c.due_at or now, METRICS.index(c.metric)))
+        return min(
+            candidates,
+            key=lambda c: (c.shown_status(now) != BREACHED, c.due_at is None, c.due_at or now, METRICS.index(c.metric)),
+        )
+
+    def breached(self, now: datetime) -> list[str]:
+        """Metrics whose clock breached, completed late or not, in metric order."""
+        return [m for m in METRICS if m in self.clocks and self.clocks[m].shown_status(now) == BREACHED]
 
 
 @dataclass(frozen=True)
@@ -316,17 +324,28 @@ class LedgerEntry:
 
 
 def summary(sla: Mapping[str, Any] | None, now: datetime) -> dict[str, Any] | None:
-    """The ticket's `sla` property: its next due clock."""
+    """The ticket's `sla` property while a clock is open: the clock that needs attention first
+    (a breached one before a running one) and every metric that breached so far."""
     if not sla:
         return None
-    clock = SlaState.from_dict(sla).next_due(now)
+    state = SlaState.from_dict(sla)
+    clock = state.next_due(now)
     if clock is None:
         return None
     return {
         "metric": clock.metric,
         "status": clock.shown_status(now),
         "due_at": None if clock.due_at is None else format_instant(clock.due_at),
+        "breached": state.breached(now),
     }
+
+
+def shown_breach(clock: Clock) -> datetime | None:
+    """When the clock breached: never before its due time (a timer that woke early recorded
+    a breach before it; the breach happened at due_at)."""
+    if clock.breached_at is None or clock.due_at is None:
+        return clock.breached_at
+    return max(clock.breached_at, clock.due_at)
 
 
 class _Planner:
@@ -586,7 +605,7 @@ def clock_views(sla: Mapping[str, Any] | None, calendar: BusinessCalendar, now: 
                 "status": clock.shown_status(now),
                 "due_at": None if clock.due_at is None else format_instant(clock.due_at),
                 "completed_at": None if clock.completed_at is None else format_instant(clock.completed_at),
-                "breached_at": None if clock.breached_at is None else format_instant(clock.breached_at),
+                "breached_at": None if (breach := shown_breach(clock)) is None else format_instant(breach),
                 "started_at": format_instant(clock.started_at),
                 "target_minutes": clock.target_seconds // 60,
                 "business_seconds_elapsed": clock.business_elapsed(calendar, now),

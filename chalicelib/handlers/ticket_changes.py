@@ -9,6 +9,13 @@ follow a committed ticket change.
   conditioned on the entry being older than the ticket.
 - **Purge.** When TTL removes a deleted ticket's item (90 days after the delete), everything
   left in its partition and its uploaded files are deleted.
+- **Escalation workflows.** An escalation item inserted starts its workflow (execution named
+  after the escalation, so a redelivered record starts nothing twice); one whose `run` went up
+  (continued before an execution's one-year limit, or restarted by an operator) starts that run.
+  The API only writes the escalation: a crash can no longer leave one without its workflow.
+- **Events expire.** Workflows write outbox events from ASL, which cannot compute an epoch
+  TTL; an event item inserted without `ttl` gets `at` + the feed's retention here, so the
+  `EVENTS` partition stays bounded whoever wrote the event.
 
 One consumer rather than three: DynamoDB Streams throttles more than two readers per shard.
 Every step is idempotent, so a redelivered batch repeats nothing visible.
@@ -17,9 +24,11 @@ Every step is idempotent, so a redelivered batch repeats nothing visible.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import composition
+from chalicelib.domain.events import RETENTION
 from chalicelib.handlers.sla_timers import start_timers
 from chalicelib.storage import keys
 from chalicelib.storage.tickets import ticket_from_image
@@ -31,13 +40,31 @@ WORKFLOW_FIELDS = ("escalation", "sla")
 
 def follow_ticket_changes(event: Any) -> dict[str, Any]:
     records = event.to_dict().get("Records", []) if hasattr(event, "to_dict") else event.get("Records", [])
-    return handle(records, composition.sla_timers(), composition.ticket_repository(), composition.file_store())
+    return handle(
+        records,
+        composition.sla_timers(),
+        composition.ticket_repository(),
+        composition.file_store(),
+        events=composition.event_repository(),
+        escalations=composition.escalation_starter(),
+    )
 
 
 def handle(
-    records: list[Mapping[str, Any]], timers: Any, tickets: Any, files: Any, count: Callable[[str, int], None] | None = None
+    records: list[Mapping[str, Any]],
+    timers: Any,
+    tickets: Any,
+    files: Any,
+    count: Callable[[str, int], None] | None = None,
+    events: Any = None,
+    escalations: Any = None,
 ) -> dict[str, Any]:
     def upkeep(record: Mapping[str, Any]) -> None:
+        if escalations is not None:
+            escalations.start_for(record)
+        expiring = event_without_expiry(record)
+        if expiring is not None and events is not None:
+            events.expire(*expiring)
         refresh = workflow_change(record)
         if refresh is not None:
             image, fields = refresh
@@ -66,6 +93,22 @@ def workflow_change(record: Mapping[str, Any]) -> tuple[dict[str, Any], list[str
         return None
     fields = [name for name in WORKFLOW_FIELDS if old.get(name) != new.get(name)]
     return (dict(new), fields) if fields else None
+
+
+def event_without_expiry(record: Mapping[str, Any]) -> tuple[str, datetime] | None:
+    """(sort key, expiry) of an outbox event item inserted without `ttl` (a workflow's)."""
+    if record.get("eventName") != "INSERT":
+        return None
+    new = (record.get("dynamodb") or {}).get("NewImage") or {}
+    if new.get("PK", {}).get("S") != keys.EVENTS_PK or new.get("kind", {}).get("S") != "event" or "ttl" in new:
+        return None
+    try:
+        at = datetime.fromisoformat(new["at"]["S"])
+    except (KeyError, ValueError):
+        at = datetime.now(UTC)  # unreadable time: expire a retention from now rather than never
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return new["SK"]["S"], at + RETENTION
 
 
 def purged_ticket(record: Mapping[str, Any]) -> str | None:

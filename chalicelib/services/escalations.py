@@ -24,15 +24,17 @@ from chalicelib.domain.escalations import (
     check_transition,
     may_verify,
     new_escalation,
+    run_name,
     stage_timers,
     validate_description,
     validate_note,
     verification_target,
+    workflow_input,
 )
 from chalicelib.domain.tickets import Ticket
 from chalicelib.domain.visibility import Caller
 from chalicelib.services.tickets import TicketService
-from chalicelib.storage.escalations import EscalationRepository, EscalationWorkflow, TicketRefused
+from chalicelib.storage.escalations import EscalationRepository, EscalationWorkflow, TicketRefused, escalation_run_of_record
 
 
 def new_uid() -> str:
@@ -80,26 +82,8 @@ class EscalationService:
         except TicketRefused:
             check_may_escalate(self._tickets.get(caller, ticket_id))  # explains a concurrent change
             raise Conflict("the ticket changed meanwhile; retry", retry_after=1) from None
-        payload = {
-            "escalation_id": escalation.id,
-            "ticket_id": ticket.id,
-            "timers": self._timers,
-            "signal": {
-                "from": None,
-                "to": Stage.SUBMITTED.value,
-                "note": "",
-                "actor_id": caller.user_id,
-                "uid": self._new_id(),
-                "fields": {"escalation_id": escalation.id, "stage": Stage.SUBMITTED.value},
-            },
-        }
-        try:
-            self._workflow.start(escalation.id, payload)
-        except DomainError:
-            # Without its workflow the escalation could never move, and it would block the
-            # ticket's next one: take it back, then report the failure.
-            self._escalations.abandon(escalation, ticket.escalation)
-            raise
+        # The workflow is started from the table's stream (chalicelib/handlers/ticket_changes.py,
+        # execution named after the escalation): no escalation can be left without its workflow.
         return escalation
 
     def transition(
@@ -109,32 +93,69 @@ class EscalationService:
         if not caller.is_staff:
             raise NotAllowed("only agents and admins move escalations")
         escalation, _ticket = self.get(caller, escalation_id)
-        target = check_transition(escalation.stage, to)
-        erd = escalation.estimated_resolution_date if estimated_resolution_date is UNSET else estimated_resolution_date
-        return self._signal(caller, escalation, target, validate_note(note), erd, now)
+        check_transition(escalation.entering(now), to)
+        target = Stage(to)
+
+        def erd_of(current: Escalation) -> date | None:
+            return current.estimated_resolution_date if estimated_resolution_date is UNSET else estimated_resolution_date
+
+        return self._signal(caller, escalation, target, validate_note(note), erd_of, now)
 
     def verify(self, caller: Caller, escalation_id: str, confirmed: bool, comment: str, now: datetime) -> Escalation:
         """The customer's answer in verification: confirmed → resolved, not confirmed → engineering."""
         escalation, ticket = self.get(caller, escalation_id)
         if not may_verify(caller, ticket):
             raise NotAllowed("only the ticket's requester or an admin of its organization verifies the fix")
-        if escalation.stage != Stage.VERIFICATION:
+        if escalation.entering(now) != Stage.VERIFICATION:
             raise Conflict(f"the escalation is in {escalation.stage}, not waiting for verification")
         target = verification_target(confirmed)
         comment = validate_note(comment, "comment")
-        return self._signal(caller, escalation, target, comment, escalation.estimated_resolution_date, now)
+        return self._signal(caller, escalation, target, comment, lambda current: current.estimated_resolution_date, now)
+
+    # A queued transition's write can lose a race with the workflow reaching its wait; then the
+    # escalation is read again and the signal sent (or queued) on what it shows.
+    SIGNAL_ATTEMPTS = 3
 
     def _signal(
+        self,
+        caller: Caller,
+        escalation: Escalation,
+        target: Stage,
+        note: str,
+        erd_of: Callable[[Escalation], date | None],
+        now: datetime,
+    ) -> Escalation:
+        """Signal the waiting workflow, or, while it is between two waits, queue the transition
+        for its next wait (valid from the stage it is in or entering; one queued at a time)."""
+        for attempt in range(self.SIGNAL_ATTEMPTS):
+            if attempt:
+                current = self._escalations.get(escalation.id)
+                if current is None:
+                    raise NotFound("escalation not found")
+                escalation = current
+            entering = escalation.entering(now)
+            if not can_transition(entering, target):  # the callers checked; the table decides on what is read now
+                raise Conflict(f"an escalation in {entering!r} cannot move to {target.value!r}")
+            erd = erd_of(escalation)
+            try:
+                if escalation.waiting(now):
+                    return self._send(caller, escalation, target, note, erd, now)
+                return self._queue(caller, escalation, entering, target, note, erd, now)
+            except _Reread:
+                continue
+        raise Conflict("the escalation is moving; reload it in a moment", retry_after=1)
+
+    def _send(
         self, caller: Caller, escalation: Escalation, target: Stage, note: str, erd: date | None, now: datetime
     ) -> Escalation:
-        if not can_transition(escalation.stage, target):  # both callers checked; the table decides
-            raise Conflict(f"an escalation in {escalation.stage!r} cannot move to {target.value!r}")
-        if escalation.task_token is None or escalation.pending_stage(now) is not None:
-            raise Conflict("the escalation is moving; reload it in a moment", retry_after=1)
+        assert escalation.task_token is not None
         claim_id = self._new_id()
-        self._escalations.claim(
-            escalation.id, token=escalation.task_token, stage=escalation.stage, to=target.value, claim_id=claim_id, now=now
-        )
+        try:
+            self._escalations.claim(
+                escalation.id, token=escalation.task_token, stage=escalation.stage, to=target.value, claim_id=claim_id, now=now
+            )
+        except Conflict as exc:  # another signal won the token, or the workflow moved on
+            raise _Reread() from exc
         output = {
             "from": escalation.stage,
             "to": target.value,
@@ -148,3 +169,71 @@ class EscalationService:
             self._escalations.release(escalation.id, claim_id)
             raise
         return dataclasses.replace(escalation, claimed_to=target.value, claimed_at=now, estimated_resolution_date=erd)
+
+    def _queue(
+        self, caller: Caller, escalation: Escalation, entering: str, target: Stage, note: str, erd: date | None, now: datetime
+    ) -> Escalation:
+        if escalation.pending_stage(now) is not None and escalation.queued_to is not None:
+            raise Conflict(f"a transition to {escalation.queued_to} is already pending; reload it in a moment", retry_after=1)
+        # Exactly what the workflow's wait would have made of the signal (statemachines/generate.py).
+        summary = {"id": escalation.id, "stage": target.value, "estimated_resolution_date": erd.isoformat() if erd else None}
+        signal = {
+            "from": entering,
+            "to": target.value,
+            "note": note,
+            "actor_id": caller.user_id,
+            "uid": self._new_id(),
+            "summary": summary,
+            "fields": {"escalation_id": escalation.id, "stage": target.value},
+        }
+        try:
+            self._escalations.queue(escalation.id, stage=escalation.stage, entering=entering, signal=signal, now=now)
+        except Conflict as exc:
+            raise _Reread() from exc
+        return dataclasses.replace(escalation, queued_from=entering, queued_to=target.value, estimated_resolution_date=erd)
+
+
+class EscalationStarter:
+    """Starts the workflow run an escalation's stream record calls for (the ticket stream)."""
+
+    def __init__(self, workflow: EscalationWorkflow, stage_targets: Mapping[str, int]) -> None:
+        self._workflow = workflow
+        self._timers = stage_timers(stage_targets)
+
+    def start_for(self, record: Mapping[str, Any]) -> str | None:
+        """The execution name started (or already started) for the record, None if it calls for none."""
+        found = escalation_run_of_record(record)
+        if found is None:
+            return None
+        escalation, run = found
+        if run > 1 and escalation.stage == Stage.RESOLVED:
+            return None
+        name = run_name(escalation.id, run)
+        self._workflow.start(name, workflow_input(escalation, self._timers, run))
+        return name
+
+    def redrive(self, escalations: EscalationRepository, escalation_id: str) -> str:
+        """Operator redrive (docs/operations.md): give an escalation whose workflow run failed,
+        or never started, a run again. Refuses while its run is running or once it is resolved."""
+        escalation = escalations.get(escalation_id)
+        if escalation is None:
+            raise NotFound(f"no escalation {escalation_id}")
+        if escalation.stage == Stage.RESOLVED:
+            raise Conflict(f"{escalation_id} is resolved: nothing to drive")
+        run = escalations.run_of(escalation_id)
+        name = run_name(escalation_id, run)
+        status = self._workflow.status(name)
+        if status == "RUNNING":
+            raise Conflict(f"{name} is running: nothing to redrive")
+        if status is not None:  # failed, timed out, aborted (or ended without resolving): the next run resumes
+            escalations.restart(escalation_id, run=run)
+            run += 1
+            name = run_name(escalation_id, run)
+            escalation = escalations.get(escalation_id) or escalation
+        # The stream starts the same run under the same name; whichever is first, it runs once.
+        self._workflow.start(name, workflow_input(escalation, self._timers, run))
+        return name
+
+
+class _Reread(Exception):
+    """The escalation changed between reading and writing: read it again."""

@@ -39,6 +39,13 @@ def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def run_of(escalation_id: str) -> int:
+    """The escalation's current workflow run (1 until it was continued or restarted)."""
+    with translated():
+        item = EscalationItem.get(keys.escalation_pk(escalation_id), keys.ESCALATION_SK, consistent_read=True)
+    return int(item.run or 1)
+
+
 def _to_escalation(item: EscalationItem) -> Escalation:
     erd = item.estimated_resolution_date
     return Escalation(
@@ -56,6 +63,8 @@ def _to_escalation(item: EscalationItem) -> Escalation:
         claimed_at=parse_time(item.claimed_at) if item.claimed_at else None,
         overruns=[Overrun(o.stage, int(o.target_seconds), parse_time(o.at)) for o in item.overruns or []],
         failure=item.failure.as_dict() if item.failure is not None else None,
+        queued_from=item.queued_from,
+        queued_to=json.loads(item.queued_signal)["to"] if item.queued_signal else None,
     )
 
 
@@ -119,21 +128,6 @@ class EscalationRepository(Repository):
                 raise Unavailable(f"escalation number {escalation.id} is taken; retry") from cancelled
             raise Unavailable("the ticket is being changed by another request; retry", retry_after=1) from cancelled
 
-    def abandon(self, escalation: Escalation, previous_summary: Mapping[str, Any] | None) -> None:
-        """Undo `create` when its workflow could not start: the ticket gets its previous summary back."""
-        ticket = TicketItem(keys.ticket_pk(escalation.ticket_id), keys.TICKET_SK)
-        summary_action = TicketItem.escalation.set(dict(previous_summary)) if previous_summary else TicketItem.escalation.remove()
-        with translated(), self._transaction() as tx:
-            tx.delete(
-                EscalationItem(keys.escalation_pk(escalation.id), keys.ESCALATION_SK),
-                condition=(EscalationItem.stage == Stage.SUBMITTED.value) & EscalationItem.task_token.does_not_exist(),
-            )
-            tx.update(
-                ticket,
-                actions=[summary_action, TicketItem.version.add(1)],
-                condition=Path(TicketItem.escalation.attr_name).contains(f'"{escalation.id}"'),
-            )
-
     def claim(self, escalation_id: str, *, token: str, stage: str, to: str, claim_id: str, now: datetime) -> None:
         """Take the waiting task token for one signal: only one of two racing signals gets it.
 
@@ -147,10 +141,48 @@ class EscalationRepository(Repository):
                     EscalationItem.claim_id.set(claim_id),
                     EscalationItem.claimed_at.set(keys.stamp(now)),
                     EscalationItem.claimed_to.set(to),
+                    # A queued transition left behind by a signal that failed after queuing:
+                    # the token waits, so nothing would ever take it.
+                    EscalationItem.queued_signal.remove(),
+                    EscalationItem.queued_from.remove(),
                 ],
                 condition=(EscalationItem.task_token == token)
                 & (EscalationItem.stage == stage)
                 & (EscalationItem.claimed_at.does_not_exist() | (EscalationItem.claimed_at < expired)),
+            )
+
+    def queue(self, escalation_id: str, *, stage: str, entering: str, signal: Mapping[str, Any], now: datetime) -> None:
+        """Record a transition for the workflow to take at its next wait (in `entering`).
+
+        Only while the workflow is between two waits (no token, or a live claim) and nothing is
+        queued yet, and only if the stage read is still the stage; otherwise a Conflict (the
+        caller re-reads: the workflow may be waiting now, so the signal can be sent).
+        """
+        expired = keys.stamp(datetime.fromtimestamp(now.timestamp() - CLAIM_LEASE_SECONDS, tz=now.tzinfo))
+        item = EscalationItem(keys.escalation_pk(escalation_id), keys.ESCALATION_SK)
+        with translated(lambda: Conflict("the escalation moved meanwhile; reload it", retry_after=1)):
+            item.update(
+                actions=[
+                    EscalationItem.queued_signal.set(json.dumps(dict(signal))),
+                    EscalationItem.queued_from.set(entering),
+                ],
+                condition=(EscalationItem.stage == stage)
+                & EscalationItem.queued_signal.does_not_exist()
+                & (EscalationItem.task_token.does_not_exist() | (EscalationItem.claimed_at >= expired)),
+            )
+
+    def run_of(self, escalation_id: str) -> int:
+        return run_of(escalation_id)
+
+    def restart(self, escalation_id: str, *, run: int) -> None:
+        """Ask for run `run + 1` (the ticket stream starts it): only from run `run`, on an open
+        escalation, clearing the recorded failure."""
+        item = EscalationItem(keys.escalation_pk(escalation_id), keys.ESCALATION_SK)
+        current = (EscalationItem.run == run) if run > 1 else EscalationItem.run.does_not_exist()
+        with translated(lambda: Conflict("the escalation changed meanwhile (or is resolved); reload it")):
+            item.update(
+                actions=[EscalationItem.run.set(run + 1), EscalationItem.failure.remove()],
+                condition=EscalationItem.PK.exists() & current & (EscalationItem.stage != Stage.RESOLVED.value),
             )
 
     def release(self, escalation_id: str, claim_id: str) -> None:
@@ -170,22 +202,51 @@ class EscalationRepository(Repository):
             pass
 
 
+def escalation_run_of_record(record: Mapping[str, Any]) -> tuple[Escalation, int] | None:
+    """(escalation, run) of a stream record that calls for a workflow run: an escalation item
+    inserted (run 1), or one whose `run` went up (continued or restarted)."""
+    change = record.get("dynamodb") or {}
+    new = change.get("NewImage") or {}
+    if new.get("SK", {}).get("S") != keys.ESCALATION_SK or not new.get("PK", {}).get("S", "").startswith("ESC#"):
+        return None
+    run = int((new.get("run") or {}).get("N") or 1)
+    if record.get("eventName") == "MODIFY":
+        old = change.get("OldImage") or {}
+        if run <= int((old.get("run") or {}).get("N") or 1):
+            return None
+    elif record.get("eventName") != "INSERT":
+        return None
+    return _to_escalation(EscalationItem.from_raw_data(dict(new))), run
+
+
 class EscalationWorkflow:
-    """Starts and signals escalation executions (one Standard execution per escalation)."""
+    """Starts and signals escalation executions (one Standard execution per escalation run)."""
 
     def __init__(self, client: Callable[[], Any], state_machine_arn: str) -> None:
         self._client = client
         self._arn = state_machine_arn
 
-    def start(self, escalation_id: str, payload: Mapping[str, Any]) -> None:
-        """Start the execution named after the escalation; a repeated start is a no-op."""
+    def start(self, name: str, payload: Mapping[str, Any]) -> None:
+        """Start the execution of that (deterministic) name; a repeated start is a no-op."""
         if not self._arn:
             raise Unavailable("escalations are not configured here (HELPDESK_ESCALATION_STATE_MACHINE is empty)")
         try:
-            self._client().start_execution(stateMachineArn=self._arn, name=escalation_id, input=json.dumps(payload))
+            self._client().start_execution(stateMachineArn=self._arn, name=name, input=json.dumps(payload))
         except ClientError as exc:
             if _code(exc) == "ExecutionAlreadyExists":
                 return
+            raise _general(exc) from exc
+        except BotoCoreError as exc:
+            raise Unavailable("the workflow service is unreachable; retry") from exc
+
+    def status(self, name: str) -> str | None:
+        """The execution's status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED), None if it never started."""
+        arn = self._arn.replace(":stateMachine:", ":execution:") + f":{name}"
+        try:
+            return str(self._client().describe_execution(executionArn=arn)["status"])
+        except ClientError as exc:
+            if _code(exc) == "ExecutionDoesNotExist":
+                return None
             raise _general(exc) from exc
         except BotoCoreError as exc:
             raise Unavailable("the workflow service is unreachable; retry") from exc

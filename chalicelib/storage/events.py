@@ -12,10 +12,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from chalicelib.domain.errors import DomainError
 from chalicelib.domain.events import RETENTION, Event, FeedWindow, decode_detail, encode_detail, next_position, ticket_event
 from chalicelib.storage import keys
 from chalicelib.storage.errors import translated
 from chalicelib.storage.models import EventItem
+
+
+class _AlreadyExpiring(DomainError):
+    """The event item has a TTL already, or is gone."""
 
 
 def new_event_id() -> str:
@@ -63,6 +68,20 @@ def ticket_event_item(
 
 
 class EventRepository:
+    def expire(self, sort_key: str, expires_at: datetime) -> bool:
+        """Give an event item without TTL (one a workflow wrote) its expiry; False if it had one
+        or is gone (a redelivered stream record changes nothing)."""
+        item = EventItem(keys.EVENTS_PK, sort_key)
+        try:
+            with translated(lambda: _AlreadyExpiring()):
+                item.update(
+                    actions=[EventItem.ttl.set(expires_at)],
+                    condition=EventItem.PK.exists() & EventItem.ttl.does_not_exist(),
+                )
+        except _AlreadyExpiring:
+            return False
+        return True
+
     def page(self, window: FeedWindow, *, limit: int, event_type: str | None) -> tuple[list[Event], str]:
         """Oldest first: one Query `PK = EVENTS AND SK BETWEEN after(position) AND before(cutoff)`;
         `type` is a FilterExpression (a page can then be short while the cursor moves on)."""

@@ -295,6 +295,11 @@ class EscalationItem(Record, discriminator="escalation"):
     claim_id = UnicodeAttribute(null=True)  # a signal in flight: who claimed the token, until when
     claimed_at = UnicodeAttribute(null=True)
     claimed_to = UnicodeAttribute(null=True)
+    # A transition accepted while the workflow was between two waits: the signal it would have
+    # sent (JSON), taken by the workflow at its next wait in `queued_from`.
+    run = NumberAttribute(null=True)  # the workflow run (execution) that drives it; absent: the first
+    queued_signal = UnicodeAttribute(null=True)
+    queued_from = UnicodeAttribute(null=True)
     overruns = ListAttribute(of=OverrunAttribute, null=True)
     failure = MapAttribute(null=True)  # {error, cause, at, execution} when the workflow failed
 

@@ -157,6 +157,81 @@ def test_a_second_signal_for_the_same_stage_is_409_never_a_double_transition(wor
     assert [s["stage"] for s in stages] == ["submitted", "review"]
 
 
+class HeldStage:
+    """Holds the workflow's transaction that enters `stage` until `release()`: the escalation is
+    then between two waits (its signal claimed, the next token not stored), deterministically."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, escalation_id: str, stage: str) -> None:
+        from botocore.client import BaseClient
+
+        self.held = threading.Event()
+        self._go = threading.Event()
+        make_api_call = BaseClient._make_api_call
+
+        def api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
+            first = (params.get("TransactItems") or [{}])[0].get("Update") or {}
+            if (
+                operation == "TransactWriteItems"
+                and first.get("Key", {}).get("PK", {}).get("S") == f"ESC#{escalation_id}"
+                and first.get("ExpressionAttributeValues", {}).get(":stage") == {"S": stage}
+                and not self.held.is_set()
+            ):
+                self.held.set()
+                assert self._go.wait(timeout=30), "the test never released the held stage"
+            return make_api_call(client, operation, params)
+
+        monkeypatch.setattr(BaseClient, "_make_api_call", api_call)
+
+    def release(self) -> None:
+        self._go.set()
+
+
+def test_a_transition_sent_while_the_workflow_moves_is_accepted_and_applied_at_its_wait(
+    world, escalated, stack: EscalationStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    escalation = escalated()
+    agent = world["agent_all"]
+    path = f"/v1/escalations/{escalation['id']}/transitions"
+    hold = HeldStage(monkeypatch, escalation["id"], "review")
+    assert agent.post(path, {"to": "review"}).status_code == 202
+    assert hold.held.wait(timeout=30)  # the workflow is entering review
+
+    queued = agent.post(path, {"to": "engineering", "note": "Reproduced on 4.2"})
+    assert queued.status_code == 202, queued.body
+    assert (queued.data["stage"], queued.data["pending_stage"]) == ("submitted", "engineering")
+    assert agent.post(path, {"to": "verification"}).status_code == 409  # one queued transition at a time
+    assert agent.post(path, {"to": "review"}).status_code == 409  # not valid from review (being entered)
+    assert agent.get(f"/v1/escalations/{escalation['id']}").data["pending_stage"] == "engineering"
+
+    hold.release()
+    stack.waiting_token(escalation["id"], "engineering")
+    current = agent.get(f"/v1/escalations/{escalation['id']}").data
+    assert (current["stage"], current["pending_stage"]) == ("engineering", None)
+    assert [(s["stage"], s["note"]) for s in current["stages"]] == [
+        ("submitted", None),
+        ("review", None),
+        ("engineering", "Reproduced on 4.2"),
+    ]
+    assert "queued_signal" not in (stack.escalation(escalation["id"]) or {})
+    move(agent, stack, escalation["id"], "verification")  # and it goes on as usual
+
+
+def test_an_invalid_transition_while_the_workflow_moves_stays_409(
+    world, escalated, stack: EscalationStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    escalation = escalated()
+    agent = world["agent_all"]
+    path = f"/v1/escalations/{escalation['id']}/transitions"
+    hold = HeldStage(monkeypatch, escalation["id"], "review")
+    assert agent.post(path, {"to": "review"}).status_code == 202
+    assert hold.held.wait(timeout=30)
+    for to in ("submitted", "review", "verification", "resolved"):
+        assert agent.post(path, {"to": to}).status_code == 409, to
+    hold.release()
+    stack.waiting_token(escalation["id"], "review")
+    assert agent.get(f"/v1/escalations/{escalation['id']}").data["pending_stage"] is None
+
+
 def test_concurrent_signals_for_one_stage_have_exactly_one_winner(world, escalated, stack: EscalationStack) -> None:
     escalation = escalated()
     service = composition.escalation_service()
@@ -274,6 +349,7 @@ def test_overrunning_a_stage_is_visible_to_agents_and_notified(
     composition.reset()
     ticket = make_ticket(requester_id="alice")
     created = world["agent_all"].post(f"/v1/tickets/{ticket['id']}/escalations", {"description": "slow"}).data
+    stack.start_escalation_runs()
 
     seen = wait_for(lambda: (e := world["agent_all"].get(f"/v1/escalations/{created['id']}").data)["overruns"] and e)
     assert [(o["stage"], o["target_seconds"]) for o in seen["overruns"]] == [("submitted", 1)]
@@ -284,20 +360,28 @@ def test_overrunning_a_stage_is_visible_to_agents_and_notified(
     move(world["agent_all"], stack, created["id"], "review")  # still movable after the timer
 
 
-def test_a_workflow_that_cannot_start_leaves_no_escalation_behind(
+def test_an_escalation_gets_its_workflow_from_the_stream_even_if_the_first_start_fails(
     world, make_ticket, stack: EscalationStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Creating writes the escalation only; the ticket stream starts its execution (named after
+    it), and a start that failed is retried with the record until it succeeds."""
     ticket = make_ticket(requester_id="alice")
-    path = f"/v1/tickets/{ticket['id']}/escalations"
     monkeypatch.setenv("HELPDESK_ESCALATION_STATE_MACHINE", stack.state_machine_arn + "-missing")
     composition.reset()
+    created = world["agent_all"].post(f"/v1/tickets/{ticket['id']}/escalations", {"description": "x"})
+    assert created.status_code == 201, created.body
+    assert world["agent_all"].get(f"/v1/tickets/{ticket['id']}").data["escalation"]["id"] == created.data["id"]
 
-    refused = world["agent_all"].post(path, {"description": "x"})
-    assert refused.status_code == 503
-    assert world["agent_all"].get(f"/v1/tickets/{ticket['id']}").data["escalation"] is None
+    records = [r for r in stack.stream_records() if r["dynamodb"]["Keys"]["PK"]["S"] == f"ESC#{created.data['id']}"]
+    failed = stack.deliver("ticket_stream", records)
+    assert failed["batchItemFailures"], "a start that failed must be retried"
     monkeypatch.setenv("HELPDESK_ESCALATION_STATE_MACHINE", stack.state_machine_arn)
     composition.reset()
-    assert world["agent_all"].post(path, {"description": "x"}).status_code == 201
+    assert stack.deliver("ticket_stream", records) == {"batchItemFailures": []}
+    assert stack.deliver("ticket_stream", records) == {"batchItemFailures": []}  # redelivered: started once
+    stack.waiting_token(created.data["id"], "submitted")
+    assert stack.describe(created.data["id"])["status"] == "RUNNING"
+    move(world["agent_all"], stack, created.data["id"], "review")
 
 
 def test_escalation_responses_conform_to_the_documented_schema(world, escalated, stack: EscalationStack) -> None:

@@ -125,7 +125,7 @@ def test_a_new_ticket_gets_clocks_due_in_business_time(sla_world: dict[str, Any]
     assert items["resolution"]["due_at"] == "2026-11-24T09:00:00Z"
     # The ticket summary shows the next due clock to agents, nothing to customers.
     shown = sla_world["agent_all"].get(f"/v1/tickets/{ticket['id']}").data["sla"]
-    assert shown == {"metric": "first_response", "status": "running", "due_at": "2026-11-23T09:00:00Z"}
+    assert shown == {"metric": "first_response", "status": "running", "due_at": "2026-11-23T09:00:00Z", "breached": []}
     listed = sla_world["agent_all"].get("/v1/tickets").data["items"][0]
     assert listed["sla"]["metric"] == "first_response"
     customer_ticket = make_ticket(as_user="alice")

@@ -88,3 +88,21 @@ def test_a_ticket_removed_by_ttl_leaves_no_item_and_no_file_behind(world, make_t
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     assert keys == [f"tickets/{other['id']}/a3/keep.txt"]
     assert agent.get(f"/v1/tickets/{other['id']}/timeline").status_code == 200
+
+
+def test_events_written_by_the_workflow_expire_with_the_feed_retention(world, escalated, stack):  # noqa: F811
+    from datetime import datetime, timedelta
+
+    agent = world["agent_all"]
+    escalation = escalated()
+    move(agent, stack, escalation["id"], "review")
+    written = [e for e in stack.outbox() if e["type"] == "escalation.stage_changed"]
+    assert written and all("ttl" not in e for e in written)  # ASL writes no TTL of its own
+
+    assert stack.deliver("ticket_stream", stack.stream_records()) == {"batchItemFailures": []}
+    assert stack.deliver("ticket_stream", stack.stream_records()) == {"batchItemFailures": []}  # redelivered
+    events = stack.outbox()
+    assert events and all("ttl" in e for e in events)
+    for event in (e for e in events if e["type"] == "escalation.stage_changed"):
+        at = datetime.fromisoformat(event["at"])
+        assert abs(int(event["ttl"]) - (at + timedelta(days=30)).timestamp()) < 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import UTC, datetime, timedelta
 
@@ -162,6 +163,18 @@ def test_a_pending_stage_lasts_as_long_as_the_claim_lease() -> None:
     escalation = Escalation("CP-1", "t1", "d", "submitted", NOW, NOW, "agent-1", claimed_to="review", claimed_at=NOW)
     assert escalation.pending_stage(NOW + timedelta(seconds=1)) == "review"
     assert escalation.pending_stage(NOW + timedelta(seconds=CLAIM_LEASE_SECONDS + 1)) is None
+
+
+def test_a_claimed_escalation_is_entering_its_claimed_stage_and_a_queued_move_is_pending() -> None:
+    claimed = Escalation(
+        "CP-1", "t1", "d", "submitted", NOW, NOW, "agent-1", task_token="tok", claimed_to="review", claimed_at=NOW
+    )
+    assert claimed.entering(NOW) == "review" and not claimed.waiting(NOW)
+    queued = dataclasses.replace(claimed, queued_from="review", queued_to="engineering")
+    assert queued.pending_stage(NOW) == "engineering"
+    # The claim lapsed (its request died): the escalation waits again and the queued move is void.
+    later = NOW + timedelta(seconds=CLAIM_LEASE_SECONDS + 1)
+    assert queued.entering(later) == "submitted" and queued.waiting(later) and queued.pending_stage(later) is None
 
 
 def test_escalation_texts_are_bounded_in_stored_bytes_not_only_characters():

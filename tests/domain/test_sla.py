@@ -233,10 +233,39 @@ def test_timers_start_once_per_running_generation() -> None:
 
 def test_summary_and_views_show_breach_as_soon_as_the_due_time_passes() -> None:
     sla = step(None, ticket(), T0)
-    assert summary(sla, T0) == {"metric": "first_response", "status": RUNNING, "due_at": "2026-11-23T11:00:00Z"}
+    assert summary(sla, T0) == {"metric": "first_response", "status": RUNNING, "due_at": "2026-11-23T11:00:00Z", "breached": []}
     assert summary(sla, T0 + timedelta(hours=1))["status"] == BREACHED  # type: ignore[index]
     views = clock_views(sla, ALWAYS, T0 + timedelta(minutes=30))
     assert [(v["metric"], v["business_seconds_elapsed"]) for v in views] == [("first_response", 1800), ("resolution", 1800)]
+
+
+def recorded_breach(sla: dict[str, Any], metric: str, at: str) -> dict[str, Any]:
+    """What the SLA timer's transaction writes on the ticket."""
+    clocks = {name: dict(c) for name, c in sla["clocks"].items()}
+    clocks[metric].update(status=BREACHED, breached_at=at)
+    return {**sla, "clocks": clocks}
+
+
+def test_the_summary_keeps_showing_a_breached_first_response_while_resolution_runs() -> None:
+    sla = recorded_breach(step(None, ticket(), T0), "first_response", "2026-11-23T11:00:00Z")
+    shown = summary(sla, T0 + timedelta(hours=2))
+    assert shown is not None and (shown["metric"], shown["status"], shown["due_at"]) == (
+        "first_response",
+        BREACHED,
+        "2026-11-23T11:00:00Z",
+    )
+    assert shown["breached"] == ["first_response"]
+    # Answered late: first response is done (late), resolution runs, the breach stays listed.
+    late = step(sla, ticket(), T0 + timedelta(hours=2), "public_reply")
+    shown = summary(late, T0 + timedelta(hours=2))
+    assert shown is not None and (shown["metric"], shown["status"]) == ("resolution", RUNNING)
+    assert shown["breached"] == ["first_response"]
+
+
+def test_a_breach_is_never_shown_before_the_clock_was_due() -> None:
+    sla = recorded_breach(step(None, ticket(), T0), "first_response", "2026-11-23T10:59:59Z")
+    (first,) = [v for v in clock_views(sla, ALWAYS, T0 + timedelta(hours=2)) if v["metric"] == "first_response"]
+    assert first["due_at"] == "2026-11-23T11:00:00Z" and first["breached_at"] == "2026-11-23T11:00:00Z"
 
 
 def test_policy_validation_names_fields() -> None:

@@ -70,8 +70,20 @@ class World:
 
     def escalation(self, ticket_id: str) -> dict[str, Any]:
         escalation = self.ok(self.agent.post(f"/v1/tickets/{ticket_id}/escalations", {"description": "Sync loses rows"}))
+        self.start_run(escalation["id"])
         self.waiting(escalation["id"], "submitted")
         return escalation
+
+    def start_run(self, escalation_id: str) -> None:
+        """What the ticket stream does for the escalation item's INSERT: start its workflow."""
+        from chalicelib import composition
+
+        table = boto3.client("dynamodb", endpoint_url=self.stack.endpoint)
+        item = table.get_item(
+            TableName=self.stack.table, Key={"PK": {"S": f"ESC#{escalation_id}"}, "SK": {"S": "ESC"}}, ConsistentRead=True
+        )["Item"]
+        record = {"eventName": "INSERT", "dynamodb": {"NewImage": item}}
+        assert composition.escalation_starter().start_for(record) == escalation_id
 
     def move(self, escalation_id: str, to: str) -> None:
         self.ok(self.agent.post(f"/v1/escalations/{escalation_id}/transitions", {"to": to}))
@@ -261,6 +273,7 @@ def _escalate(w: World) -> Case:
     t = w.ticket()
 
     def settle(response: Any) -> None:
+        w.start_run(response.data["id"])  # the ticket stream starts the workflow
         w.waiting(response.data["id"], "submitted")
 
     # The escalation's own partition is new: snapshots pick up new partitions by themselves.

@@ -258,11 +258,14 @@ def run_every_function(local: Local) -> None:
     assert left == []
     assert s3.list_objects_v2(Bucket=bucket, Prefix=f"tickets/{ticket_id}/").get("KeyCount") == 0
 
-    # Last: the escalation workflow it starts keeps writing to its ticket in the background.
+    # Last: the escalation workflow keeps writing to its ticket in the background. The API writes
+    # the escalation; TicketStream starts its workflow from the stream record.
     status, other = local.call(admin, "POST", "/v1/tickets", {"subject": "Export crashes", "description": "Since 2.3."})
     path = f"/v1/tickets/{other['id']}/escalations"
+    local.new_stream_records()
     status, escalation = local.call(admin, "POST", path, {"description": "Crash on export"})
     assert status == 201
+    local.invoke_stream("TicketStream", local.new_stream_records())
     workflows = sfn.list_executions(stateMachineArn=local.provisioned.physical["EscalationStateMachine"])["executions"]
     assert [e["name"] for e in workflows] == [escalation["id"]]
 

@@ -49,6 +49,7 @@ class EscalationStack:
     queue_url: str
     received: list[dict[str, Any]] = field(default_factory=list)
     streamed: int = 0  # stream records already handed to the publisher
+    escalations_streamed: int = 0  # stream records already scanned for escalation runs to start
 
     @property
     def env(self) -> dict[str, str]:
@@ -121,10 +122,22 @@ class EscalationStack:
             if event["type"].endswith(STATE_ENTERED)
         ]
 
+    def start_escalation_runs(self) -> Any:
+        """Hand the escalation items' new stream records to the ticket stream function, which
+        starts their workflow runs (as Lambda's stream polling would; other records are left
+        for tests that follow the stream themselves)."""
+        records = self.stream_records(self.escalations_streamed)
+        self.escalations_streamed += len(records)
+        ours = [r for r in records if r["dynamodb"].get("Keys", {}).get("PK", {}).get("S", "").startswith("ESC#")]
+        result = self.deliver("ticket_stream", ours)
+        assert result == {"batchItemFailures": []}, result
+        return result
+
     def waiting_token(self, escalation_id: str, stage: str, *, timeout: float = 60.0) -> str:
         """The task token the execution stored when it started waiting in `stage`."""
 
         def token() -> str | None:
+            self.start_escalation_runs()
             item = self.escalation(escalation_id) or {}
             if item.get("stage") == stage and item.get("task_stage") == stage and not item.get("claim_id"):
                 return item.get("task_token")

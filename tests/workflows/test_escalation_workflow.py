@@ -26,6 +26,7 @@ from chalicelib.storage.escalations import EscalationWorkflow
 from tests.workflows.stack import EscalationStack, escalation_stack, wait_for
 
 HAPPY_PATH = [
+    "Start",
     "Enter_submitted",
     "Await_submitted",
     "Enter_review",
@@ -212,7 +213,7 @@ def test_a_stage_whose_transaction_fails_writes_no_event(stack: EscalationStack,
     stack.waiting_token(escalation_id, "submitted")
     boto3.client("dynamodb").delete_item(TableName=stack.table, Key={"PK": {"S": f"TICKET#{ticket_id}"}, "SK": {"S": "TICKET"}})
     signal(stack, escalation_id, "submitted", "review")
-    stack.finished(escalation_id, timeout=20)
+    stack.finished(escalation_id, timeout=90)  # a cancelled stage transaction is retried with backoff first (≤ ~35 s)
 
     assert [json.loads(i["detail"])["changes"][0]["new"] for i in stack.outbox("escalation.stage_changed")] == ["submitted"]
 
@@ -236,11 +237,13 @@ def test_a_repeated_start_is_a_no_op(stack: EscalationStack, escalate) -> None:
 
     with pytest.raises(ClientError, match="ExecutionAlreadyExists"):
         start(stack, escalation_id, ticket_id)
-    composition.escalation_workflow().start(escalation_id, {"escalation_id": escalation_id})  # the API's start
+    composition.escalation_workflow().start(escalation_id, {"escalation_id": escalation_id})  # the stream's start
+    inserted = [r for r in stack.stream_records() if r["dynamodb"]["Keys"]["PK"]["S"] == f"ESC#{escalation_id}"]
+    assert stack.deliver("ticket_stream", inserted) == {"batchItemFailures": []}  # redelivered: refused as a duplicate
 
     sfn = boto3.client("stepfunctions")
     assert len(sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]) == 1
-    assert stack.entered_states(escalation_id) == HAPPY_PATH[:2]
+    assert stack.entered_states(escalation_id) == HAPPY_PATH[:3]
 
 
 def test_a_used_token_cannot_move_the_escalation_twice(stack: EscalationStack, escalate) -> None:
@@ -294,7 +297,7 @@ def test_a_failing_write_is_recorded_on_the_escalation_published_and_fails_the_e
     boto3.client("dynamodb").delete_item(TableName=stack.table, Key={"PK": {"S": f"TICKET#{ticket_id}"}, "SK": {"S": "TICKET"}})
     signal(stack, escalation_id, "submitted", "review")
 
-    described = stack.finished(escalation_id, timeout=20)
+    described = stack.finished(escalation_id, timeout=90)
     assert (described["status"], described["error"]) == ("FAILED", "Helpdesk.EscalationFailed")
     failure = stack.escalation(escalation_id)["failure"]
     assert failure["error"] == "DynamoDb.TransactionCanceledException"
@@ -304,7 +307,7 @@ def test_a_failing_write_is_recorded_on_the_escalation_published_and_fails_the_e
     entered = stack.entered_states(escalation_id)
     assert entered[-3:] == ["RecordFailure", "PublishFailure", "Failed"]
     failed_attempts = [e for e in stack.history(escalation_id) if e["type"] == "TaskFailed"]
-    assert len(failed_attempts) == 3  # two retries of a cancelled transaction, then the Catch
+    assert len(failed_attempts) == 7  # six retries of a cancelled transaction (backoff), then the Catch
 
 
 def test_an_execution_without_its_escalation_fails_loudly(stack: EscalationStack, escalate) -> None:
@@ -357,3 +360,32 @@ def test_a_workflow_service_failure_is_unavailable_not_a_conflict() -> None:
         stubbed.add_client_error("send_task_success", service_error_code="ServiceUnavailable", http_status_code=503)
         with pytest.raises(Unavailable):
             EscalationWorkflow(lambda: client, "arn:aws:states:us-east-1:1:stateMachine:x").signal("t", {})
+
+
+def test_an_operator_redrive_gives_a_failed_escalation_a_new_run_that_resumes_in_its_stage(
+    stack: EscalationStack, escalate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib.cli import main
+
+    escalation_id = escalate()
+    ticket_id = stack.escalation(escalation_id)["ticket_id"]
+    stack.waiting_token(escalation_id, "submitted")
+    key = {"PK": {"S": f"TICKET#{ticket_id}"}, "SK": {"S": "TICKET"}}
+    ticket = boto3.client("dynamodb").get_item(TableName=stack.table, Key=key)["Item"]
+    boto3.client("dynamodb").delete_item(TableName=stack.table, Key=key)
+    signal(stack, escalation_id, "submitted", "review")
+    assert stack.finished(escalation_id, timeout=90)["status"] == "FAILED"
+    boto3.client("dynamodb").put_item(TableName=stack.table, Item=ticket)  # the cause is fixed
+
+    assert main(["redrive-escalation", escalation_id, "--table", stack.table]) == 0
+    assert capsys.readouterr().out.strip() == f"started {escalation_id}-r2"
+    assert main(["redrive-escalation", escalation_id, "--table", stack.table]) == 1  # its new run is running
+    stack.waiting_token(escalation_id, "submitted")
+    item = stack.escalation(escalation_id)
+    assert item["run"] == 2 and "failure" not in item
+    signal(stack, escalation_id, "submitted", "review")
+    stack.waiting_token(escalation_id, "review")
+    assert [s["stage"] for s in stack.escalation(escalation_id)["stages"]] == ["submitted", "review"]
+    run2 = stack.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{escalation_id}-r2"
+    entered = [e["stateEnteredEventDetails"]["name"] for e in stack._history_of(run2) if e["type"].endswith("StateEntered")]
+    assert entered[:3] == ["Start", "ResumeWaiting", "Await_submitted"]  # resumed: submitted is not entered again

@@ -115,7 +115,7 @@ def ledger(stack: EscalationStack, ticket_id: str) -> list[dict[str, Any]]:
     return [{k: plain.deserialize(v) for k, v in item.items()} for item in raw["Items"]]
 
 
-def test_an_unanswered_ticket_breaches_in_three_transitions(stack: EscalationStack) -> None:
+def test_an_unanswered_ticket_breaches_in_five_transitions(stack: EscalationStack) -> None:
     t = now_second()
     ticket = composition.ticket_service().create(AGENT, {"subject": "Down", "description": "all of it"}, t - timedelta(minutes=2))
     timers = Timers(stack)
@@ -124,7 +124,7 @@ def test_an_unanswered_ticket_breaches_in_three_transitions(stack: EscalationSta
     assert set(timers.executions()) == {name}
     assert timers.finished(name)["status"] == "SUCCEEDED"
     entered = timers.entered(name)
-    assert entered == ["WaitUntilDue", "RecordBreach", "Breached"]
+    assert entered == ["WaitUntilDue", "DueYet", "Record", "RecordBreach", "Breached"]
     assert len(entered) <= MAX_TRANSITIONS_PER_CLOCK
 
     item = stack.item(f"TICKET#{ticket.id}", "TICKET")
@@ -172,7 +172,7 @@ def test_a_timer_for_a_clock_met_meanwhile_exits_without_effect(stack: Escalatio
     timers.deliver()  # the timer starts late (after the reply): its Wait returns at once
     name = f"{ticket.id}-first_response-1"
     assert timers.finished(name)["status"] == "SUCCEEDED"
-    assert timers.entered(name) == ["WaitUntilDue", "RecordBreach", "Stale"]
+    assert timers.entered(name) == ["WaitUntilDue", "DueYet", "Record", "RecordBreach", "WhyCancelled", "Stale"]
     item = stack.item(f"TICKET#{ticket.id}", "TICKET")
     assert item is not None and item["sla"]["clocks"]["first_response"]["status"] == "met"
     assert "breached" not in [line["event"] for line in ledger(stack, ticket.id)]
@@ -229,3 +229,77 @@ def test_after_a_local_restart_running_clocks_get_their_timers_again(stack: Esca
     assert set(timers.executions()) == {f"{overdue.id}-first_response-1"}
     assert timers.finished(f"{overdue.id}-first_response-1")["status"] == "SUCCEEDED"
     assert [line["event"] for line in ledger(stack, overdue.id)][-1] == "breached"
+
+
+class BreachFaults:
+    """Fails the first `times` breach transactions of one ticket, as DynamoDB cancels a
+    transaction: `TransactionCanceledException` with the reason of each item. The timer's
+    calls come from moto's execution thread, so every thread's calls are watched."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, ticket_id: str, reason: str, times: int = 1) -> None:
+        from botocore.client import BaseClient
+
+        self.failed = 0
+        make_api_call = BaseClient._make_api_call
+
+        def api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
+            items = params.get("TransactItems") or [{}]
+            key = (items[0].get("Update") or {}).get("Key", {}).get("PK", {}).get("S")
+            if operation == "TransactWriteItems" and key == f"TICKET#{ticket_id}" and self.failed < times:
+                self.failed += 1
+                reasons = [reason] + ["None"] * (len(items) - 1)
+                message = f"Transaction cancelled, please refer cancellation reasons for specific reasons [{', '.join(reasons)}]"
+                error = {
+                    "Error": {"Code": "TransactionCanceledException", "Message": message},
+                    "ResponseMetadata": {"HTTPStatusCode": 400, "RequestId": "injected"},
+                    "CancellationReasons": [{"Code": code} for code in reasons],
+                }
+                raise client.exceptions.TransactionCanceledException(error, operation)
+            return make_api_call(client, operation, params)
+
+        monkeypatch.setattr(BaseClient, "_make_api_call", api_call)
+
+
+@pytest.mark.parametrize("reason", ["TransactionConflict", "ThrottlingError"])
+def test_a_breach_cancelled_by_a_colliding_write_or_throttling_is_retried_and_recorded(
+    stack: EscalationStack, monkeypatch: pytest.MonkeyPatch, reason: str
+) -> None:
+    t = now_second()
+    ticket = composition.ticket_service().create(AGENT, {"subject": "Busy", "description": "!"}, t - timedelta(minutes=2))
+    faults = BreachFaults(monkeypatch, ticket.id, reason)
+    timers = Timers(stack)
+    assert timers.deliver() == {"batchItemFailures": []}
+    name = f"{ticket.id}-first_response-1"
+    assert timers.finished(name)["status"] == "SUCCEEDED"
+    assert faults.failed == 1
+    entered = timers.entered(name)
+    assert entered.count("RecordBreach") == 2 and entered[-1] == "Breached"
+    item = stack.item(f"TICKET#{ticket.id}", "TICKET")
+    assert item is not None and item["sla"]["clocks"]["first_response"]["status"] == "breached"
+    assert [line["event"] for line in ledger(stack, ticket.id)].count("breached") == 1
+    assert len([a for a in stack.activities(ticket.id) if a["type"] == "system"]) == 1
+    assert len(stack.outbox("sla.breached")) == 1
+
+
+def test_a_breach_is_never_recorded_before_its_due_time(stack: EscalationStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The timer's Wait wakes early (moto truncates the wait to whole seconds; one breach on AWS
+    was recorded 0.6 s early): here it returns at once, 3 s before the clock is due."""
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
+
+    monkeypatch.setattr(Timestamp, "_get_wait_seconds", lambda self, env: (self.string.eval(env=env), env.stack.pop(), 0)[-1])
+    t = now_second()
+    # One-minute target, opened 57 s ago: due 3 s from now.
+    ticket = composition.ticket_service().create(AGENT, {"subject": "Soon", "description": "."}, t - timedelta(seconds=57))
+    timers = Timers(stack)
+    assert timers.deliver() == {"batchItemFailures": []}
+    name = f"{ticket.id}-first_response-1"
+    assert timers.finished(name)["status"] == "SUCCEEDED"
+    assert timers.entered(name)[-1] == "Breached"
+    item = stack.item(f"TICKET#{ticket.id}", "TICKET")
+    assert item is not None
+    clock = item["sla"]["clocks"]["first_response"]
+    due = datetime.fromisoformat(clock["due_at"])
+    assert due == t + timedelta(seconds=3)
+    assert datetime.fromisoformat(clock["breached_at"]) >= due
+    (breach,) = [line for line in ledger(stack, ticket.id) if line["event"] == "breached"]
+    assert datetime.fromisoformat(breach["at"]) >= due

@@ -163,6 +163,19 @@ def _entered_from(states: dict[str, Any], name: str) -> set[str]:
     return found
 
 
+def test_the_escalation_definition_is_what_the_stage_table_generates() -> None:
+    """statemachines/generate.py writes it from the domain's move table; nobody edits it by hand."""
+    from statemachines import generate
+
+    assert ESCALATION.read_text(encoding="utf-8") == generate.render(), "run: python -m statemachines.generate"
+
+
+@pytest.mark.parametrize("path", ASL_FILES, ids=lambda p: p.name)
+def test_deployable_definitions_carry_no_moto_workarounds(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert "StringSplit($$.State.EnteredTime" not in text and "Base64Decode" not in text
+
+
 def test_escalation_states_agree_with_the_stage_enum_and_the_move_table() -> None:
     states = _load(ESCALATION)["States"]
     entered = _stage_states(states, "Enter_")

@@ -1,0 +1,1 @@
+"""Step Functions definitions (ASL) and the generator of the escalation definition."""
