@@ -22,6 +22,7 @@ from chalicelib.domain.conversation import (
     activity_status_after_reply,
     actor_teams,
     can_edit,
+    check_cc_by_customer,
     check_close,
     check_comment,
     check_restorable,
@@ -173,9 +174,11 @@ class ConversationService:
         cc, notify = list(dict.fromkeys(cc)), list(dict.fromkeys(notify))
         activity_id = new_activity_id(now)  # one id across retries: a retry never posts twice
         posted: dict[str, Activity] = {}
+        cc_orgs = self._tickets.user_organizations(cc[: MAX_CC + 1]) if cc and not caller.is_staff else []
 
         def change(current: Ticket) -> TicketWrite:
-            relation = check_comment(caller, current, visibility=visibility, status=status, notify=notify)
+            relation = check_comment(caller, current, visibility=visibility, status=status, notify=notify, cc=cc)
+            check_cc_by_customer(caller, current.organization_id, cc_orgs)
             updated, changes = current, []
             if status is not None:
                 catalog = self._statuses.catalog(must_know=status)
