@@ -87,6 +87,10 @@ class RecordActionsService:
                 if other is None or not can_see(caller, other):
                     raise ValidationFailed([FieldError("ticket_id", "no such ticket")])
                 check_link(ticket, other)
+            elif other is not None and not can_see(caller, other):
+                # The caller's links leave this ticket out (visible_links), and unlinking would
+                # write to it: for them there is no such link.
+                raise NotFound("no link to that ticket")
             writes = []
             for this, that in ((ticket, other_id), (other, ticket_id)):
                 if this is None:

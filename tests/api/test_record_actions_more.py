@@ -63,6 +63,19 @@ def test_link_errors(world, make_ticket):
     assert_problem(world["agent_support"].post(path, {"ticket_id": hidden["id"]}), 422)
 
 
+def test_removing_a_link_never_writes_to_a_ticket_the_caller_may_not_see(world, make_ticket):
+    mine = make_ticket(requester_id="alice", team_id="support")
+    hidden = make_ticket(requester_id="gina", team_id="engineering")
+    assert world["agent_all"].post(f"/v1/tickets/{mine['id']}/links", {"ticket_id": hidden["id"]}).status_code == 200
+    version = world["agent_all"].get(f"/v1/tickets/{hidden['id']}").data["version"]
+
+    assert_problem(world["agent_support"].delete(f"/v1/tickets/{mine['id']}/links/{hidden['id']}"), 404)
+
+    after = world["agent_all"].get(f"/v1/tickets/{hidden['id']}").data
+    assert after["links"] == [mine["id"]] and after["version"] == version
+    assert world["agent_all"].get(f"/v1/tickets/{mine['id']}").data["links"] == [hidden["id"]]
+
+
 def test_related_tickets_come_from_the_requester_and_organization_partitions(world, make_ticket):
     ticket = make_ticket(requester_id="alice")
     older = make_ticket(requester_id="alice")
