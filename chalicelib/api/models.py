@@ -168,6 +168,9 @@ class TicketOut(Model):
         None, description="linked tickets the caller may see; on GET of one ticket (everywhere for agents who see all)"
     )
     merged_from: list[str] | None = Field(None, description="agents only: tickets merged into this one")
+    merged_staff_only: list[str] | None = Field(
+        None, description="agents only: of merged_from, tickets of another organization (their thread is hidden from customers)"
+    )
     time_spent_minutes: int | None = Field(None, description="agents only: total of the time entries")
     channel_details: dict[str, Any] | None = Field(
         None,

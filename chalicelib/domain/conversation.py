@@ -31,7 +31,17 @@ VISIBILITIES = ("public", "internal")
 INTERNAL_TYPES = frozenset({"note", "task", "time_entry", "proxy_access"})
 # Ticket properties customers never receive (api/views.AGENT_ONLY; a test keeps them equal).
 AGENT_ONLY_PROPERTIES = frozenset(
-    {"team_id", "followers", "tags", "activity_status", "sentiment", "sla", "time_spent_minutes", "merged_from"}
+    {
+        "team_id",
+        "followers",
+        "tags",
+        "activity_status",
+        "sentiment",
+        "sla",
+        "time_spent_minutes",
+        "merged_from",
+        "merged_staff_only",
+    }
 )
 
 BODY_MAX = 65_536  # seed 004: "comments over 64K characters are truncated with an ellipsis"

@@ -302,7 +302,7 @@ class ConversationService:
             if forbidden:
                 raise NotAllowed.for_fields(forbidden, "agents only")
         page = self._activities.page_merged(
-            [ticket_id, *audience.merged_from],
+            [ticket_id, *audience.merged_for(caller)],
             public_only=public_only,
             flt=flt,
             limit=limit,

@@ -21,6 +21,7 @@ from chalicelib.domain.record_actions import (
     attachment_visible,
     check_attach,
     check_link,
+    check_organizations,
     merge,
     merge_activities,
     proxy_audit_entry,
@@ -31,7 +32,7 @@ from chalicelib.domain.record_actions import (
     with_time,
 )
 from chalicelib.domain.tickets import Ticket
-from chalicelib.domain.visibility import Caller, can_see, can_see_even_if_deleted
+from chalicelib.domain.visibility import Audience, Caller, can_see, can_see_even_if_deleted
 from chalicelib.services.tickets import UPDATE_ATTEMPTS, TicketService, TicketWrite, backoff
 from chalicelib.storage import keys
 from chalicelib.storage.activities import ActivityRepository, items_for, new_activity_id
@@ -142,7 +143,7 @@ class RecordActionsService:
         return out
 
     # -- merge -------------------------------------------------------------------------
-    def merge(self, caller: Caller, target_id: str, source_id: str, now: datetime) -> Ticket:
+    def merge(self, caller: Caller, target_id: str, source_id: str, now: datetime, *, force: bool = False) -> Ticket:
         """Merge the source into the target: both tickets, their list entries, history and a
         system entry on each timeline in ONE transaction conditioned on both versions read
         (BatchGetItem + TransactWriteItems). Nothing is visible until all of it commits."""
@@ -160,6 +161,7 @@ class RecordActionsService:
             for ticket, role in ((target, "target"), (source, "source")):
                 if ticket.is_deleted:
                     raise Conflict(f"the {role} ticket is deleted; restore it first")
+            check_organizations(caller, target, source, force=force)
             result = merge(target, source, now)
             entries = merge_activities(result, caller, now, target_entry, source_entry)
             # One ticket.merged event for the target; the source's own change (closed, merged into
@@ -270,7 +272,7 @@ class RecordActionsService:
         """A presigned GET for a file of the ticket (or of a ticket merged into it) the caller may
         see: GetItem + one BatchGetItem. An internal note's file is not found for customers."""
         ticket = self._tickets.get(caller, ticket_id)
-        attachment = self._attachments.find([ticket.id, *ticket.merged_from], attachment_id)
+        attachment = self._attachments.find([ticket.id, *Audience.of(ticket).merged_for(caller)], attachment_id)
         if attachment is None or not attachment_visible(caller, attachment.visibility):
             raise NotFound("attachment not found")
         return attachment, self._files.download_url(attachment.object_key, attachment.filename, attachment.content_type)

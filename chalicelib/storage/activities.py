@@ -56,6 +56,7 @@ def _head_audience(item: TimelineHead) -> Audience:
         assignee_id=item.assignee_id,
         deleted=bool(item.deleted),
         merged_from=tuple(item.merged_from or ()),
+        merged_staff_only=tuple(item.merged_staff_only or ()),
     )
 
 

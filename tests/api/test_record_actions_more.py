@@ -369,3 +369,40 @@ def test_record_actions_use_the_documented_number_of_calls(world, make_ticket, b
     assert measure(dynamodb_calls, lambda: alice.get(f"/v1/tickets/{tid}")) == {"GetItem": 2, "BatchGetItem": 1}
     assert measure(dynamodb_calls, lambda: agent.get(f"/v1/tickets/{tid}")) == {"GetItem": 2}
     assert "Scan" not in dynamodb_calls
+
+
+# -- merges across organizations ---------------------------------------------------------------
+def test_merging_a_ticket_of_another_organization_is_a_409_unless_an_admin_forces_it(world, make_ticket):
+    target, source = make_ticket(requester_id="alice"), make_ticket(requester_id="gina")
+    path = f"/v1/tickets/{target['id']}/merge"
+
+    assert_problem(world["agent_all"].post(path, {"source_id": source["id"]}), 409)
+    problem = assert_problem(world["agent_all"].post(path, {"source_id": source["id"], "force": True}), 403)
+    assert [e["field"] for e in problem["errors"]] == ["force"]
+    assert world["agent_all"].get(f"/v1/tickets/{source['id']}").data["merged_into"] is None
+    assert world["admin"].post(path, {"source_id": source["id"], "force": True}).status_code == 200
+
+
+def test_a_forced_merge_never_shows_the_sources_thread_to_the_targets_organization(world, make_ticket, bucket):
+    admin, agent, alice, gina = world["admin"], world["agent_all"], world["alice"], world["gina"]
+    target, source = make_ticket(requester_id="alice"), make_ticket(requester_id="gina")
+    src = f"/v1/tickets/{source['id']}"
+    assert world["gina"].post(f"{src}/comments", {"body": "globex secret reply"}).status_code == 201
+    upload = gina.post(f"{src}/attachments", {"filename": "contract.pdf", "content_type": "application/pdf", "size": 10})
+    assert upload.status_code == 201, upload.body
+
+    merged = admin.post(f"/v1/tickets/{target['id']}/merge", {"source_id": source["id"], "force": True})
+
+    assert merged.status_code == 200, merged.body
+    assert "gina" not in merged.data["cc"]  # nobody of the source gains the target
+    assert merged.data["merged_staff_only"] == [source["id"]]
+    customer_view = _timeline(alice, target["id"])
+    assert "globex secret reply" not in [e["body"] for e in customer_view]
+    assert all(e["type"] != "system" or not e["fields"]["event"].startswith("merged") for e in customer_view)
+    assert "globex secret reply" not in [e["body"] for e in _timeline(alice, target["id"], limit=1)]
+    assert_problem(alice.get(f"/v1/tickets/{target['id']}/attachments/{upload.data['id']}"), 404)
+    assert_problem(gina.get(f"/v1/tickets/{target['id']}"), 404)
+    assert "merged_staff_only" not in alice.get(f"/v1/tickets/{target['id']}").data
+    # Staff still read the whole merged record through the target.
+    assert "globex secret reply" in [e["body"] for e in _timeline(agent, target["id"])]
+    assert agent.get(f"/v1/tickets/{target['id']}/attachments/{upload.data['id']}").status_code == 200
