@@ -1,14 +1,22 @@
-"""Composition root: builds every dependency lazily, once per container (nothing at import)."""
+"""Composition root: builds every dependency lazily, once per container (nothing at import).
+
+"Once per container" is once per function environment: in AWS each function has its own process;
+the local stack and the tests run several functions in one, each inside its own
+`config.function_environment`, so every builder caches per environment and one function never
+gets what was built from another's variables (docs/decisions.md, "Lambda environments and
+permissions").
+"""
 
 from __future__ import annotations
 
 import functools
-import os
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from chalicelib.config import Settings
+from chalicelib import config
+from chalicelib.config import MailSettings, Settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
@@ -28,8 +36,40 @@ if TYPE_CHECKING:
     from chalicelib.storage.directory import DirectoryRepository
     from chalicelib.storage.escalations import EscalationRepository, EscalationWorkflow
     from chalicelib.storage.events import EventRepository
+    from chalicelib.storage.mail import MailRepository, SesSender
     from chalicelib.storage.sla import SlaTimers
     from chalicelib.storage.tickets import TicketRepository
+
+
+T = TypeVar("T")
+
+
+class _PerEnvironment:
+    """A zero-argument builder called once per function environment (`functools.cache`, keyed by
+    `config.environment_key()`)."""
+
+    def __init__(self, builder: Callable[[], Any]) -> None:
+        functools.update_wrapper(self, builder)
+        self._builder = builder
+        self._built: dict[object, Any] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Any:
+        key = config.environment_key()
+        try:
+            return self._built[key]
+        except KeyError:
+            pass
+        value = self._builder()
+        with self._lock:
+            return self._built.setdefault(key, value)
+
+    def cache_clear(self) -> None:
+        self._built.clear()
+
+
+def per_environment(builder: Callable[[], T]) -> Callable[[], T]:
+    return _PerEnvironment(builder)
 
 
 def clock() -> datetime:
@@ -37,19 +77,19 @@ def clock() -> datetime:
     return datetime.now(UTC)
 
 
-@functools.cache
+@per_environment
 def settings() -> Settings:
     return Settings.from_env()
 
 
-@functools.cache
+@per_environment
 def _storage_bound() -> None:
     from chalicelib.storage.models import bind
 
-    bind(settings().table_name, host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"))
+    bind(settings().table_name, host=config.endpoint_url(config.environ(), "dynamodb"))
 
 
-@functools.cache
+@per_environment
 def ticket_repository() -> TicketRepository:
     from chalicelib.storage.tickets import TicketRepository
 
@@ -57,7 +97,7 @@ def ticket_repository() -> TicketRepository:
     return TicketRepository()
 
 
-@functools.cache
+@per_environment
 def directory_repository() -> DirectoryRepository:
     from chalicelib.storage.directory import DirectoryRepository
 
@@ -65,28 +105,28 @@ def directory_repository() -> DirectoryRepository:
     return DirectoryRepository()
 
 
-@functools.cache
+@per_environment
 def status_catalog() -> StatusCatalogCache:
     from chalicelib.services.statuses import StatusCatalogCache
 
     return StatusCatalogCache(directory_repository())
 
 
-@functools.cache
+@per_environment
 def ticket_service() -> TicketService:
     from chalicelib.services.tickets import TicketService
 
     return TicketService(ticket_repository(), directory_repository(), status_catalog(), sla=sla_service())
 
 
-@functools.cache
+@per_environment
 def directory_service() -> DirectoryService:
     from chalicelib.services.directory import DirectoryService
 
     return DirectoryService(directory_repository(), ticket_repository(), status_catalog(), sla=sla_service())
 
 
-@functools.cache
+@per_environment
 def activity_repository() -> ActivityRepository:
     from chalicelib.storage.activities import ActivityRepository
 
@@ -94,35 +134,38 @@ def activity_repository() -> ActivityRepository:
     return ActivityRepository()
 
 
-@functools.cache
+@per_environment
 def workspace_settings() -> WorkspaceSettings:
     from chalicelib.services.conversation import WorkspaceSettings
 
     return WorkspaceSettings(directory_repository())
 
 
-@functools.cache
+@per_environment
 def conversation_service() -> ConversationService:
     from chalicelib.services.conversation import ConversationService
 
     return ConversationService(ticket_service(), activity_repository(), status_catalog(), workspace_settings())
 
 
-@functools.cache
+@per_environment
 def template_service() -> TemplateService:
     from chalicelib.services.conversation import TemplateService
 
     return TemplateService(directory_repository(), ticket_service(), workspace_settings())
 
 
+# One per process, not per environment: Powertools Logger instances of one service share the
+# python logger, and a second instance takes that logger's first handler as its own (chalice's,
+# when an app with configure_logs created one), whose formatter cannot append keys.
 @functools.cache
 def logger() -> Logger:
     from aws_lambda_powertools import Logger
 
-    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "helpdesk"))
+    return Logger(service=config.environ().get("POWERTOOLS_SERVICE_NAME", "helpdesk"))
 
 
-@functools.cache
+@per_environment
 def idempotency_config() -> IdempotencyConfig:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
@@ -134,7 +177,7 @@ def idempotency_config() -> IdempotencyConfig:
     )
 
 
-@functools.cache
+@per_environment
 def idempotent_runner() -> Callable[..., dict[str, Any]]:
     """Runs a POST once per (caller, route, Idempotency-Key); replays its response for 24 h."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
@@ -190,12 +233,20 @@ def reset() -> None:
         sqs_client,
         _delivery_storage_bound,
         webhook_cache,
+        mail_settings,
+        mail_ticket_repository,
+        mail_directory_repository,
+        mail_activity_repository,
+        mail_status_catalog,
+        mail_repository,
+        ses_client,
+        ses_sender,
     ):
         builder.cache_clear()
 
 
 # -- escalations (issue 4) ------------------------------------------------------------
-@functools.cache
+@per_environment
 def stepfunctions_client() -> Any:
     import boto3
     from botocore.config import Config
@@ -203,7 +254,7 @@ def stepfunctions_client() -> Any:
     return boto3.client("stepfunctions", config=Config(retries={"mode": "standard", "max_attempts": 3}))
 
 
-@functools.cache
+@per_environment
 def escalation_repository() -> EscalationRepository:
     from chalicelib.storage.escalations import EscalationRepository
 
@@ -211,14 +262,14 @@ def escalation_repository() -> EscalationRepository:
     return EscalationRepository()
 
 
-@functools.cache
+@per_environment
 def escalation_workflow() -> EscalationWorkflow:
     from chalicelib.storage.escalations import EscalationWorkflow
 
     return EscalationWorkflow(stepfunctions_client, settings().escalation_state_machine_arn)
 
 
-@functools.cache
+@per_environment
 def escalation_service() -> EscalationService:
     from chalicelib.services.escalations import EscalationService
 
@@ -228,7 +279,7 @@ def escalation_service() -> EscalationService:
 
 
 # -- record actions (issue 3) ---------------------------------------------------------
-@functools.cache
+@per_environment
 def s3_client() -> Any:
     import boto3
     from botocore.config import Config
@@ -237,7 +288,7 @@ def s3_client() -> Any:
     return boto3.client("s3", config=Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 3}))
 
 
-@functools.cache
+@per_environment
 def attachment_repository() -> AttachmentRepository:
     from chalicelib.storage.attachments import AttachmentRepository
 
@@ -245,14 +296,14 @@ def attachment_repository() -> AttachmentRepository:
     return AttachmentRepository()
 
 
-@functools.cache
+@per_environment
 def file_store() -> FileStore:
     from chalicelib.storage.attachments import FileStore
 
     return FileStore(s3_client, lambda: settings().attachments_bucket)
 
 
-@functools.cache
+@per_environment
 def record_actions_service() -> RecordActionsService:
     from chalicelib.services.record_actions import RecordActionsService
 
@@ -262,14 +313,14 @@ def record_actions_service() -> RecordActionsService:
 
 
 # -- SLA clocks (issue 4) -------------------------------------------------------------
-@functools.cache
+@per_environment
 def sla_config_cache() -> SlaConfigCache:
     from chalicelib.services.sla import SlaConfigCache
 
     return SlaConfigCache(directory_repository())
 
 
-@functools.cache
+@per_environment
 def sla_service() -> SlaService:
     from chalicelib.services.sla import SlaService
     from chalicelib.storage.sla import SlaLedgerRepository
@@ -278,16 +329,16 @@ def sla_service() -> SlaService:
     return SlaService(sla_config_cache(), SlaLedgerRepository())
 
 
-@functools.cache
+@per_environment
 def sla_timers() -> SlaTimers:
     from chalicelib.storage.sla import SlaTimers
 
     # Read directly, not through Settings: the stream handler that starts timers has no API secrets.
-    return SlaTimers(stepfunctions_client(), os.environ.get("HELPDESK_SLA_STATE_MACHINE", ""))
+    return SlaTimers(stepfunctions_client(), config.environ().get("HELPDESK_SLA_STATE_MACHINE", ""))
 
 
 # -- events (outbox, publisher, change feed) -------------------------------------------
-@functools.cache
+@per_environment
 def event_repository() -> EventRepository:
     from chalicelib.storage.events import EventRepository
 
@@ -295,7 +346,7 @@ def event_repository() -> EventRepository:
     return EventRepository()
 
 
-@functools.cache
+@per_environment
 def events_client() -> Any:
     import boto3
     from botocore.config import Config
@@ -303,7 +354,7 @@ def events_client() -> Any:
     return boto3.client("events", config=Config(retries={"mode": "standard", "max_attempts": 3}))
 
 
-@functools.cache
+@per_environment
 def event_feed() -> EventFeed:
     from chalicelib.services.events import EventFeed
 
@@ -311,14 +362,14 @@ def event_feed() -> EventFeed:
 
 
 # -- webhooks ---------------------------------------------------------------------------
-@functools.cache
+@per_environment
 def webhook_service() -> WebhookService:
     from chalicelib.services.webhooks import WebhookService
 
     return WebhookService(directory_repository())
 
 
-@functools.cache
+@per_environment
 def sqs_client() -> Any:
     import boto3
     from botocore.config import Config
@@ -326,22 +377,86 @@ def sqs_client() -> Any:
     return boto3.client("sqs", config=Config(retries={"mode": "standard", "max_attempts": 3}))
 
 
-@functools.cache
+@per_environment
 def _delivery_storage_bound() -> None:
     from chalicelib.storage.models import bind
 
     # Read directly, not through Settings: the delivery function has no API secrets. Same
     # variable and default as Settings.table_name, so both bindings agree in one process.
-    bind(
-        os.environ.get("HELPDESK_TABLE", "helpdesk-local-HelpdeskTable"),
-        host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"),
-    )
+    env = config.environ()
+    bind(env.get("HELPDESK_TABLE", "helpdesk-local-HelpdeskTable"), host=config.endpoint_url(env, "dynamodb"))
 
 
-@functools.cache
+@per_environment
 def webhook_cache() -> WebhookCache:
     from chalicelib.services.webhooks import WebhookCache
     from chalicelib.storage.directory import DirectoryRepository
 
     _delivery_storage_bound()
     return WebhookCache(DirectoryRepository())
+
+
+# -- mail notifications (issue 10) ----------------------------------------------------------
+# The sender function has only its own environment (no API secrets): it binds storage like the
+# webhook delivery does and reads MailSettings, never Settings.
+@per_environment
+def mail_settings() -> MailSettings:
+    from chalicelib.config import MailSettings
+
+    return MailSettings.from_env()
+
+
+@per_environment
+def mail_ticket_repository() -> TicketRepository:
+    from chalicelib.storage.tickets import TicketRepository
+
+    _delivery_storage_bound()
+    return TicketRepository()
+
+
+@per_environment
+def mail_directory_repository() -> DirectoryRepository:
+    from chalicelib.storage.directory import DirectoryRepository
+
+    _delivery_storage_bound()
+    return DirectoryRepository()
+
+
+@per_environment
+def mail_activity_repository() -> ActivityRepository:
+    from chalicelib.storage.activities import ActivityRepository
+
+    _delivery_storage_bound()
+    return ActivityRepository()
+
+
+@per_environment
+def mail_status_catalog() -> StatusCatalogCache:
+    from chalicelib.services.statuses import StatusCatalogCache
+
+    return StatusCatalogCache(mail_directory_repository())
+
+
+@per_environment
+def mail_repository() -> MailRepository:
+    from chalicelib.storage.mail import MailRepository
+
+    _delivery_storage_bound()
+    return MailRepository()
+
+
+@per_environment
+def ses_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    # One attempt: a throttled send fails the batch item and SQS retries it later; botocore's
+    # own retries would hold the claim while SES is already refusing.
+    return boto3.client("ses", config=Config(retries={"mode": "standard", "max_attempts": 1}))
+
+
+@per_environment
+def ses_sender() -> SesSender:
+    from chalicelib.storage.mail import SesSender
+
+    return SesSender(ses_client(), mail_settings().configuration_set)

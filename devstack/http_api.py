@@ -108,6 +108,7 @@ def serve(config: Config, host: str, port: int) -> HttpApi:
     app at once could read each other's caller.
     """
     _answer_missing_tokens_with_problem_json()
+    _answer_unknown_routes_with_problem_json()
     try:
         server = LocalDevServer(config.chalice_app, config, host, port, handler_cls=_OneRequestAtATime)
     except OSError as exc:
@@ -137,3 +138,43 @@ def _answer_missing_tokens_with_problem_json() -> None:
 
     prepare._problem_json = True  # type: ignore[attr-defined]
     authorizer_cls._prepare_authorizer_event = prepare  # type: ignore[method-assign]
+
+
+NO_SUCH_ROUTE = {
+    "type": "urn:helpdesk:problem:not-found",
+    "title": "Not found",
+    "status": 404,
+    "detail": "no such route; GET /openapi.json lists every route",
+    "errors": [],
+}
+
+
+class _RouteNotFound(chalice_local.LocalGatewayException):
+    CODE = 404
+
+    def __init__(self) -> None:
+        super().__init__({"Content-Type": "application/problem+json"}, json.dumps(NO_SUCH_ROUTE).encode())
+
+
+def _answer_unknown_routes_with_problem_json() -> None:
+    """An unknown path, or a method the path does not serve, is a 404 problem+json that echoes
+    nothing of the request. chalice local (like API Gateway without gateway responses) answers
+    403 with a SigV4 message that quotes the caller's Authorization header: the bearer token.
+    In AWS the template's MISSING_AUTHENTICATION_TOKEN gateway response answers the same 404."""
+    gateway_cls = chalice_local.LocalGateway
+    original = gateway_cls._generate_lambda_event
+    if getattr(original, "_problem_json", False):
+        return
+
+    def generate(self: chalice_local.LocalGateway, method: str, *args: object, **kwargs: object) -> object:
+        try:
+            event = original(self, method, *args, **kwargs)  # type: ignore[arg-type]
+        except ValueError:
+            raise _RouteNotFound() from None
+        methods = self._app_object.routes.get(event["requestContext"]["resourcePath"], {})
+        if method != "OPTIONS" and method not in methods:
+            raise _RouteNotFound()
+        return event
+
+    generate._problem_json = True  # type: ignore[attr-defined]
+    gateway_cls._generate_lambda_event = generate  # type: ignore[method-assign]

@@ -18,18 +18,24 @@ Chalice naming (as `chalice deploy` names functions; `chalice package` uses the 
   the REST API handler (the app object itself)            → function `<app_name>-<stage>`,
                                                              logical id `APIHandler`
 Blueprint handlers carry their `name_prefix` in `name`, as in chalice.
+
+A function registered with an `environment` runs each invocation inside
+`chalicelib.config.function_environment(environment)` (devstack.lambda_env: what its template
+resource declares), and every AWS call it makes meanwhile is attributed to it
+(devstack.aws_calls, compared with its role by tests/local/test_lambda_environments.py).
 """
 
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import logging
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -38,10 +44,14 @@ from chalice.app import Chalice
 from chalice.utils import to_cfn_resource_name
 from moto.awslambda.models import LambdaFunction
 
+from chalicelib.config import FunctionEnvironment, function_environment
+from devstack import aws_calls
+
 Handler = Callable[[Any, Any], Any]
 
 logger = logging.getLogger(__name__)
 _handlers: dict[str, Handler] = {}
+_environments: dict[str, FunctionEnvironment] = {}
 _original_invoke: Callable[..., str | bytes] | None = None
 _install_lock = threading.Lock()
 _stream_workers: dict[str, ThreadPoolExecutor] = {}
@@ -67,14 +77,25 @@ class LambdaContext:
         return max(0, int((self.timeout_seconds - elapsed) * 1000))
 
 
-def register(function_name: str, handler: Handler) -> None:
-    """Make invocations of the moto function `function_name` call `handler(event, context)`."""
+def register(function_name: str, handler: Handler, environment: FunctionEnvironment | None = None) -> None:
+    """Make invocations of the moto function `function_name` call `handler(event, context)`,
+    with `environment` as the app's environment (None: the process's)."""
     install()
     _handlers[function_name] = handler
+    if environment is None:
+        _environments.pop(function_name, None)
+    else:
+        _environments[function_name] = environment
+
+
+def environment_of(function_name: str) -> FunctionEnvironment | None:
+    """The environment invocations of `function_name` run with (None: the process's)."""
+    return _environments.get(function_name)
 
 
 def unregister(function_name: str) -> None:
     _handlers.pop(function_name, None)
+    _environments.pop(function_name, None)
 
 
 def chalice_functions(app: Chalice, app_name: str, stage: str) -> dict[str, tuple[str, Handler]]:
@@ -103,6 +124,29 @@ def chalice_authorizers(app: Chalice, app_name: str, stage: str) -> dict[str, st
     }
 
 
+def chalice_authorizer_handlers(app: Chalice, app_name: str, stage: str) -> dict[str, tuple[str, Handler]]:
+    """Logical id → (function name, entry point) of each built-in authorizer, for invoking it as
+    API Gateway would (a TOKEN event); `chalice local` itself calls them in its HTTP server."""
+    handlers: dict[str, tuple[str, Handler]] = {}
+    for authorizer in app.builtin_auth_handlers:
+        module, _, attribute = authorizer.handler_string.rpartition(".")
+        handler = getattr(importlib.import_module(module), attribute)
+        handlers[to_cfn_resource_name(authorizer.name)] = (f"{app_name}-{stage}-{authorizer.name}", handler)
+    return handlers
+
+
+def register_functions(
+    functions: dict[str, tuple[str, Handler]], environments: Mapping[str, FunctionEnvironment]
+) -> dict[str, str]:
+    """Register each (logical id → function name, entry point) with the environment its logical
+    id has in `environments`; answers logical id → function name."""
+    registered = {}
+    for logical_id, (function_name, handler) in functions.items():
+        register(function_name, handler, environments.get(logical_id))
+        registered[logical_id] = function_name
+    return registered
+
+
 def register_chalice_app(app: Chalice, app_name: str, stage: str) -> dict[str, str]:
     """Register every Lambda entry point of `app`; answers logical id → function name."""
     registered = {}
@@ -129,6 +173,7 @@ def uninstall() -> None:
             LambdaFunction.invoke = _original_invoke  # type: ignore[method-assign]
             _original_invoke = None
         _handlers.clear()
+        _environments.clear()
         for worker in _stream_workers.values():
             worker.shutdown(wait=False, cancel_futures=True)
         _stream_workers.clear()
@@ -194,7 +239,12 @@ def _dispatching_invoke(self: LambdaFunction, body: str | bytes, request_headers
 
 def _run(handler: Handler, event: Any, context: LambdaContext, response_headers: Any) -> str:
     try:
-        return json.dumps(handler(event, context))
+        environment = _environments.get(context.function_name)
+        with aws_calls.attributed_to(context.function_name):
+            if environment is None:
+                return json.dumps(handler(event, context))
+            with function_environment(environment):
+                return json.dumps(handler(event, context))
     except Exception as exc:
         logger.exception("local Lambda function %s failed", context.function_name)
         # Lambda's shape for an uncaught exception; Step Functions turns it into a catchable error.

@@ -48,7 +48,12 @@ class Provisioned:
     """Logical id → `Fn::GetAtt` values (Arn, StreamArn, QueueUrl, ...)."""
     types: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
-    """Lambda environment variables of the template, resolved to local physical names."""
+    """Lambda environment variables of the template, resolved to local physical names (all
+    functions' merged: what `make run`'s process, and so the HTTP API, gets)."""
+    function_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Logical id → the template's Environment.Variables of that function alone, resolved."""
+    deploy_time: dict[str, list[str]] = field(default_factory=dict)
+    """Logical id → its variables that are dynamic references (resolved at deploy time only)."""
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """Properties accepted but without local effect (PITR, SSE, ...)."""
@@ -151,6 +156,11 @@ class Provisioner:
         self._deferred.clear()
         self._result.env, notes = self.environment()
         self._result.notes.extend(notes)
+        for logical_id, definition in self._resources.items():
+            if _is_function(definition):
+                variables, deploy_time, _ = _variables_of(logical_id, definition, self._resolver)
+                self._result.function_env[logical_id] = variables
+                self._result.deploy_time[logical_id] = deploy_time
         return self._result
 
     def _order(self) -> list[str]:
@@ -214,25 +224,20 @@ def _skip_reason(definition: Mapping[str, Any], resolver: Resolver) -> str | Non
 def _lambda_environment(resources: Mapping[str, Mapping[str, Any]], resolver: Resolver) -> tuple[dict[str, str], list[str]]:
     """Environment variables the template gives the app's functions, APIHandler's first.
 
-    Locally every handler runs in this one process, so the variables of all functions merge.
+    The process of the local stack gets all functions' variables merged (chalice's local server
+    runs the HTTP API in it); each invocation through moto gets its own function's alone
+    (`Provisioned.function_env`, devstack.lambda_env).
     """
     environment: dict[str, str] = {}
     notes: list[str] = []
     ordered = sorted(resources, key=lambda logical_id: logical_id != "APIHandler")
     for logical_id in ordered:
         definition = resources[logical_id]
-        if definition.get("Type") not in (None, LAMBDA_FUNCTION, "AWS::Serverless::Function"):
+        if not _is_function(definition):
             continue
-        variables = definition.get("Properties", {}).get("Environment", {}).get("Variables", {})
-        for name, value in variables.items():
-            try:
-                resolved = as_text(resolver.resolve(value))
-            except Unresolvable as exc:
-                notes.append(f"{logical_id}: environment variable {name} not set ({exc})")
-                continue
-            if "{{resolve:" in resolved:
-                notes.append(f"{logical_id}: environment variable {name} not set (a dynamic reference, resolved at deploy time)")
-                continue
+        variables, _, function_notes = _variables_of(logical_id, definition, resolver)
+        notes.extend(function_notes)
+        for name, resolved in variables.items():
             if name in environment and environment[name] != resolved:
                 notes.append(
                     f"{logical_id}: environment variable {name} differs from another function's; keeping {environment[name]!r}"
@@ -240,6 +245,34 @@ def _lambda_environment(resources: Mapping[str, Mapping[str, Any]], resolver: Re
                 continue
             environment[name] = resolved
     return environment, notes
+
+
+def _is_function(definition: Mapping[str, Any]) -> bool:
+    return definition.get("Type") in (None, LAMBDA_FUNCTION, "AWS::Serverless::Function") and "Environment" in definition.get(
+        "Properties", {}
+    )
+
+
+def _variables_of(
+    logical_id: str, definition: Mapping[str, Any], resolver: Resolver
+) -> tuple[dict[str, str], list[str], list[str]]:
+    """A function's Environment.Variables resolved: (variables, deploy-time ones left out, notes)."""
+    resolved_variables: dict[str, str] = {}
+    deploy_time: list[str] = []
+    notes: list[str] = []
+    variables = definition.get("Properties", {}).get("Environment", {}).get("Variables", {})
+    for name, value in variables.items():
+        try:
+            resolved = as_text(resolver.resolve(value))
+        except Unresolvable as exc:
+            notes.append(f"{logical_id}: environment variable {name} not set ({exc})")
+            continue
+        if "{{resolve:" in resolved:
+            deploy_time.append(name)
+            notes.append(f"{logical_id}: environment variable {name} not set (a dynamic reference, resolved at deploy time)")
+            continue
+        resolved_variables[name] = resolved
+    return resolved_variables, deploy_time, notes
 
 
 def load_template(path: Path) -> dict[str, Any]:

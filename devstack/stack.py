@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from chalice.app import Chalice
 from chalice.config import Config
 
-from devstack import dynamodb_isolation, environment, lambda_dispatch, moto_fast_paths
+from devstack import dynamodb_isolation, environment, lambda_dispatch, lambda_env, mail_sent, moto_fast_paths, s3_upload_policy
 from devstack.aws import LocalAws
 from devstack.demo import DEMO_USERS_FILE, DemoSeedError, DemoUser, load_demo_users, seed_demo_data
 from devstack.event_sources import connect_event_sources
@@ -76,6 +76,10 @@ class LocalStack:
         # Byte-identical but cheaper moto: its DynamoDB serializer, per-execution ASL parse and
         # per-query table sort were most of the CPU under load (see the module).
         moto_fast_paths.install()
+        # moto stores any form POST; AWS refuses one that breaks its presigned policy.
+        s3_upload_policy.install()
+        # Every mail the app sends through (moto's) SES also lands in <state dir>/mail/sent/.
+        mail_sent.install(self.options.state_dir)
         self.moto = start_moto(self.options.host, self.options.moto_port)
         environment.point_aws_at_moto(self.moto.endpoint_url)
         self.aws = LocalAws(self.moto.endpoint_url, region=environment.local_region())
@@ -146,9 +150,15 @@ class LocalStack:
             }
         )
         self.provisioned = provisioner.finish()
+        # The process (and so the HTTP API chalice's local server runs) gets every function's
+        # variables; an invocation through moto gets exactly its function's (devstack.lambda_env).
         self._set_environment(self.provisioned.env)
-        for function_name, handler in functions.values():
-            lambda_dispatch.register(function_name, handler)
+        environments = lambda_env.declared_environments(
+            app, config, STAGE, self.provisioned, lambda_env.local_stand_ins(self.jwt_secret)
+        )
+        lambda_dispatch.register_functions(
+            {**functions, **lambda_dispatch.chalice_authorizer_handlers(app, config.app_name, STAGE)}, environments
+        )
         return app
 
     def _restore(self, saved_state: State | None) -> None:
@@ -186,6 +196,7 @@ class LocalStack:
             self.moto.stop()
             self.moto = None
         lambda_dispatch.uninstall()
+        s3_upload_policy.uninstall()
         return saved
 
 
@@ -246,6 +257,7 @@ def print_summary(stack: LocalStack) -> None:
         f"  AWS (moto)  {stack.moto.endpoint_url}  (AWS_ENDPOINT_URL for aws cli / boto3)",
         f"  State dir   {options.state_dir}  (snapshot every {options.snapshot_interval:g} s when changed, and on exit)",
         f"  Data        {data}",
+        f"  Mail sent   {mail_sent.sent_dir(options.state_dir)}  (one .eml per message the help desk sends)",
         "  JWT secret  "
         + (
             f"{stack.jwt_secret}  (set HELPDESK_JWT_SECRET to choose another)"

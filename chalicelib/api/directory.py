@@ -120,3 +120,23 @@ _collection(
     ("admin", "agent"),
 )
 _collection("/v1/sla-policies", "sla_policy", sla.SlaPolicyCreate, sla.SlaPolicyPatch, sla.SlaPolicyOut, ("admin", "agent"))
+
+
+@api.route("/v1/me", "GET", summary="The caller's own user record", roles=("admin", "agent", "customer"), response=models.UserOut)
+def get_me(ctx: RequestContext) -> Reply:
+    entry = composition.directory_service().me(ctx.caller)
+    return Reply(directory_view(entry), version=entry.version)
+
+
+@api.route(
+    "/v1/me",
+    "PATCH",
+    summary="Change the caller's own preferences (notifications: whether the help desk mails them)",
+    roles=("admin", "agent", "customer"),
+    body=models.MePatch,
+    response=models.UserOut,
+    errors=(404, 422),
+)
+def update_me(ctx: RequestContext) -> Reply:
+    entry = composition.directory_service().update_me(ctx.caller, ctx.body.model_dump(exclude_unset=True), ctx.now)
+    return Reply(directory_view(entry), version=entry.version)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib import composition
-from chalicelib.api.models import Model
+from chalicelib.api.models import SANITIZED, Model
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
 from chalicelib.domain.escalations import DESCRIPTION_MAX, ESTIMATE_NOTE, NOTE_MAX, UNSET, Escalation
 from chalicelib.domain.visibility import Caller
@@ -24,18 +24,18 @@ class _Strict(Model):
 
 
 class EscalationCreate(_Strict):
-    description: Annotated[str, StringConstraints(min_length=1, max_length=DESCRIPTION_MAX)]
+    description: Annotated[str, StringConstraints(min_length=1, max_length=DESCRIPTION_MAX), SANITIZED]
 
 
 class EscalationTransition(_Strict):
     to: StageName
-    note: Annotated[str, StringConstraints(max_length=NOTE_MAX)] = ""
+    note: Annotated[str, StringConstraints(max_length=NOTE_MAX), SANITIZED] = ""
     estimated_resolution_date: date | None = Field(None, description="YYYY-MM-DD; null clears it; omit to keep it")
 
 
 class EscalationVerification(_Strict):
     confirmed: bool
-    comment: Annotated[str, StringConstraints(max_length=NOTE_MAX)] = ""
+    comment: Annotated[str, StringConstraints(max_length=NOTE_MAX), SANITIZED] = ""
 
 
 class StageOut(Model):

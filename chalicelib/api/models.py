@@ -2,25 +2,53 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
+from chalicelib.domain.markup import sanitize
 from chalicelib.domain.tickets import DESCRIPTION_MAX, MAX_CC, MAX_TAGS, SUBJECT_MAX
+
+# -- text ------------------------------------------------------------------------------
+# Every string of a request body is one of: an identifier (a Literal or a `pattern`), rich text
+# (SANITIZED: the one sanitizer, chalicelib.domain.markup.sanitize, runs as it is parsed) or
+# PlainText (stored verbatim; clients render it as text). Free-form JSON (Any) is Structured: a
+# domain validator names its fields and sanitizes the rich ones. tests/api/test_request_text.py
+# walks every body model and fails for a string that is none of these.
+SANITIZED = AfterValidator(sanitize)
+
+
+@dataclass(frozen=True)
+class PlainText:
+    """Stored verbatim and rendered as text (escaped) by clients, never as markup."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class Structured:
+    """Free-form JSON checked field by field (and its rich text sanitized) by `by`."""
+
+    by: str
+
+
+SHOWN_AS_TEXT = PlainText("a title or label: plain text, shown escaped")
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:@-]{1,128}$")]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True), SHOWN_AS_TEXT]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,189}$")]
 FieldKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-FieldValue = Annotated[str, StringConstraints(max_length=1000)] | int | float | bool | None
+FieldValue = Annotated[str, StringConstraints(max_length=1000), PlainText("a custom field value")] | int | float | bool | None
 # Keys are constrained by FieldKey; the schema says so too, so generated clients and
 # fuzzers never send a key the API would refuse.
 CustomFields = Annotated[dict[FieldKey, FieldValue], Field(max_length=50, json_schema_extra={"additionalProperties": False})]
 # Checked per channel by chalicelib.domain.record_actions.validate_channel_details (422 per field).
 ChannelDetails = Annotated[
     dict[str, Any],
+    Structured("chalicelib.domain.record_actions.validate_channel_details"),
     Field(
         description="conference: scheduled_at, call_state, meeting_link?, meeting_code?; chat: transcript; "
         "email: thread, subject?; phone: phone_number?, direction?, duration_seconds?"
@@ -63,9 +91,13 @@ class Patch(Strict):
 
 
 # -- tickets ---------------------------------------------------------------------------
+Subject = Annotated[str, StringConstraints(min_length=1, max_length=SUBJECT_MAX), SHOWN_AS_TEXT]
+Description = Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX), SANITIZED]
+
+
 class TicketCreate(Strict):
-    subject: Annotated[str, StringConstraints(min_length=1, max_length=SUBJECT_MAX)]
-    description: Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)]
+    subject: Subject
+    description: Description
     priority: Priority | None = None
     type: TicketType | None = None
     channel: Channel | None = None
@@ -83,8 +115,8 @@ class TicketCreate(Strict):
 class TicketPatch(Patch):
     nullable = frozenset({"organization_id", "assignee_id", "team_id", "channel_details"})
 
-    subject: Annotated[str, StringConstraints(min_length=1, max_length=SUBJECT_MAX)] | None = None
-    description: Annotated[str, StringConstraints(max_length=DESCRIPTION_MAX)] | None = None
+    subject: Subject | None = None
+    description: Description | None = None
     status: StatusName | None = None
     priority: Priority | None = None
     type: TicketType | None = None
@@ -213,6 +245,7 @@ class UserCreate(Strict):
     team_ids: Annotated[list[Id], Field(max_length=50)] = []
     access: Access | None = None
     disabled: bool = False
+    notifications: bool = True
 
 
 class UserPatch(Patch):
@@ -226,6 +259,13 @@ class UserPatch(Patch):
     team_ids: Annotated[list[Id], Field(max_length=50)] | None = None
     access: Access | None = None
     disabled: bool | None = None  # true: every request of the user answers 403 from the next one
+    notifications: bool | None = None
+
+
+class MePatch(Patch):
+    """What a user changes about themselves: whether the help desk mails them."""
+
+    notifications: bool | None = None
 
 
 class UserOut(Model):
@@ -238,6 +278,7 @@ class UserOut(Model):
     team_ids: list[str] = []
     access: Access | None = None
     disabled: bool = False
+    notifications: bool = True  # mail about their tickets (PATCH /v1/me)
     created_at: datetime
     updated_at: datetime
     version: int
@@ -268,12 +309,12 @@ class OrganizationOut(Model):
 class TeamCreate(Strict):
     id: Id | None = None
     name: Name
-    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    description: Annotated[str, StringConstraints(max_length=2000), SANITIZED] = ""
 
 
 class TeamPatch(Patch):
     name: Name | None = None
-    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    description: Annotated[str, StringConstraints(max_length=2000), SANITIZED] | None = None
 
 
 class TeamOut(Model):

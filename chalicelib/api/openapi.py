@@ -15,7 +15,7 @@ from chalicelib.api.routing import RouteSpec
 
 _REF = "#/components/schemas/{model}"
 _ERROR_TEXT = {
-    400: "Malformed request (bad JSON, tampered cursor)",
+    400: "Malformed request (bad JSON, tampered cursor, an If-Match that is no ETag)",
     401: "Missing or invalid bearer token",
     403: "The caller's role may not do this",
     404: "Not found, or not visible to the caller",
@@ -66,7 +66,12 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
         )
     if spec.method == "POST":
         operation["parameters"].append(
-            {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string", "maxLength": 255}}
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            }
         )
     if spec.body is not None:
         # A body whose fields are all optional may be left out (a PATCH with nothing to change).

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field, StrictBool, StrictInt, StringConstraints
 
 from chalicelib import composition
-from chalicelib.api.models import Id, Model, Strict, TicketOut
+from chalicelib.api.models import SANITIZED, Cursor, Id, Limit, Model, PlainText, Strict, TicketOut
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
 from chalicelib.api.timeline import ActivityOut, activity_view
 from chalicelib.api.views import ticket_view
@@ -37,13 +37,13 @@ class ProxyAccess(Strict):
 
 class TimeEntryCreate(Strict):
     minutes: Annotated[StrictInt, Field(ge=1, le=MAX_MINUTES)]
-    note: Annotated[str, StringConstraints(max_length=TIME_NOTE_MAX)] = ""
+    note: Annotated[str, StringConstraints(max_length=TIME_NOTE_MAX), SANITIZED] = ""
     billable: StrictBool = False
 
 
 class AttachmentCreate(Strict):
-    filename: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    content_type: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=200), PlainText("a file name")]
+    content_type: Annotated[str, StringConstraints(min_length=1, max_length=200), PlainText("checked against the allow-list")]
     size: Annotated[StrictInt, Field(ge=1, le=MAX_ATTACHMENT_BYTES)]
     comment_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:@-]{1,128}$")] | None = Field(
         None, description="the reply or note the file belongs to; omitted: the ticket's own first message"
@@ -70,6 +70,7 @@ class AttachmentOut(Model):
     visibility: str
     uploaded_by: str
     created_at: datetime
+    uploaded_at: datetime | None = Field(description="null until the upload is confirmed; only then is the file listed")
 
 
 class UploadOut(AttachmentOut):
@@ -79,6 +80,16 @@ class UploadOut(AttachmentOut):
 
 class DownloadOut(AttachmentOut):
     download_url: str = Field(description="presigned GET, valid 5 minutes")
+
+
+class AttachmentPage(Model):
+    items: list[DownloadOut]
+    next_cursor: str | None
+
+
+class AttachmentQuery(Strict):
+    limit: Limit = 25
+    cursor: Cursor | None = None
 
 
 def _attachment_view(attachment: Any) -> dict[str, Any]:
@@ -92,6 +103,7 @@ def _attachment_view(attachment: Any) -> dict[str, Any]:
         "visibility": attachment.visibility,
         "uploaded_by": attachment.uploaded_by,
         "created_at": attachment.created_at,
+        "uploaded_at": attachment.uploaded_at,
     }
 
 
@@ -192,7 +204,8 @@ def log_time(ctx: RequestContext, ticket_id: str) -> Reply:
 @api.route(
     "/v1/tickets/{ticket_id}/attachments",
     "POST",
-    summary="Start an upload: a presigned S3 POST (5 files per message, 500 KB each, allowed types only)",
+    summary="Start an upload: a presigned S3 POST of exactly `size` bytes (5 files per message, 500 KB each, "
+    "allowed types only); confirm it once uploaded",
     body=AttachmentCreate,
     response=UploadOut,
     status=201,
@@ -228,3 +241,30 @@ def create_attachment(ctx: RequestContext, ticket_id: str) -> Reply:
 def get_attachment(ctx: RequestContext, ticket_id: str, attachment_id: str) -> Reply:
     attachment, url = composition.record_actions_service().download(ctx.caller, ticket_id, attachment_id)
     return Reply({**_attachment_view(attachment), "download_url": url})
+
+
+@api.route(
+    "/v1/tickets/{ticket_id}/attachments/{attachment_id}/confirm",
+    "POST",
+    summary="Confirm an upload once the file is in S3: from then on it is listed on the ticket and its message",
+    response=AttachmentOut,
+    errors=(403, 404, 409),
+)
+def confirm_attachment(ctx: RequestContext, ticket_id: str, attachment_id: str) -> Reply:
+    attachment = composition.record_actions_service().complete_upload(ctx.caller, ticket_id, attachment_id, ctx.now)
+    return Reply(_attachment_view(attachment))
+
+
+@api.route(
+    "/v1/tickets/{ticket_id}/attachments",
+    "GET",
+    summary="The ticket's uploaded files the caller may see, oldest first, each with a fresh download URL",
+    query=AttachmentQuery,
+    response=AttachmentPage,
+    errors=(404,),
+)
+def list_attachments(ctx: RequestContext, ticket_id: str) -> Reply:
+    after = ctx.page_position(ctx.query.cursor, ticket_id)
+    found, last = composition.record_actions_service().attachments(ctx.caller, ticket_id, limit=ctx.query.limit, after=after)
+    items = [{**_attachment_view(attachment), "download_url": url} for attachment, url in found]
+    return Reply({"items": items, "next_cursor": ctx.page_cursor(last, ticket_id)})

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import composition
+from chalicelib import composition, config
 from chalicelib.api import cursors, problems
 from chalicelib.api.auth import caller_from_context
 from chalicelib.domain.errors import (
@@ -30,7 +29,6 @@ from chalicelib.domain.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
-    VersionConflict,
 )
 from chalicelib.domain.visibility import Caller
 
@@ -41,6 +39,11 @@ ALL_ROLES = ("admin", "agent", "customer")
 STAFF = ("admin", "agent")
 _ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,12})"?\s*$')
+# Deepest nesting a body may have. Our deepest model (channel_details.thread[i].field) is 4;
+# json.loads recurses per level and blows Python's stack near 1,000 (a 2 KB body).
+MAX_JSON_DEPTH = 32
+# A JSON string (skipped whole, so brackets inside text do not count) or one bracket.
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,7 @@ def _tracer() -> Tracer:
     """X-Ray through Powertools; disabled by itself outside Lambda (tests, the local stack)."""
     from aws_lambda_powertools import Tracer
 
-    return Tracer(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "helpdesk"), patch_modules=["boto3", "botocore"])
+    return Tracer(service=config.environ().get("POWERTOOLS_SERVICE_NAME", "helpdesk"), patch_modules=["boto3", "botocore"])
 
 
 def _dispatch(
@@ -254,6 +257,9 @@ def _dispatch(
         return {"status": reply.status, "headers": out_headers, "body": to_json(reply.body)}
 
     key = headers.get("idempotency-key")
+    if spec.method == "POST" and key is not None and not key.strip():
+        # An empty key would silently turn the retry-safety the client asked for off.
+        raise ValidationFailed([FieldError("Idempotency-Key", "must not be empty")])
     if spec.method == "POST" and key:
         # In-progress records expire with the invocation, so a crashed attempt can be retried.
         composition.idempotency_config().register_lambda_context(lambda_context)
@@ -275,10 +281,26 @@ def _parse_body(spec: RouteSpec, raw: bytes, content_type: str) -> Any:
     media_type = content_type.split(";")[0].strip().lower()
     if media_type and media_type != "application/json" and not media_type.endswith("+json"):
         raise UnsupportedMediaType(f"send the body as JSON with Content-Type: application/json, not {media_type}")
+    _check_depth(raw)
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedRequest(f"the body is not valid JSON: {exc}") from exc
+
+
+def _check_depth(raw: bytes) -> None:
+    """400 for a body nested deeper than MAX_JSON_DEPTH, found before any parser recurses."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return  # cannot be deeper than its number of brackets: the common case costs two counts
+    depth = 0
+    for token in _JSON_TOKEN.finditer(raw):
+        bracket = token.group()
+        if bracket in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise MalformedRequest(f"the body is nested deeper than {MAX_JSON_DEPTH} levels")
+        elif bracket in (b"]", b"}"):
+            depth -= 1
 
 
 def _validate_body(model: type[BaseModel], raw: bytes) -> BaseModel:
@@ -300,8 +322,8 @@ def _if_match(value: str | None) -> int | None:
     if value is None or value.strip() == "*":
         return None
     match = _IF_MATCH.match(value)
-    if not match:  # an ETag we never issued can never match the current version
-        raise VersionConflict(f'If-Match {value!r} names no version of this resource; ETags look like "3"')
+    if not match:  # not an ETag at all: a client bug, not a stale version (docs/decisions.md, HTTP)
+        raise MalformedRequest(f'If-Match {value!r} is not an ETag of this API; ETags look like "3"')
     return int(match.group(1))
 
 

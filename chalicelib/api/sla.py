@@ -31,7 +31,7 @@ class Holiday(Strict):
     date: IsoDate | None = Field(None, description="one day; or give start and end (inclusive)")
     start: IsoDate | None = None
     end: IsoDate | None = None
-    name: Annotated[str, StringConstraints(max_length=100)] | None = None
+    name: Annotated[str, StringConstraints(max_length=100), models.SHOWN_AS_TEXT] | None = None
 
 
 Holidays = Annotated[list[Holiday], Field(max_length=500)]
@@ -85,7 +85,9 @@ Responses = Annotated[list[ResponseKind], Field(max_length=4, description="what 
 class SlaPolicyCreate(Strict):
     id: Id | None = None
     name: Name
-    position: Annotated[int, Field(ge=0, le=10_000)] = 0
+    position: Annotated[int, Field(ge=0, le=10_000)] | None = Field(
+        None, description="lowest matching position applies; unique (409 if taken); omitted: 10 after the last policy"
+    )
     conditions: Conditions = Field(default_factory=Conditions)
     business_hours_id: Id | None = Field(None, description="none: the clocks run 24/7")
     pause_statuses: PauseStatuses = ["pending"]

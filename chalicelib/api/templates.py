@@ -8,14 +8,14 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from chalicelib import composition
-from chalicelib.api.models import Id, Model, Name, PageQuery, Strict
+from chalicelib.api.models import SANITIZED, Id, Model, Name, PageQuery, Strict
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
 from chalicelib.domain.conversation import PLACEHOLDERS
 
 api = Api("templates")
 
 _PLACEHOLDER_DOC = "placeholders: " + ", ".join("{{ " + p + " }}" for p in PLACEHOLDERS)
-TemplateBody = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+TemplateBody = Annotated[str, StringConstraints(min_length=1, max_length=20_000), SANITIZED]
 
 
 class TemplateCreate(Strict):

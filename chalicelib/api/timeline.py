@@ -9,7 +9,19 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, Field, StrictInt, StringConstraints
 
 from chalicelib import composition
-from chalicelib.api.models import Cursor, Email, Id, Limit, Model, StatusName, Strict, TicketOut
+from chalicelib.api.models import (
+    SANITIZED,
+    SHOWN_AS_TEXT,
+    Cursor,
+    Email,
+    Id,
+    Limit,
+    Model,
+    PlainText,
+    StatusName,
+    Strict,
+    TicketOut,
+)
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
 from chalicelib.api.views import ticket_view
 from chalicelib.domain.conversation import (
@@ -34,8 +46,8 @@ api = Api("timeline")
 
 # Bodies longer than BODY_MAX are accepted and stored truncated (API.md); the request's own
 # size is bounded by the 1 MiB body limit of the route wrapper.
-Body = Annotated[str, StringConstraints(min_length=1)]
-Subject = Annotated[str, StringConstraints(min_length=1, max_length=SUBJECT_MAX)]
+Body = Annotated[str, StringConstraints(min_length=1), SANITIZED]
+Subject = Annotated[str, StringConstraints(min_length=1, max_length=SUBJECT_MAX), SHOWN_AS_TEXT]
 Visibility = Literal["public", "internal"]
 HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https://[^\s<>\"']{1,2000}$")]
 
@@ -55,11 +67,13 @@ class TypeFields(Strict):
     duration_seconds: Annotated[StrictInt, Field(ge=0, le=86_400)] | None = Field(None, description="call")
     outcome: Literal[CALL_OUTCOMES] | None = Field(None, description="call")  # type: ignore[valid-type]
     direction: Literal[DIRECTIONS] | None = Field(None, description="call, email")  # type: ignore[valid-type]
-    phone: Annotated[str, StringConstraints(max_length=40)] | None = Field(None, description="call")
+    phone: Annotated[str, StringConstraints(max_length=40), PlainText("a phone number")] | None = Field(None, description="call")
     start_at: AwareDatetime | None = Field(None, description="meeting")
     end_at: AwareDatetime | None = Field(None, description="meeting")
     link: HttpsUrl | None = Field(None, description="meeting (https only)")
-    code: Annotated[str, StringConstraints(max_length=64)] | None = Field(None, description="meeting")
+    code: Annotated[str, StringConstraints(max_length=64), PlainText("a meeting code")] | None = Field(
+        None, description="meeting"
+    )
     state: Literal[MEETING_STATES] | None = Field(None, description="meeting")  # type: ignore[valid-type]
     due_at: AwareDatetime | None = Field(None, description="task")
     task_status: Literal[TASK_STATUSES] | None = Field(None, description="task")  # type: ignore[valid-type]
@@ -81,12 +95,12 @@ class ActivityPatch(TypeFields):
 
 
 class ActivityCommentCreate(Strict):
-    body: Annotated[str, StringConstraints(min_length=1, max_length=ACTIVITY_COMMENT_MAX)]
+    body: Annotated[str, StringConstraints(min_length=1, max_length=ACTIVITY_COMMENT_MAX), SANITIZED]
 
 
 class FeedbackCreate(Strict):
     rating: Annotated[StrictInt, Field(ge=1, le=5)]
-    comment: Annotated[str, StringConstraints(max_length=FEEDBACK_COMMENT_MAX)] = ""
+    comment: Annotated[str, StringConstraints(max_length=FEEDBACK_COMMENT_MAX), SANITIZED] = ""
 
 
 class TimelineQuery(Strict):
@@ -112,6 +126,13 @@ class ActivityCommentOut(Model):
     body: str
 
 
+class AttachmentSummaryOut(Model):
+    id: str
+    filename: str
+    content_type: str
+    size: int
+
+
 class ActivityOut(Model):
     """A timeline entry. Customers get public entries only, without the agent-only fields."""
 
@@ -130,6 +151,9 @@ class ActivityOut(Model):
     edited_at: datetime | None
     notify: list[str] | None = Field(None, description="agents only")
     comments: list[ActivityCommentOut] | None = Field(None, description="agents only")
+    attachments: list[AttachmentSummaryOut] = Field(
+        default_factory=list, description="confirmed uploads of this reply or note; GET …/attachments/{id} for a download URL"
+    )
     team_ids: list[str] | None = Field(None, description="agents only")
     deleted_at: datetime | None = Field(None, description="agents only")
     version: int | None = Field(None, description="agents only")
@@ -179,6 +203,7 @@ def activity_view(activity: Activity, caller: Caller) -> dict[str, Any]:
         "truncated": activity.truncated,
         "cc": activity.cc,
         "edited_at": activity.edited_at,
+        "attachments": activity.attachments,
     }
     if caller.is_staff:
         data.update(

@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from chalicelib import composition
-from chalicelib.api.models import Model, PageQuery, Patch, Strict
+from chalicelib.api.models import Model, PageQuery, Patch, PlainText, Strict
 from chalicelib.api.routing import Api, Reply, RequestContext
 
 api = Api("webhooks")
 
-Url = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
-EventName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Url = Annotated[str, StringConstraints(min_length=1, max_length=2048), PlainText("an https URL the webhook rules check")]
+EventName = Annotated[str, StringConstraints(min_length=1, max_length=64), PlainText("checked against the event types")]
 Events = Annotated[
     list[EventName],
     Field(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import nh3
 
 from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, NotFound, ValidationFailed
 from chalicelib.domain.markup import sanitize
-from chalicelib.domain.tickets import Change, Ticket
+from chalicelib.domain.tickets import Change, Ticket, is_blank, stored_bytes
 from chalicelib.domain.visibility import Caller, is_end_user_of
 
 ACTIVITY_TYPES = ("comment", "note", "call", "meeting", "task", "email", "chat", "system", "time_entry", "proxy_access")
@@ -45,13 +46,18 @@ AGENT_ONLY_PROPERTIES = frozenset(
 )
 
 BODY_MAX = 65_536  # seed 004: "comments over 64K characters are truncated with an ellipsis"
+# ...and at most this many bytes as stored JSON (an emoji counts 12, see domain.tickets): the
+# activity item holds the body, its search text and its comments within DynamoDB's 400 KB.
+BODY_MAX_BYTES = 96 * 1024
 ELLIPSIS = "…"
 SUBJECT_MAX = 250
 MAX_NOTIFY = 10
 # Comments on an activity live on its item (400 KB item limit: body + search text + these).
 MAX_ACTIVITY_COMMENTS = 50
 ACTIVITY_COMMENT_MAX = 2_000
+ACTIVITY_COMMENT_MAX_BYTES = 3 * 1024  # x MAX_ACTIVITY_COMMENTS on the activity item
 FEEDBACK_COMMENT_MAX = 5_000
+FEEDBACK_COMMENT_MAX_BYTES = 16 * 1024  # on the ticket item
 RESTORE_WITHIN = timedelta(days=90)
 
 Relation = Literal["agent", "requester"]
@@ -77,22 +83,36 @@ class Body:
     truncated: bool
 
 
-def prepare_body(raw: str, limit: int = BODY_MAX) -> Body:
-    """The stored form of a body: sanitized, and at most `limit` characters ending in `…` if cut.
+def prepare_body(raw: str, limit: int = BODY_MAX, max_bytes: int = BODY_MAX_BYTES) -> Body:
+    """The stored form of a body: sanitized, at most `limit` characters and `max_bytes` bytes as
+    stored JSON, ending in `…` if cut (on a character boundary: a code point is never split).
 
     The cut is re-sanitized (it may split a tag or an entity), which can add closing tags,
     so the budget shrinks until the result fits.
     """
     clean = sanitize(raw)
-    if len(clean) <= limit:
+    if len(clean) <= limit and stored_bytes(clean) <= max_bytes:
         return Body(clean, False)
-    budget = limit - len(ELLIPSIS)
+    budget = _chars_within(clean[: limit - len(ELLIPSIS)], max_bytes - stored_bytes(ELLIPSIS))
     while True:
         cut = sanitize(clean[:budget])
-        overflow = len(cut) + len(ELLIPSIS) - limit
-        if overflow <= 0:
+        over_chars = len(cut) + len(ELLIPSIS) - limit
+        over_bytes = stored_bytes(cut + ELLIPSIS) - max_bytes
+        if over_chars <= 0 and over_bytes <= 0:
             return Body(cut + ELLIPSIS, True)
-        budget -= overflow
+        budget -= max(1, over_chars, over_bytes // 12)
+
+
+def _chars_within(text: str, max_bytes: int) -> int:
+    """How many leading characters of `text` fit in `max_bytes` bytes of stored JSON."""
+    if stored_bytes(text) <= max_bytes:
+        return len(text)
+    used = 2  # the quotes
+    for count, ch in enumerate(text):
+        used += len(json.dumps(ch)) - 2
+        if used > max_bytes:
+            return count
+    return len(text)
 
 
 def plain_text(body: str) -> str:
@@ -120,6 +140,8 @@ class Activity:
     cc: list[str] = field(default_factory=list)
     notify: list[str] = field(default_factory=list)
     comments: list[dict[str, Any]] = field(default_factory=list)
+    # Uploaded files of a reply or note, [{id, filename, content_type, size}] (the bytes are in S3).
+    attachments: list[dict[str, Any]] = field(default_factory=list)
     edited_at: datetime | None = None
     deleted_at: datetime | None = None
     version: int | None = 1
@@ -340,7 +362,8 @@ def feedback_record(caller: Caller, ticket: Ticket, rating: int, comment: str, n
         raise Conflict("feedback was already left for this ticket; thank you")
     if not 1 <= rating <= 5:
         raise ValidationFailed([FieldError("rating", "must be 1 to 5")])
-    return {"rating": rating, "comment": prepare_body(comment, FEEDBACK_COMMENT_MAX).text, "created_at": iso(now)}
+    text = prepare_body(comment, FEEDBACK_COMMENT_MAX, FEEDBACK_COMMENT_MAX_BYTES).text
+    return {"rating": rating, "comment": text, "created_at": iso(now)}
 
 
 def with_follower(ticket: Ticket, user_id: str, follow: bool, now: datetime) -> tuple[Ticket, list[Change]]:
@@ -387,7 +410,7 @@ def validate_activity(
         for name in sorted(values)
         if name not in required | optional and values[name] is not None
     ]
-    if activity_type in _NEEDS_SUBJECT and not (subject or "").strip():
+    if activity_type in _NEEDS_SUBJECT and is_blank(subject):
         errors.append(FieldError("subject", f"is required for a {activity_type}"))
     if activity_type in _NEEDS_BODY and not (body or "").strip():
         errors.append(FieldError("body", f"is required for a {activity_type}"))
@@ -438,7 +461,7 @@ def activity_comment(comment_id: str, caller: Caller, body: str, now: datetime, 
     """A comment on an activity (agents' discussion of it; never shown to customers)."""
     if len(activity.comments) >= MAX_ACTIVITY_COMMENTS:
         raise Conflict(f"an activity holds at most {MAX_ACTIVITY_COMMENTS} comments")
-    text = prepare_body(body, ACTIVITY_COMMENT_MAX).text
+    text = prepare_body(body, ACTIVITY_COMMENT_MAX, ACTIVITY_COMMENT_MAX_BYTES).text
     if not text.strip():
         raise ValidationFailed([FieldError("body", "is empty once unsafe markup is removed")])
     return {"id": comment_id, "actor_id": caller.user_id, "at": iso(now), "body": text}

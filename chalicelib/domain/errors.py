@@ -101,3 +101,11 @@ class Unavailable(DomainError):
     def __init__(self, detail: str = "", retry_after: int = 1) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+
+class MalformedMail(DomainError):
+    """An inbound message that cannot be read as mail (or is built to hurt the parser)."""
+
+
+class MailTooLarge(PayloadTooLarge):
+    """An inbound message over the size we accept (answered with a bounce notice)."""

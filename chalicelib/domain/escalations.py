@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from chalicelib.domain.errors import Conflict, FieldError, InvalidTransition, ValidationFailed
-from chalicelib.domain.tickets import Ticket
+from chalicelib.domain.tickets import DESCRIPTION_MAX_BYTES, Ticket, stored_bytes
 from chalicelib.domain.visibility import Caller
 
 # "Leave as it is" for optional fields of a transition (None means "clear it").
@@ -45,6 +45,9 @@ ESTIMATE_NOTE = "Estimate only, not a guarantee: the date may change until the e
 # A Standard execution lives at most one year; a stage without a target waits that long.
 NO_TARGET_SECONDS = 365 * 24 * 3600
 NOTE_MAX = 10_000
+# Stage entries pile up on the escalation item (each engineering/verification round adds two):
+# 8 KiB each as stored JSON leaves room for ~20 rounds next to a full description.
+NOTE_MAX_BYTES = 8 * 1024
 # A claim on the workflow's task token older than this belongs to a request that died between
 # claiming and signalling; another signal may then take the token over.
 CLAIM_LEASE_SECONDS = 60
@@ -124,7 +127,16 @@ def validate_description(description: str) -> str:
     text = description.strip()
     if not text:
         raise ValidationFailed([FieldError("description", "must not be blank")])
+    if stored_bytes(text) > DESCRIPTION_MAX_BYTES:
+        raise ValidationFailed([FieldError("description", f"at most {DESCRIPTION_MAX_BYTES} bytes as stored JSON")])
     return text
+
+
+def validate_note(note: str, field_name: str = "note") -> str:
+    """A stage note (or verification comment) that fits its stage entry: NOTE_MAX_BYTES as stored JSON."""
+    if stored_bytes(note) > NOTE_MAX_BYTES:
+        raise ValidationFailed([FieldError(field_name, f"at most {NOTE_MAX_BYTES} bytes as stored JSON")])
+    return note
 
 
 @dataclass(frozen=True)

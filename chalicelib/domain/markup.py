@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import nh3
@@ -60,3 +61,22 @@ def sanitize(text: str) -> str:
     for pattern in _TEXT_SCHEMES:
         cleaned = pattern.sub(lambda m: m.group(0)[:-1] + _SAFE_COLON, cleaned)
     return cleaned
+
+
+# Mail (issue 10): the same allow-list without images, so a message loads nothing remote when
+# opened (tracking pixels, mixed content); links stay, they load only when clicked. Built on
+# first use: only the mail functions need it, not every route that imports this module.
+@functools.cache
+def _mail_cleaner() -> nh3.Cleaner:
+    return nh3.Cleaner(
+        tags=set(_ALLOWED_TAGS - {"img"}),
+        attributes={tag: set(names) for tag, names in _ALLOWED_ATTRIBUTES.items() if tag != "img"},
+        url_schemes=set(_URL_SCHEMES),
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
+def sanitize_for_mail(text: str) -> str:
+    """`sanitize`, then without images or anything else that loads remote content."""
+    return _mail_cleaner().clean(sanitize(text))

@@ -12,6 +12,7 @@ from typing import Any
 
 from chalicelib.domain.conversation import Activity, actor_teams, iso
 from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, ValidationFailed
+from chalicelib.domain.markup import sanitize
 from chalicelib.domain.tickets import MAX_CC, Change, Ticket
 from chalicelib.domain.visibility import Caller
 
@@ -281,6 +282,29 @@ def attachment_visible(caller: Caller, visibility: str) -> bool:
     return caller.is_staff or visibility == "public"
 
 
+def check_complete(caller: Caller, uploaded_by: str) -> None:
+    """The uploader confirms their own upload; staff may confirm any they can see."""
+    if not caller.is_staff and caller.user_id != uploaded_by:
+        raise NotAllowed("only the uploader confirms an upload")
+
+
+def check_uploaded(declared: tuple[int, str], stored: tuple[int, str] | None) -> None:
+    """The file in storage is the one the slot was reserved for (size, content type)."""
+    if stored is None:
+        raise Conflict("the file is not uploaded yet: POST it to upload_url with upload_fields, then confirm")
+    if stored != declared:
+        raise Conflict(
+            f"the uploaded file ({stored[0]} bytes, {stored[1]}) is not the declared one ({declared[0]} bytes, {declared[1]})"
+        )
+
+
+def with_attachment(message: Activity, summary: Mapping[str, Any]) -> Activity:
+    """The reply or note listing one more uploaded file (once: a repeated confirm lists it once)."""
+    if any(listed.get("id") == summary["id"] for listed in message.attachments):
+        return message
+    return dataclasses.replace(message, attachments=[*message.attachments, dict(summary)], version=(message.version or 0) + 1)
+
+
 # -- channel details -------------------------------------------------------------------------
 CHANNEL_DETAILS_MAX_BYTES = 64_000  # on the ticket item only (list copies leave it out)
 CALL_STATES = ("pending", "accepted")
@@ -369,8 +393,23 @@ def validate_channel_details(channel: str, details: Mapping[str, Any] | None) ->
             errors += _messages(details[name], path, *_THREAD)
         elif not check(details[name]):
             errors.append(FieldError(path, "invalid"))
-    if not errors and len(json.dumps(details)) > CHANNEL_DETAILS_MAX_BYTES:
-        errors.append(FieldError("channel_details", f"at most {CHANNEL_DETAILS_MAX_BYTES} bytes as JSON"))
     if errors:
         raise ValidationFailed(errors)
-    return dict(details)
+    checked = _sanitized_messages(details)
+    # Bytes as stored: JSON with \uXXXX escapes (PynamoDB's JSONAttribute), so a 4-byte emoji is 12.
+    if len(json.dumps(checked).encode()) > CHANNEL_DETAILS_MAX_BYTES:
+        raise ValidationFailed([FieldError("channel_details", f"at most {CHANNEL_DETAILS_MAX_BYTES} bytes as JSON")])
+    return checked
+
+
+# Rich text inside channel details (rendered like comments): the one sanitizer. Names, addresses
+# and subjects stay plain text.
+_RICH_MESSAGE_FIELDS = {"thread": "body", "transcript": "text"}
+
+
+def _sanitized_messages(details: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(details)
+    for name, rich in _RICH_MESSAGE_FIELDS.items():
+        if name in out:
+            out[name] = [{**message, rich: sanitize(message[rich])} for message in out[name]]
+    return out

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.calendar import BusinessCalendar, add_business_time, business_seconds_between
-from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
 from chalicelib.domain.tickets import CHANNELS, PRIORITIES, TYPES, Ticket
 
 METRICS = ("first_response", "next_response", "resolution")
@@ -43,8 +43,8 @@ CONDITION_KEYS = ("priorities", "types", "channels", "organization_ids", "tags")
 SOLVED_CATEGORIES = ("resolved", "closed")
 MAX_TARGET_MINUTES = 365 * 24 * 60
 # What a policy stores for what its creator left out (docs/decisions.md "SLA").
+# `position` has no fixed default: an omitted one is placed after the last policy (place_policy).
 POLICY_DEFAULTS: Mapping[str, Any] = {
-    "position": 0,
     "conditions": {},
     "business_hours_id": None,
     "pause_statuses": ["pending"],
@@ -125,8 +125,29 @@ class Policy:
         return all(set(facts[key]) & set(wanted) for key, wanted in self.conditions.items())
 
 
+POSITION_STEP = 10  # room to slot a policy in between two others without renumbering
+MAX_POSITION = 10_000
+
+
+def place_policy(position: int | None, others: Mapping[str, tuple[str, int]]) -> int:
+    """The position a policy is stored at; `others` maps every other policy's id to (name, position).
+
+    Omitted: after the last policy, so a new catch-all never silently outranks the existing ones.
+    Positions are unique: two policies at one position would be ranked by their (random) ids.
+    """
+    if position is None:
+        last = max((p for _, p in others.values()), default=-POSITION_STEP)
+        position = min(last + POSITION_STEP, MAX_POSITION)
+    holders = sorted(policy_id for policy_id, (_, p) in others.items() if p == position)
+    if holders:
+        name = others[holders[0]][0]
+        raise Conflict(f"position {position} is taken by SLA policy {name!r} ({holders[0]}); choose another position")
+    return position
+
+
 def choose_policy(policies: Iterable[Policy], ticket: Ticket) -> Policy | None:
-    """The matching policy with the lowest position (ties: lowest id, so the choice is stable)."""
+    """The matching policy with the lowest position (positions are unique; should two creates race
+    to one position, the lower id wins, so the choice is still stable)."""
     matching = [p for p in policies if p.matches(ticket)]
     return min(matching, key=lambda p: (p.position, p.id), default=None)
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +27,17 @@ MAX_TAGS = 15
 MAX_CC = 15
 SUBJECT_MAX = 250
 DESCRIPTION_MAX = 65_536
+# DynamoDB limits bytes (400 KB an item, 4 MB a transaction), the API counts characters. A text
+# is stored in UTF-8 on its item and JSON-escaped (PynamoDB's JSONAttribute: \uXXXX, so a 4-byte
+# emoji is 12 bytes) in history entries and system timeline entries, which hold it twice (old and
+# new). So stored sizes are measured as escaped JSON, the largest of the copies (docs/data-model.md,
+# "Sizes in bytes"): a description's history entry is at most 2 x 96 KiB.
+DESCRIPTION_MAX_BYTES = 96 * 1024
+# custom_fields is copied onto every list entry of the ticket (up to ~40 in one transaction).
+MAX_CUSTOM_FIELDS = 50
+CUSTOM_FIELDS_MAX_BYTES = 8 * 1024
+# DynamoDB numbers carry 38 significant digits; JSON clients lose integers past 2**53 anyway.
+CUSTOM_NUMBER_MAX = 10**38 - 1
 
 # Properties a PATCH may change, in the order history entries are written.
 EDITABLE = (
@@ -43,7 +57,11 @@ EDITABLE = (
     "channel_details",
 )
 # Properties only agents and admins may set when creating a ticket.
-AGENT_ONLY_ON_CREATE = ("requester_id", "organization_id", "assignee_id", "team_id", "status", "priority", "tags")
+# channel_details is what the channel recorded (the email thread, the chat transcript with
+# support's side of it): customers writing it could forge "from support" entries.
+AGENT_ONLY_ON_CREATE = (
+    "requester_id", "organization_id", "assignee_id", "team_id", "status", "priority", "tags", "channel_details"
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -114,6 +132,41 @@ def normalize_tags(tags: list[str]) -> list[str]:
     return list(seen)
 
 
+# Characters that show nothing: separators, controls, format characters (zero-width, bidi
+# marks), surrogates, private use and unassigned code points.
+_INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+def is_blank(text: str | None) -> bool:
+    """True when no character of the text would show: empty, spaces, controls, zero-width marks."""
+    return not text or all(unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text)
+
+
+def stored_bytes(value: Any) -> int:
+    """Size of a value as the store's JSON copies hold it (ASCII, non-ASCII escaped)."""
+    return len(json.dumps(value, ensure_ascii=True))
+
+
+def _storable_number(value: float) -> bool:
+    if isinstance(value, int):
+        return abs(value) <= CUSTOM_NUMBER_MAX  # exact: never converted to a float
+    return math.isfinite(value) and abs(value) <= CUSTOM_NUMBER_MAX
+
+
+def _check_custom_fields(values: Mapping[str, Any]) -> None:
+    errors = [
+        FieldError(f"custom_fields.{key}", f"numbers are finite and at most {len(str(CUSTOM_NUMBER_MAX))} digits")
+        for key, value in values.items()
+        if not isinstance(value, bool) and isinstance(value, (int, float)) and not _storable_number(value)
+    ]
+    if len(values) > MAX_CUSTOM_FIELDS:
+        errors.append(FieldError("custom_fields", f"at most {MAX_CUSTOM_FIELDS} fields"))
+    elif not errors and stored_bytes(values) > CUSTOM_FIELDS_MAX_BYTES:
+        errors.append(FieldError("custom_fields", f"at most {CUSTOM_FIELDS_MAX_BYTES} bytes as JSON (non-ASCII escaped)"))
+    if errors:
+        raise ValidationFailed(errors)
+
+
 def _dedupe(ids: list[str]) -> list[str]:
     return list(dict.fromkeys(ids))
 
@@ -130,10 +183,15 @@ def _check_bounds(values: Mapping[str, Any]) -> None:
 
 def _normalized(values: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(values)
+    if "subject" in out and is_blank(out["subject"]):
+        raise ValidationFailed([FieldError("subject", "must contain visible text, not only spaces or control characters")])
     # The description is rich text shown to agents and customers: stored sanitized, like
     # comments. The subject is plain text and stays verbatim (clients escape it).
     if out.get("description") is not None:
         out["description"] = sanitize(out["description"])
+        if stored_bytes(out["description"]) > DESCRIPTION_MAX_BYTES:
+            message = f"at most {DESCRIPTION_MAX_BYTES} bytes once sanitized and JSON-escaped (an emoji counts 12)"
+            raise ValidationFailed([FieldError("description", message)])
     if "tags" in out and out["tags"] is not None:
         out["tags"] = normalize_tags(out["tags"])
     if "cc" in out and out["cc"] is not None:
@@ -185,6 +243,7 @@ def create_ticket(
         channel_details=fields.get("channel_details"),
         closed_at=now if status.category == "closed" else None,
     )
+    _check_custom_fields(ticket.custom_fields)
     ticket.followers = _with_auto_follow([], ticket.assignee_id)
     history = [Change(name, None, getattr(ticket, name)) for name in EDITABLE if getattr(ticket, name) not in (None, [], {})]
     return ticket, history
@@ -200,8 +259,6 @@ def apply_patch(
     if ticket.is_closed:
         raise Conflict("a closed ticket is read-only; open a new ticket that references it")
     fields = _normalized(values)
-    if "subject" in fields and not fields["subject"]:
-        raise ValidationFailed([FieldError("subject", "must not be empty")])
     if "requester_id" in fields and not fields["requester_id"]:
         raise ValidationFailed([FieldError("requester_id", "a ticket always has a requester")])
 
@@ -221,6 +278,7 @@ def apply_patch(
         if name == "custom_fields":
             new = {**old, **new}
             new = {k: v for k, v in new.items() if v is not None}  # null removes a custom field
+            _check_custom_fields(new)  # the merged fields are what is stored and copied
         if name == "cc":  # the requester is never also a CC
             new = [user for user in new if user != fields.get("requester_id", ticket.requester_id)]
         if new == old:

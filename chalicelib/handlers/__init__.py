@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from chalice import Blueprint
-from chalice.app import DynamoDBEvent, SQSEvent
+from chalice.app import DynamoDBEvent, SNSEvent, SQSEvent
 
 # `chalice package` runs without the deployment's resources: the template replaces this
 # placeholder with `Fn::GetAtt HelpdeskTable.StreamArn` (infra/template.json, PublishEvents).
@@ -55,3 +55,25 @@ def deliver_webhooks(event: SQSEvent) -> dict[str, Any]:
     from chalicelib.handlers import webhooks
 
     return webhooks.deliver_webhooks(event)
+
+
+# Placeholders as for the webhook queue: the template replaces them with the queue's and the
+# topic's ARNs (infra/template.json, SendNotifications, RecordMailFeedback).
+PLACEHOLDER_NOTIFICATION_QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:helpdesk-unbound-NotificationQueue"
+NOTIFICATION_QUEUE_ARN = os.environ.get("HELPDESK_NOTIFICATION_QUEUE_ARN") or PLACEHOLDER_NOTIFICATION_QUEUE_ARN
+PLACEHOLDER_MAIL_FEEDBACK_TOPIC_ARN = "arn:aws:sns:us-east-1:000000000000:helpdesk-unbound-MailFeedbackTopic"
+MAIL_FEEDBACK_TOPIC_ARN = os.environ.get("HELPDESK_MAIL_FEEDBACK_TOPIC_ARN") or PLACEHOLDER_MAIL_FEEDBACK_TOPIC_ARN
+
+
+@blueprint.on_sqs_message(queue_arn=NOTIFICATION_QUEUE_ARN, name="send_notifications", batch_size=10)
+def send_notifications(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.handlers import notifications
+
+    return notifications.send_notifications(event)
+
+
+@blueprint.on_sns_message(topic=MAIL_FEEDBACK_TOPIC_ARN, name="record_mail_feedback")
+def record_mail_feedback(event: SNSEvent) -> None:
+    from chalicelib.handlers import notifications
+
+    notifications.record_mail_feedback(event)

@@ -14,12 +14,10 @@ Cognito's V1 events (the default for `LambdaConfig.PreTokenGeneration`) accept s
 
 from __future__ import annotations
 
-import functools
-import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import composition
+from chalicelib import composition, config
 
 if TYPE_CHECKING:
     from chalicelib.storage.directory import DirectoryRepository, Entry
@@ -77,17 +75,15 @@ def add_claims(event: dict[str, Any], directory: DirectoryRepository) -> dict[st
     return event
 
 
-@functools.cache
+@composition.per_environment
 def _directory() -> DirectoryRepository:
     # Bound here rather than through composition.settings(): the trigger needs the table only,
     # not the API's cursor secret or auth settings.
     from chalicelib.storage.directory import DirectoryRepository
     from chalicelib.storage.models import bind
 
-    bind(
-        os.environ["HELPDESK_TABLE"],
-        host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"),
-    )
+    env = config.environ()
+    bind(env["HELPDESK_TABLE"], host=config.endpoint_url(env, "dynamodb"))
     return DirectoryRepository()
 
 

@@ -14,14 +14,13 @@ The bus name is read from the environment when the first batch arrives. Lambda e
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from chalice.app import DynamoDBEvent
 
-from chalicelib import composition
+from chalicelib import composition, config
 from chalicelib.domain.events import Outgoing, batches, outgoing_from_stream, put_events_entry
 from chalicelib.handlers.metrics import METRICS_NAMESPACE
 
@@ -32,7 +31,7 @@ def publish_events(event: DynamoDBEvent) -> dict[str, Any]:
 
 
 def bus_name() -> str:
-    name = os.environ.get("HELPDESK_EVENT_BUS")
+    name = config.environ().get("HELPDESK_EVENT_BUS")
     if not name:
         raise RuntimeError("set HELPDESK_EVENT_BUS to the event bus name")
     return name

@@ -16,16 +16,14 @@ first invocation.
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import json
-import os
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib import composition
+from chalicelib import composition, config
 from chalicelib.domain import webhooks as rules
 from chalicelib.handlers.metrics import emit_metric
 from chalicelib.services.webhooks import DeliveryError, WebhookDispatcher
@@ -40,7 +38,7 @@ def deliver_webhooks(event: Any) -> dict[str, Any]:
     return dispatcher().handle(records)
 
 
-@functools.cache
+@composition.per_environment
 def dispatcher() -> WebhookDispatcher:
     return WebhookDispatcher(
         composition.webhook_cache(),
@@ -53,7 +51,7 @@ def dispatcher() -> WebhookDispatcher:
 
 
 def _env(name: str) -> str:
-    value = os.environ.get(name)
+    value = config.environ().get(name)
     if not value:
         raise RuntimeError(f"set {name}")
     return value

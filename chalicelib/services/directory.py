@@ -9,6 +9,7 @@ from typing import Any
 
 from chalicelib.domain.errors import (
     Conflict,
+    Contention,
     FieldError,
     NotAllowed,
     NotFound,
@@ -71,7 +72,7 @@ class DirectoryService:
         name = values.pop("name")
         if kind == "user":
             self._check_user_refs(values)
-        values = self._check_sla_config(kind, values)
+        values = self._check_sla_config(kind, values, entry_id)
         entry = self._directory.create(kind, entry_id, name, values, now)
         if kind == "user":
             self._directory.clear_user_deleted(entry_id)
@@ -99,7 +100,7 @@ class DirectoryService:
         if kind == "user":
             self._check_user_refs(values)
         data = {**entry.data, **values}
-        data = self._check_sla_config(kind, data)
+        data = self._check_sla_config(kind, data, entry.id)
         return self._directory.update(kind, entry, name=name, data=data, now=now, expected_version=entry.version)
 
     def delete(self, caller: Caller, kind: str, entry_id: str, now: datetime) -> None:
@@ -116,6 +117,24 @@ class DirectoryService:
             self._sla.invalidate()
         if kind == "status":
             self._statuses.invalidate()
+
+    # -- the caller's own record (GET/PATCH /v1/me) ------------------------------------
+    def me(self, caller: Caller) -> Entry:
+        entry = self._directory.get("user", caller.user_id)
+        if entry is None:  # recorded on every authenticated request; gone only if deleted meanwhile
+            raise NotFound("user not found")
+        return entry
+
+    def update_me(self, caller: Caller, values: Mapping[str, Any], now: datetime) -> Entry:
+        """Only the user's own preferences (`notifications`); the rest comes from their token."""
+        for _ in range(3):  # a concurrent token record bumps the version: read again
+            entry = self.me(caller)
+            data = {**entry.data, **{k: v for k, v in values.items() if k == "notifications"}}
+            try:
+                return self._directory.update("user", entry, name=entry.name, data=data, now=now, expected_version=entry.version)
+            except VersionConflict:
+                continue
+        raise Contention("the user record is changing; retry shortly")
 
     # -- users from tokens -----------------------------------------------------------
     def resolve_caller(self, claimed: Caller, now: datetime) -> Caller:
@@ -140,7 +159,7 @@ class DirectoryService:
         return caller_of(entry)
 
     # -- helpers ---------------------------------------------------------------------
-    def _check_sla_config(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    def _check_sla_config(self, kind: str, data: dict[str, Any], entry_id: str) -> dict[str, Any]:
         """Business hours and SLA policies are validated as a whole (after a PATCH is merged) and
         stored with their defaults spelled out."""
         if self._sla is None:
@@ -148,8 +167,14 @@ class DirectoryService:
         if kind == "business_hours":
             return self._sla.check_business_hours(data)
         if kind == "sla_policy":
-            return self._sla.check_policy(data, lambda hours_id: self._directory.get("business_hours", hours_id) is not None)
+            others = {
+                p.id: (p.name, int(p.data.get("position", 0))) for p in self._directory.list_all("sla_policy") if p.id != entry_id
+            }
+            return self._sla.check_policy(data, self._business_hours_exist, others)
         return data
+
+    def _business_hours_exist(self, hours_id: str) -> bool:
+        return self._directory.get("business_hours", hours_id) is not None
 
     def _check_user_refs(self, values: Mapping[str, Any]) -> None:
         errors = []

@@ -26,6 +26,7 @@ from chalicelib.domain.escalations import (
     new_escalation,
     stage_timers,
     validate_description,
+    validate_note,
     verification_target,
 )
 from chalicelib.domain.tickets import Ticket
@@ -110,7 +111,7 @@ class EscalationService:
         escalation, _ticket = self.get(caller, escalation_id)
         target = check_transition(escalation.stage, to)
         erd = escalation.estimated_resolution_date if estimated_resolution_date is UNSET else estimated_resolution_date
-        return self._signal(caller, escalation, target, note, erd, now)
+        return self._signal(caller, escalation, target, validate_note(note), erd, now)
 
     def verify(self, caller: Caller, escalation_id: str, confirmed: bool, comment: str, now: datetime) -> Escalation:
         """The customer's answer in verification: confirmed → resolved, not confirmed → engineering."""
@@ -120,6 +121,7 @@ class EscalationService:
         if escalation.stage != Stage.VERIFICATION:
             raise Conflict(f"the escalation is in {escalation.stage}, not waiting for verification")
         target = verification_target(confirmed)
+        comment = validate_note(comment, "comment")
         return self._signal(caller, escalation, target, comment, escalation.estimated_resolution_date, now)
 
     def _signal(

@@ -4,30 +4,42 @@ tickets in one transaction (`TicketRepository.update_together`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.conversation import Activity, visible_to
-from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, NotFound, TicketNotFound, ValidationFailed, VersionConflict
+from chalicelib.domain.errors import (
+    Conflict,
+    Contention,
+    FieldError,
+    NotAllowed,
+    NotFound,
+    TicketNotFound,
+    ValidationFailed,
+    VersionConflict,
+)
 from chalicelib.domain.events import TICKET_MERGED, TICKET_UPDATED
 from chalicelib.domain.listing import ListPlan
 from chalicelib.domain.record_actions import (
-    MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS_PER_MESSAGE,
     attachment_visible,
     check_attach,
+    check_complete,
     check_link,
     check_organizations,
+    check_uploaded,
     merge,
     merge_activities,
     proxy_audit_entry,
     set_proxy_access,
     time_entry,
     validate_attachment,
+    with_attachment,
     with_link,
     with_time,
 )
@@ -249,7 +261,8 @@ class RecordActionsService:
             if message is None or not visible_to(caller, message):
                 raise ValidationFailed([FieldError("comment_id", "no such reply or note on this ticket")])
         visibility = check_attach(caller, ticket, message)
-        attachment_id = uuid.uuid4().hex
+        # Time-ordered ids: the ticket's `ATT#` Query lists files oldest first.
+        attachment_id = f"{now.astimezone(UTC):%Y%m%d%H%M%S%f}{uuid.uuid4().hex[:16]}"
         object_key = keys.attachment_object_key(ticket_id, attachment_id, request.filename)
         attachment = Attachment(
             id=attachment_id,
@@ -264,17 +277,60 @@ class RecordActionsService:
             created_at=now,
         )
         # Presign first (no call, but it can fail): a failure then leaves no slot taken.
-        form = self._files.upload_form(object_key, request.content_type, MAX_ATTACHMENT_BYTES)
+        form = self._files.upload_form(object_key, request.content_type, request.size)
         self._attachments.add(attachment, MAX_ATTACHMENTS_PER_MESSAGE)
         return Upload(attachment, form)
+
+    def complete_upload(self, caller: Caller, ticket_id: str, attachment_id: str, now: datetime) -> Attachment:
+        """Confirm an upload: the file must be in S3 as declared (one HeadObject); then it is
+        listed on the ticket and, for a reply or note, on that message, in one transaction.
+        Confirming twice answers the same attachment."""
+        ticket = self._tickets.get(caller, ticket_id)
+        attachment = self._attachments.find([ticket.id], attachment_id)
+        if attachment is None or not attachment_visible(caller, attachment.visibility):
+            raise NotFound("attachment not found")
+        if attachment.uploaded_at is not None:
+            return attachment
+        check_complete(caller, attachment.uploaded_by)
+        check_uploaded((attachment.size, attachment.content_type), self._files.stored(attachment.object_key))
+        summary = {
+            "id": attachment.id,
+            "filename": attachment.filename,
+            "content_type": attachment.content_type,
+            "size": attachment.size,
+        }
+        for attempt in range(UPDATE_ATTEMPTS):
+            message = None
+            if attachment.comment_id is not None:
+                read = self._activities.find(ticket.id, attachment.comment_id)
+                if read is not None:
+                    message = (read, with_attachment(read, summary))
+            try:
+                first = self._attachments.complete(attachment, now, message)
+            except VersionConflict:  # the message was edited or pinned meanwhile: list it on the new one
+                self._sleep(backoff(attempt))
+                continue
+            if not first:
+                return self._attachments.find([ticket.id], attachment_id) or attachment
+            return dataclasses.replace(attachment, uploaded_at=now)
+        raise Contention("the message keeps changing; retry")
+
+    def attachments(
+        self, caller: Caller, ticket_id: str, *, limit: int, after: str | None
+    ) -> tuple[list[tuple[Attachment, str]], str | None]:
+        """The ticket's uploaded files the caller may see, oldest first, each with a fresh
+        presigned GET (GetItem + one Query; presigning makes no call)."""
+        ticket = self._tickets.get(caller, ticket_id)
+        found, last = self._attachments.page(ticket.id, public_only=not caller.is_staff, limit=limit, after=after)
+        return [(a, self._files.download_url(a.object_key, a.filename, a.content_type)) for a in found], last
 
     def download(self, caller: Caller, ticket_id: str, attachment_id: str) -> tuple[Attachment, str]:
         """A presigned GET for a file of the ticket (or of a ticket merged into it) the caller may
         see: GetItem + one BatchGetItem. An internal note's file is not found for customers."""
         ticket = self._tickets.get(caller, ticket_id)
         attachment = self._attachments.find([ticket.id, *Audience.of(ticket).merged_for(caller)], attachment_id)
-        if attachment is None or not attachment_visible(caller, attachment.visibility):
-            raise NotFound("attachment not found")
+        if attachment is None or attachment.uploaded_at is None or not attachment_visible(caller, attachment.visibility):
+            raise NotFound("attachment not found")  # a reserved slot without its file is nothing to download
         return attachment, self._files.download_url(attachment.object_key, attachment.filename, attachment.content_type)
 
     @staticmethod

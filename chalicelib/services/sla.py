@@ -93,8 +93,11 @@ class SlaService:
         self._cache.invalidate()
         return data
 
-    def check_policy(self, data: Mapping[str, Any], exists: Callable[[str], bool]) -> dict[str, Any]:
-        data = {**sla.POLICY_DEFAULTS, **data}
+    def check_policy(
+        self, data: Mapping[str, Any], exists: Callable[[str], bool], others: Mapping[str, tuple[str, int]]
+    ) -> dict[str, Any]:
+        """`others`: every other policy's id → (name, position)."""
+        data = {**sla.POLICY_DEFAULTS, **data, "position": sla.place_policy(data.get("position"), others)}
         sla.validate_policy(data, exists)
         self._cache.invalidate()
         return data

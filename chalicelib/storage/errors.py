@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
-from chalicelib.domain.errors import Contention, DomainError, MalformedRequest, Throttled, Unavailable
+from chalicelib.domain.errors import Contention, DomainError, FieldError, Throttled, Unavailable, ValidationFailed
 
 THROTTLING = frozenset(
     {
@@ -18,6 +19,8 @@ THROTTLING = frozenset(
     }
 )
 TRANSIENT = frozenset({"TransactionInProgressException", "InternalServerError", "ServiceUnavailable"})
+_log = logging.getLogger(__name__)
+UNSTORABLE = "the values cannot be stored: a text, a number or the record is too large"
 # Reasons of a cancelled transaction that mean "throttled", not "your condition failed".
 THROTTLED_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
 
@@ -54,6 +57,9 @@ def translated(on_condition_failed: Callable[[], DomainError] | None = None) -> 
                     raise Throttled("the data store is throttling requests; retry shortly", retry_after=1) from exc
                 if "TransactionConflict" in codes:
                     raise Contention("another request is changing the same record; retry shortly") from exc
+                if "ValidationError" in codes:  # an item over 400 KB, a number past 38 digits
+                    _log.warning("data store refused a transaction", extra={"reasons": codes})
+                    raise ValidationFailed([FieldError("body", UNSTORABLE)], UNSTORABLE) from exc
             raise TransactionCancelled(codes) from exc
         raise _general(exc) from exc
     except PynamoDBException as exc:
@@ -83,6 +89,9 @@ def _general(exc: PynamoDBException) -> DomainError:
     if code in TRANSIENT:
         return Unavailable("the data store is busy; retry shortly", retry_after=1)
     if code == "ValidationException":
-        # Raised for inputs the API failed to bound (e.g. an oversize key); never a 500.
-        return MalformedRequest(f"the data store refused the request: {exc.cause_response_message}")
+        # Raised for inputs the API failed to bound (an item over 400 KB, a transaction over 4 MB,
+        # a number past 38 digits); never a 500. DynamoDB's message names attributes, sizes and
+        # sometimes values: it is logged, never answered.
+        _log.warning("data store refused a write", extra={"dynamodb_message": exc.cause_response_message})
+        return ValidationFailed([FieldError("body", UNSTORABLE)], UNSTORABLE)
     return Unavailable("the data store failed; retry shortly")

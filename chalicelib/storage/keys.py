@@ -132,3 +132,25 @@ SLA_LEDGER_PREFIX = "SLA#"
 def sla_ledger_sk(at: datetime, version: int, seq: int) -> str:
     """One SLA ledger line under the ticket: time order, then the write (version), then its lines."""
     return f"{SLA_LEDGER_PREFIX}{stamp(at)}#{version:010d}#{seq:03d}"
+
+
+# -- mail (issue 10): claims and thread ids live on the ticket partition (purged with it) --------
+MAIL_CLAIM_PREFIX = "MAIL#SENT#"
+MAIL_THREAD_PREFIX = "MAIL#THREAD#"
+MESSAGE_ID_SK = "MSGID"
+SUPPRESSION_PK = "MAIL#SUPPRESSED"  # one item per suppressed address, the address as sort key
+
+
+def mail_claim_sk(event_id: str, address: str) -> str:
+    """One message per (event, recipient address): the claim's key is that pair."""
+    return f"{MAIL_CLAIM_PREFIX}{event_id}#{address}"
+
+
+def mail_thread_sk(at: datetime, message_id: str) -> str:
+    """A Message-ID the ticket sent or received, in time order (References reads the newest)."""
+    return f"{MAIL_THREAD_PREFIX}{stamp(at)}#{message_id}"
+
+
+def message_id_pk(message_id: str) -> str:
+    """Which ticket a Message-ID belongs to (inbound threading: one BatchGetItem of ids)."""
+    return f"MSGID#{message_id}"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from pynamodb.attributes import (
     BooleanAttribute,
     DiscriminatorAttribute,
@@ -17,6 +15,8 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+from chalicelib import config
 
 
 class Record(Model):
@@ -34,8 +34,9 @@ class Record(Model):
 
 def bind(table_name: str, region: str | None = None, host: str | None = None) -> None:
     """Point every model at the deployment's table (called by the composition root)."""
+    env = config.environ()
     Record.Meta.table_name = table_name
-    Record.Meta.region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    Record.Meta.region = region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
     Record.Meta.host = host
     # Connections are cached per class; drop them so the new binding takes effect.
     for cls in [Record, *Record.kind.get_registered_subclasses(Record)]:
@@ -159,6 +160,9 @@ class DirectoryItem(Record, discriminator="directory"):
     id = UnicodeAttribute()
     name = UnicodeAttribute()
     role = UnicodeAttribute(null=True)  # users only: top level so a transaction can check it
+    # Users only: the user's own choice, top level so recording a token's claims (which replaces
+    # `data`) never resets it. None: never chosen (mail on).
+    notifications = BooleanAttribute(null=True)
     data = JSONAttribute(default=dict)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
@@ -202,6 +206,7 @@ class ActivityItem(Record, discriminator="activity"):
     cc = ListAttribute(of=UnicodeAttribute, null=True)  # users a reply CC'd
     notify = ListAttribute(of=UnicodeAttribute, null=True)  # agents @notified (internal notes only)
     comments = JSONAttribute(null=True)  # agents' comments on the activity, [{id, actor_id, at, body}]
+    attachments = JSONAttribute(null=True)  # uploaded files, [{id, filename, content_type, size}]
     edited_at = UnicodeAttribute(null=True)
     deleted_at = UnicodeAttribute(null=True)  # soft delete: restorable for 90 days
     ttl = TTLAttribute(null=True)  # deleted_at + 90 d
@@ -235,6 +240,7 @@ class AttachmentItem(Record, discriminator="attachment"):
     object_key = UnicodeAttribute()
     uploaded_by = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    uploaded_at = UTCDateTimeAttribute(null=True)  # None: reserved, the file not yet confirmed in S3
 
 
 class AttachmentCountItem(Record, discriminator="attachment_count"):
@@ -308,3 +314,42 @@ class SlaLedgerItem(Record, discriminator="sla_ledger"):
     generation = NumberAttribute(null=True)
     due_at = UnicodeAttribute(null=True)
     detail = JSONAttribute(null=True)
+
+
+class MailClaimItem(Record, discriminator="mail_claim"):
+    """PK TICKET#<id>, SK MAIL#SENT#<event id>#<address>: one notification, claimed before SES is
+    called (conditional put) and marked sent after, so a redelivered event mails nobody twice.
+    `state` sending (until `lease_until`, then another attempt may take it over) | sent | rejected."""
+
+    event_id = UnicodeAttribute()
+    address = UnicodeAttribute()
+    message_id = UnicodeAttribute()
+    state = UnicodeAttribute()
+    token = UnicodeAttribute()  # who holds the claim: only they mark it sent or release it
+    lease_until = UnicodeAttribute()  # keys.stamp() format, UTC
+    ttl = TTLAttribute(null=True)
+
+
+class MailThreadItem(Record, discriminator="mail_thread"):
+    """PK TICKET#<id>, SK MAIL#THREAD#<at>#<message id>: a Message-ID of the ticket's thread;
+    `address` is the recipient for mail we sent (None for mail received)."""
+
+    message_id = UnicodeAttribute()
+    address = UnicodeAttribute(null=True)
+    at = UnicodeAttribute()
+
+
+class MessageIdItem(Record, discriminator="message_id"):
+    """PK MSGID#<message id>, SK MSGID: the ticket a Message-ID belongs to."""
+
+    ticket_id = UnicodeAttribute()
+    direction = UnicodeAttribute()  # outbound | inbound
+    at = UnicodeAttribute()
+
+
+class SuppressionItem(Record, discriminator="mail_suppression"):
+    """PK MAIL#SUPPRESSED, SK <address>: an address that bounced (permanently) or complained."""
+
+    address = UnicodeAttribute()
+    reason = UnicodeAttribute()  # bounce | complaint | rejected
+    at = UnicodeAttribute()

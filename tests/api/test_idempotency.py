@@ -46,3 +46,12 @@ def test_without_a_key_each_post_creates(world):
     for _ in range(2):
         assert agent.post("/v1/tickets", {"subject": "dup", "description": "dup"}).status_code == 201
     assert len(agent.get("/v1/tickets").data["items"]) == 2
+
+
+def test_an_empty_key_is_refused_instead_of_silently_dropping_retry_safety(world):
+    agent = world["agent_all"]
+    for key in ("", "   "):
+        answer = agent.post("/v1/tickets", {"subject": "once", "description": "once"}, headers={"Idempotency-Key": key})
+        assert answer.status_code == 422, repr(key)
+        assert answer.data["errors"][0]["field"] == "Idempotency-Key"
+    assert agent.get("/v1/tickets").data["items"] == []

@@ -93,6 +93,8 @@ def test_every_lambda_entry_point_resolves_to_a_callable_lambda_can_call() -> No
         "publish_events": "chalicelib.handlers.publish_events",
         "ticket_stream": "chalicelib.handlers.ticket_stream",
         "deliver_webhooks": "chalicelib.handlers.deliver_webhooks",
+        "send_notifications": "chalicelib.handlers.send_notifications",
+        "record_mail_feedback": "chalicelib.handlers.record_mail_feedback",
         "jwt_auth": "chalicelib.api.auth.jwt_auth",
     }
     for handler_string in functions.values():

@@ -9,7 +9,6 @@ from urllib.parse import parse_qs, urlparse
 import boto3
 import pytest
 
-from chalicelib.domain.record_actions import MAX_ATTACHMENT_BYTES
 from tests.api.test_bad_input import assert_problem
 from tests.api.test_call_counts import dynamodb_calls, measure  # noqa: F401  (fixture)
 
@@ -20,6 +19,18 @@ BUCKET = "helpdesk-local-attachments"
 def bucket(aws):
     boto3.client("s3").create_bucket(Bucket=BUCKET)
     return BUCKET
+
+
+def uploaded(user, ticket_id, **body):
+    """Reserve a slot, put the file where the form would, confirm it: what a browser does."""
+    body = {"filename": "log.txt", "content_type": "text/plain", "size": 10, **body}
+    made = user.post(f"/v1/tickets/{ticket_id}/attachments", body)
+    assert made.status_code == 201, made.body
+    key = made.data["upload_fields"]["key"]
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=b"x" * body["size"], ContentType=body["content_type"])
+    confirmed = user.post(f"/v1/tickets/{ticket_id}/attachments/{made.data['id']}/confirm")
+    assert confirmed.status_code == 200, confirmed.body
+    return confirmed.data
 
 
 def _timeline(user, ticket_id, **query):
@@ -102,7 +113,7 @@ def test_merge_closes_the_source_and_makes_its_record_reachable_from_the_target(
     agent.post(f"{src}/comments", {"body": "source note", "visibility": "internal"})
     agent.post(f"{src}/time-entries", {"minutes": 30, "note": "debugging", "billable": True})
     world["agent_support"].request("PUT", f"{src}/followers/me")
-    upload = agent.post(f"{src}/attachments", {"filename": "log.txt", "content_type": "text/plain", "size": 10}).data
+    upload = uploaded(agent, source["id"])
 
     merged = agent.post(f"/v1/tickets/{target['id']}/merge", {"source_id": source["id"]})
     assert merged.status_code == 200, merged.body
@@ -242,7 +253,8 @@ def test_an_upload_is_a_presigned_post_with_exact_type_and_size_limits(world, ma
     assert fields["Content-Type"] == "application/pdf"
     policy = json.loads(__import__("base64").b64decode(fields["policy"]))
     assert {"Content-Type": "application/pdf"} in policy["conditions"]
-    assert ["content-length-range", 1, MAX_ATTACHMENT_BYTES] in policy["conditions"]
+    # The declared size is the file's size: a 10-byte slot takes neither 9 bytes nor 500 KB.
+    assert ["content-length-range", 1234, 1234] in policy["conditions"]
     assert {"key": fields["key"]} in policy["conditions"]
 
 
@@ -283,12 +295,9 @@ def test_downloads_follow_ticket_visibility_and_internal_note_files_stay_with_ag
     ticket = make_ticket(requester_id="alice")
     base = f"/v1/tickets/{ticket['id']}"
     note = agent.post(f"{base}/comments", {"body": "internal", "visibility": "internal"}).data
-    public = alice.post(f"{base}/attachments", {"filename": "a.txt", "content_type": "text/plain", "size": 3}).data
-    internal = agent.post(
-        f"{base}/attachments", {"filename": "b.txt", "content_type": "text/plain", "size": 3, "comment_id": note["id"]}
-    ).data
+    public = uploaded(alice, ticket["id"], filename="a.txt", size=3)
+    internal = uploaded(agent, ticket["id"], filename="b.txt", size=3, comment_id=note["id"])
     assert internal["visibility"] == "internal"
-    boto3.client("s3").put_object(Bucket=BUCKET, Key=f"tickets/{ticket['id']}/{public['id']}/a.txt", Body=b"abc")
 
     got = alice.get(f"{base}/attachments/{public['id']}")
     assert got.status_code == 200, got.body
@@ -358,6 +367,11 @@ def test_record_actions_use_the_documented_number_of_calls(world, make_ticket, b
     assert measure(
         dynamodb_calls, lambda: agent.post(f"/v1/tickets/{tid}/attachments", {**attach, "comment_id": reply["id"]})
     ) == {"GetItem": 2, "BatchGetItem": 1, "TransactWriteItems": 1}
+    made = agent.post(f"/v1/tickets/{tid}/attachments", {**attach, "comment_id": reply["id"]}).data
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=made["upload_fields"]["key"], Body=b"abc", ContentType="text/plain")
+    confirm = f"/v1/tickets/{tid}/attachments/{made['id']}/confirm"
+    assert measure(dynamodb_calls, lambda: agent.post(confirm)) == {"GetItem": 2, "BatchGetItem": 2, "TransactWriteItems": 1}
+    assert measure(dynamodb_calls, lambda: alice.get(f"/v1/tickets/{tid}/attachments")) == {"GetItem": 2, "Query": 1}
     assert measure(dynamodb_calls, lambda: alice.request("PUT", f"/v1/tickets/{tid}/proxy-access", {"enabled": True})) == {
         "GetItem": 2,
         "TransactWriteItems": 1,
@@ -388,8 +402,7 @@ def test_a_forced_merge_never_shows_the_sources_thread_to_the_targets_organizati
     target, source = make_ticket(requester_id="alice"), make_ticket(requester_id="gina")
     src = f"/v1/tickets/{source['id']}"
     assert world["gina"].post(f"{src}/comments", {"body": "globex secret reply"}).status_code == 201
-    upload = gina.post(f"{src}/attachments", {"filename": "contract.pdf", "content_type": "application/pdf", "size": 10})
-    assert upload.status_code == 201, upload.body
+    upload = uploaded(gina, source["id"], filename="contract.pdf", content_type="application/pdf", size=10)
 
     merged = admin.post(f"/v1/tickets/{target['id']}/merge", {"source_id": source["id"], "force": True})
 
@@ -400,9 +413,93 @@ def test_a_forced_merge_never_shows_the_sources_thread_to_the_targets_organizati
     assert "globex secret reply" not in [e["body"] for e in customer_view]
     assert all(e["type"] != "system" or not e["fields"]["event"].startswith("merged") for e in customer_view)
     assert "globex secret reply" not in [e["body"] for e in _timeline(alice, target["id"], limit=1)]
-    assert_problem(alice.get(f"/v1/tickets/{target['id']}/attachments/{upload.data['id']}"), 404)
+    assert_problem(alice.get(f"/v1/tickets/{target['id']}/attachments/{upload['id']}"), 404)
     assert_problem(gina.get(f"/v1/tickets/{target['id']}"), 404)
     assert "merged_staff_only" not in alice.get(f"/v1/tickets/{target['id']}").data
     # Staff still read the whole merged record through the target.
     assert "globex secret reply" in [e["body"] for e in _timeline(agent, target["id"])]
-    assert agent.get(f"/v1/tickets/{target['id']}/attachments/{upload.data['id']}").status_code == 200
+    assert agent.get(f"/v1/tickets/{target['id']}/attachments/{upload['id']}").status_code == 200
+
+
+def test_confirmed_uploads_are_listed_on_the_ticket_and_their_reply_with_fresh_download_urls(world, make_ticket, bucket):
+    agent, alice = world["agent_all"], world["alice"]
+    ticket = make_ticket(requester_id="alice")
+    base = f"/v1/tickets/{ticket['id']}"
+    reply = agent.post(f"{base}/comments", {"body": "see the log", "visibility": "public"}).data
+    on_ticket = uploaded(alice, ticket["id"], filename="screen.png", content_type="image/png", size=20)
+    on_reply = uploaded(agent, ticket["id"], filename="fix.txt", size=7, comment_id=reply["id"])
+    # Reserved but never uploaded: not a file anyone can find.
+    agent.post(f"{base}/attachments", {"filename": "never.txt", "content_type": "text/plain", "size": 5})
+
+    for user in (alice, agent):
+        page = user.get(f"{base}/attachments")
+        assert page.status_code == 200, page.body
+        items = page.data["items"]
+        assert [(i["id"], i["comment_id"], i["filename"], i["size"], i["content_type"]) for i in items] == [
+            (on_ticket["id"], None, "screen.png", 20, "image/png"),
+            (on_reply["id"], reply["id"], "fix.txt", 7, "text/plain"),
+        ]
+        assert all(i["created_at"] and i["uploaded_at"] for i in items)
+        url = urlparse(items[1]["download_url"])
+        assert url.path.endswith(f"/{on_reply['id']}/fix.txt") and "X-Amz-Signature" in parse_qs(url.query)
+        entry = next(e for e in _timeline(user, ticket["id"]) if e["id"] == reply["id"])
+        assert entry["attachments"] == [{"id": on_reply["id"], "filename": "fix.txt", "content_type": "text/plain", "size": 7}]
+    assert page.data["next_cursor"] is None
+
+
+def test_an_internal_notes_files_are_listed_for_agents_only_and_other_orgs_get_404(world, make_ticket, bucket):
+    agent, alice = world["agent_all"], world["alice"]
+    ticket = make_ticket(requester_id="alice")
+    base = f"/v1/tickets/{ticket['id']}"
+    note = agent.post(f"{base}/comments", {"body": "root cause", "visibility": "internal"}).data
+    secret = uploaded(agent, ticket["id"], filename="dump.txt", size=4, comment_id=note["id"])
+    public = uploaded(alice, ticket["id"], filename="a.txt", size=3)
+
+    assert [i["id"] for i in agent.get(f"{base}/attachments").data["items"]] == [secret["id"], public["id"]]
+    assert [i["id"] for i in alice.get(f"{base}/attachments").data["items"]] == [public["id"]]
+    note_entry = next(e for e in _timeline(agent, ticket["id"]) if e["id"] == note["id"])
+    assert [a["id"] for a in note_entry["attachments"]] == [secret["id"]]
+    assert secret["id"] not in json.dumps(alice.get(f"{base}/timeline").data)
+    assert_problem(world["gina"].get(f"{base}/attachments"), 404)
+    assert_problem(world["bob"].get(f"{base}/attachments"), 404)
+
+
+def test_an_upload_is_confirmed_only_once_its_declared_file_is_there(world, make_ticket, bucket):
+    agent, alice = world["agent_all"], world["alice"]
+    ticket = make_ticket(requester_id="alice")
+    base = f"/v1/tickets/{ticket['id']}"
+    reply = alice.post(f"{base}/comments", {"body": "attached"}).data
+    made = alice.post(
+        f"{base}/attachments", {"filename": "a.txt", "content_type": "text/plain", "size": 10, "comment_id": reply["id"]}
+    ).data
+    confirm = f"{base}/attachments/{made['id']}/confirm"
+    assert made["uploaded_at"] is None
+    assert_problem(alice.post(confirm), 409)
+    assert_problem(alice.get(f"{base}/attachments/{made['id']}"), 404)
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=BUCKET, Key=made["upload_fields"]["key"], Body=b"short", ContentType="text/plain")
+    assert_problem(alice.post(confirm), 409)  # 5 bytes where 10 were declared
+    s3.put_object(Bucket=BUCKET, Key=made["upload_fields"]["key"], Body=b"0123456789", ContentType="text/plain")
+    assert_problem(world["acme_admin"].post(confirm), 403)  # sees the ticket, did not upload the file
+    first = alice.post(confirm)
+    assert first.status_code == 200 and first.data["uploaded_at"]
+    again = alice.post(confirm)
+    assert again.status_code == 200 and again.data["uploaded_at"] == first.data["uploaded_at"]
+    entry = next(e for e in _timeline(agent, ticket["id"]) if e["id"] == reply["id"])
+    assert [a["id"] for a in entry["attachments"]] == [made["id"]]
+    assert alice.get(f"{base}/attachments/{made['id']}").status_code == 200
+
+
+def test_the_attachment_list_pages_with_a_cursor(world, make_ticket, bucket):
+    agent = world["agent_all"]
+    ticket = make_ticket()
+    made = [uploaded(agent, ticket["id"], filename=f"f{i}.txt", size=i + 1)["id"] for i in range(3)]
+    seen, cursor = [], None
+    while True:
+        page = agent.get(f"/v1/tickets/{ticket['id']}/attachments?limit=2" + (f"&cursor={cursor}" if cursor else "")).data
+        seen += [i["id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == made
+    assert_problem(agent.get(f"/v1/tickets/{ticket['id']}/attachments?cursor=forged"), 400)

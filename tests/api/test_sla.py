@@ -233,3 +233,33 @@ def test_business_hours_that_no_longer_validate_do_not_block_ticket_writes(world
     first = clocks(world["agent_all"], ticket["id"])["first_response"]
     created = datetime.fromisoformat(ticket["created_at"].replace("Z", "+00:00")).replace(microsecond=0)
     assert datetime.fromisoformat(first["due_at"].replace("Z", "+00:00")) == created + timedelta(hours=1)
+
+
+def test_a_policy_without_position_goes_after_the_existing_ones_instead_of_outranking_them(
+    world: dict[str, Any], make_ticket: Any
+) -> None:
+    admin = world["admin"]
+    urgent = {"id": "urgent", "name": "Urgent", "position": 0, "conditions": {"priorities": ["urgent"]}}
+    urgent["targets"] = {"urgent": {"first_response_minutes": 15}}
+    assert admin.post("/v1/sla-policies", urgent).status_code == 201
+    assert admin.post("/v1/sla-policies", policy(id="standard")).status_code == 201
+    catch_all = policy(id="catch-all", name="Catch-all", targets={"urgent": {"first_response_minutes": 999}})
+    del catch_all["position"]
+    placed = admin.post("/v1/sla-policies", catch_all)
+    assert placed.status_code == 201, placed.body
+    assert placed.data["position"] == 20
+    ticket = make_ticket(priority="urgent")
+    first = clocks(world["agent_all"], ticket["id"])["first_response"]
+    assert first["target_minutes"] == 15  # the urgent policy still applies
+
+
+def test_two_policies_cannot_share_a_position(world: dict[str, Any]) -> None:
+    admin = world["admin"]
+    assert admin.post("/v1/sla-policies", policy(id="standard", position=10)).status_code == 201
+    taken = admin.post("/v1/sla-policies", policy(id="other", name="Other", position=10))
+    assert taken.status_code == 409
+    assert "standard" in taken.data["detail"]
+    assert admin.post("/v1/sla-policies", policy(id="other", name="Other", position=11)).status_code == 201
+    assert admin.patch("/v1/sla-policies/other", {"position": 10}).status_code == 409
+    assert admin.patch("/v1/sla-policies/standard", {"position": 10, "name": "Standard v2"}).status_code == 200
+    assert [p["position"] for p in admin.get("/v1/sla-policies").data["items"] if p["id"] == "other"] == [11]

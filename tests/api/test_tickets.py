@@ -94,7 +94,17 @@ def test_stale_if_match_is_rejected_and_changes_nothing(world, make_ticket):
     assert stale.status_code == 412
     assert stale.data["type"].endswith("precondition-failed")
     assert agent.get(path).data["priority"] == "high"
-    assert agent.patch(path, {"priority": "low"}, headers={"If-Match": "garbage"}).status_code == 412
+
+
+def test_malformed_if_match_is_a_bad_request_and_changes_nothing(world, make_ticket):
+    agent = world["agent_all"]
+    ticket = make_ticket()
+    path = f"/v1/tickets/{ticket['id']}"
+    for value in ("garbage", '"v1"', ""):
+        answer = agent.patch(path, {"priority": "low"}, headers={"If-Match": value})
+        assert answer.status_code == 400, value
+        assert "If-Match" in answer.data["detail"]
+    assert agent.get(path).data["priority"] == ticket["priority"]
 
 
 def test_status_moves_follow_the_table(world, make_ticket):

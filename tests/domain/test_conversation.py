@@ -320,3 +320,28 @@ def test_the_analyzer_needs_no_network(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
     sentiment._analyzer.cache_clear()
     assert sentiment.label(sentiment.score("great")) == "positive"
+
+
+def _words_vader_reads(monkeypatch, comment):
+    analyzer = sentiment._analyzer()
+    seen = []
+    real = analyzer.polarity_scores
+
+    def spy(text):
+        seen.append(text)
+        return real(text)
+
+    monkeypatch.setattr(analyzer, "polarity_scores", spy)
+    sentiment.score(comment)
+    return len(seen[0].split())
+
+
+@pytest.mark.parametrize("comment", ["😀" * 65_536, "<b>terrible</b> " * 8_000, "not bad but " * 6_000])
+def test_vader_reads_a_bounded_tail_of_a_huge_comment(monkeypatch, comment):
+    # VADER is quadratic in sentiment-laden words (64K emoji took minutes): the work is bounded by words.
+    assert _words_vader_reads(monkeypatch, comment) <= sentiment.ANALYZED_WORDS
+
+
+def test_sentiment_of_a_long_comment_is_read_from_its_end():
+    assert sentiment.after_customer_comment(None, "Wonderful! " * 5_000 + "Broken again, terrible. " * 300) == "negative"
+    assert sentiment.after_customer_comment(None, "😡 " * 2_000 + "😀 " * 300) == "positive"

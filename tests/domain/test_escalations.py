@@ -162,3 +162,18 @@ def test_a_pending_stage_lasts_as_long_as_the_claim_lease() -> None:
     escalation = Escalation("CP-1", "t1", "d", "submitted", NOW, NOW, "agent-1", claimed_to="review", claimed_at=NOW)
     assert escalation.pending_stage(NOW + timedelta(seconds=1)) == "review"
     assert escalation.pending_stage(NOW + timedelta(seconds=CLAIM_LEASE_SECONDS + 1)) is None
+
+
+def test_escalation_texts_are_bounded_in_stored_bytes_not_only_characters():
+    from chalicelib.domain.errors import ValidationFailed
+    from chalicelib.domain.escalations import DESCRIPTION_MAX, NOTE_MAX, validate_description, validate_note
+
+    emoji = "\U0001f600"  # 12 bytes as stored JSON
+    assert validate_description("x" * DESCRIPTION_MAX) == "x" * DESCRIPTION_MAX
+    with pytest.raises(ValidationFailed) as too_wide:
+        validate_description(emoji * DESCRIPTION_MAX)  # 65,536 characters: allowed by count, 786 KB stored
+    assert [e.field for e in too_wide.value.errors] == ["description"]
+    assert validate_note("x" * 8_000) == "x" * 8_000
+    with pytest.raises(ValidationFailed) as note_too_wide:
+        validate_note(emoji * NOTE_MAX, "comment")
+    assert [e.field for e in note_too_wide.value.errors] == ["comment"]

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.domain.calendar import BusinessCalendar, add_business_time, business_seconds_between
-from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.errors import Conflict, ValidationFailed
 from chalicelib.domain.sla import (
     BREACHED,
     CUSTOMER_MESSAGE,
@@ -22,6 +22,7 @@ from chalicelib.domain.sla import (
     choose_policy,
     clock_views,
     comment_signals,
+    place_policy,
     reconcile,
     summary,
     timers_to_start,
@@ -92,6 +93,16 @@ def test_creation_starts_first_response_and_resolution_with_business_due_times()
 def test_no_matching_policy_or_no_goal_for_the_priority_means_no_clocks() -> None:
     assert reconcile(None, ticket(), None, calendars, T0, ()) == (None, [])
     assert reconcile(None, ticket(priority="low"), policy(), calendars, T0, ()) == (None, [])
+
+
+def test_an_unplaced_policy_goes_after_the_last_one_and_positions_are_unique() -> None:
+    assert place_policy(None, {}) == 0
+    assert place_policy(None, {"urgent": ("Urgent", 0), "standard": ("Standard", 10)}) == 20
+    assert place_policy(5, {"standard": ("Standard", 10)}) == 5
+    with pytest.raises(Conflict, match="'Standard' \\(standard\\)"):
+        place_policy(10, {"standard": ("Standard", 10)})
+    with pytest.raises(Conflict):
+        place_policy(None, {"last": ("Last", 10_000)})
 
 
 def test_the_lowest_matching_position_applies_and_conditions_must_all_match() -> None:

@@ -268,6 +268,18 @@ def _escalate(w: World) -> Case:
     return Case(w.agent, "POST", f"/v1/tickets/{t['id']}/escalations", {"description": "Crash on export"}, {_t(t)}, settle)
 
 
+@scenario("POST", "/v1/tickets/{ticket_id}/attachments/{attachment_id}/confirm")
+def _confirm_upload(w: World) -> Case:
+    t = w.ticket()
+    made = w.agent.post(f"/v1/tickets/{t['id']}/attachments", {"filename": "log.txt", "content_type": "text/plain", "size": 10})
+    assert made.status_code == 201, made.body
+    from chalicelib import composition
+
+    bucket, key = composition.settings().attachments_bucket, made.data["upload_fields"]["key"]
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=b"0123456789", ContentType="text/plain")
+    return Case(w.agent, "POST", f"/v1/tickets/{t['id']}/attachments/{made.data['id']}/confirm", None, {_t(t)})
+
+
 @scenario("POST", "/v1/escalations/{escalation_id}/transitions")
 def _transition(w: World) -> Case:
     t = w.ticket()
