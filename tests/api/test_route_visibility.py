@@ -45,6 +45,8 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/tickets/{ticket_id}/time-entries"): {"minutes": 5, "note": "x", "billable": False},
     ("POST", "/v1/tickets/{ticket_id}/attachments"): {"filename": "a.txt", "content_type": "text/plain", "size": 10},
     ("GET", "/v1/tickets/{ticket_id}/attachments/{attachment_id}"): None,
+    ("GET", "/v1/tickets/{ticket_id}/attachments"): None,
+    ("POST", "/v1/tickets/{ticket_id}/attachments/{attachment_id}/confirm"): None,
     ("GET", "/v1/tickets/{ticket_id}/sla"): None,
     ("GET", "/v1/tickets/{ticket_id}/sla/ledger"): None,
     ("GET", "/v1/templates/{template_id}/render"): "query",  # ?ticket_id=
