@@ -67,6 +67,15 @@ def verify(token: str) -> Mapping[str, Any]:
 
 
 _USER_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
+# Claims land in the directory (first request), in log lines and in mail headers: bounded, and
+# no control characters (a CR/LF in a name would be a header injection in a notification).
+_TEXT = re.compile(r"[^\x00-\x1f\x7f]{0,200}")
+_EMAIL = re.compile(r"[^\x00-\x20\x7f]{0,254}")
+MAX_TEAMS = 50
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and _USER_ID.fullmatch(value) is not None
 
 
 def claims_to_context(claims: Mapping[str, Any]) -> dict[str, str]:
@@ -83,14 +92,21 @@ def claims_to_context(claims: Mapping[str, Any]) -> dict[str, str]:
     teams = claims.get("teams") or []
     if isinstance(teams, str):  # Cognito custom attributes are strings
         teams = [t for t in teams.split(",") if t]
-    if not isinstance(teams, list) or not all(isinstance(t, str) for t in teams):
-        raise InvalidToken("teams claim must be a list of ids")
+    if not isinstance(teams, list) or len(teams) > MAX_TEAMS or not all(_is_id(t) for t in teams):
+        raise InvalidToken(f"teams claim must be a list of at most {MAX_TEAMS} ids")
+    name, email, org = (claims.get(key) or "" for key in ("name", "email", "org"))
+    if not isinstance(name, str) or not _TEXT.fullmatch(name):
+        raise InvalidToken("name claim must be text of at most 200 characters, without line breaks")
+    if not isinstance(email, str) or not _EMAIL.fullmatch(email):
+        raise InvalidToken("email claim must be at most 254 characters, without spaces or line breaks")
+    if not isinstance(org, str) or (org and not _USER_ID.fullmatch(org)):
+        raise InvalidToken("org claim must be an id")
     org_admin = claims.get("org_admin", False)
     return {
         "role": role,
-        "name": str(claims.get("name") or ""),
-        "email": str(claims.get("email") or ""),
-        "org": str(claims.get("org") or ""),
+        "name": name,
+        "email": email,
+        "org": org,
         "org_admin": "true" if org_admin in (True, "true", "1") else "false",
         "teams": json.dumps(sorted(teams)),
         "access": access,

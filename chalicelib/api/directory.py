@@ -56,7 +56,7 @@ def _collection(
 
     def delete_entry(ctx: RequestContext, entry_id: str) -> Reply:
         _refuse_builtin(kind, entry_id)
-        composition.directory_service().delete(ctx.caller, kind, entry_id)
+        composition.directory_service().delete(ctx.caller, kind, entry_id, ctx.now)
         return Reply(status=204)
 
     for handler, name in (

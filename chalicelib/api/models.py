@@ -203,6 +203,9 @@ class TicketOut(Model):
         None, description="linked tickets the caller may see; on GET of one ticket (everywhere for agents who see all)"
     )
     merged_from: list[str] | None = Field(None, description="agents only: tickets merged into this one")
+    merged_staff_only: list[str] | None = Field(
+        None, description="agents only: of merged_from, tickets of another organization (their thread is hidden from customers)"
+    )
     time_spent_minutes: int | None = Field(None, description="agents only: total of the time entries")
     channel_details: dict[str, Any] | None = Field(
         None,
@@ -244,6 +247,7 @@ class UserCreate(Strict):
     org_admin: bool = False
     team_ids: Annotated[list[Id], Field(max_length=50)] = []
     access: Access | None = None
+    disabled: bool = False
     notifications: bool = True
 
 
@@ -257,6 +261,7 @@ class UserPatch(Patch):
     org_admin: bool | None = None
     team_ids: Annotated[list[Id], Field(max_length=50)] | None = None
     access: Access | None = None
+    disabled: bool | None = None  # true: every request of the user answers 403 from the next one
     notifications: bool | None = None
 
 
@@ -275,6 +280,7 @@ class UserOut(Model):
     org_admin: bool = False
     team_ids: list[str] = []
     access: Access | None = None
+    disabled: bool = False
     notifications: bool = True  # mail about their tickets (PATCH /v1/me)
     created_at: datetime
     updated_at: datetime

@@ -11,6 +11,7 @@ from chalicelib.domain import errors
 
 PROBLEM_TYPES: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.MalformedRequest: (400, "malformed-request", "Malformed request"),
+    errors.Unauthenticated: (401, "unauthorized", "Unauthorized"),
     errors.NotAllowed: (403, "forbidden", "Forbidden"),
     errors.NotFound: (404, "not-found", "Not found"),
     errors.Conflict: (409, "conflict", "Conflict"),

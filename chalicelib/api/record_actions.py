@@ -25,6 +25,10 @@ class LinkCreate(Strict):
 
 class MergeRequest(Strict):
     source_id: Id
+    force: StrictBool = Field(
+        False,
+        description="admins: merge a ticket of another organization; its thread stays hidden from this ticket's customers",
+    )
 
 
 class ProxyAccess(Strict):
@@ -158,7 +162,7 @@ def related_tickets(ctx: RequestContext, ticket_id: str) -> Reply:
 )
 def merge_tickets(ctx: RequestContext, ticket_id: str) -> Reply:
     service = composition.record_actions_service()
-    ticket = service.merge(ctx.caller, ticket_id, ctx.body.source_id, ctx.now)
+    ticket = service.merge(ctx.caller, ticket_id, ctx.body.source_id, ctx.now, force=ctx.body.force)
     return Reply(ticket_view(ticket, ctx.caller, links=service.visible_links(ctx.caller, ticket)), version=ticket.version)
 
 

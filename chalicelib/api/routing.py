@@ -226,15 +226,16 @@ def _dispatch(
     raw = request.raw_body or b""
     if len(raw) > composition.settings().max_body_bytes:
         raise PayloadTooLarge(f"the body exceeds {composition.settings().max_body_bytes} bytes")
+    now = composition.clock()
     if spec.public:
         caller = Caller(user_id="anonymous", role="customer")
     else:
-        caller = caller_from_context(request.context)
+        # The token says who; the directory says what they may do (one GetItem per request).
+        caller = composition.directory_service().resolve_caller(caller_from_context(request.context), now)
         if caller.role not in spec.roles:
             from chalicelib.domain.errors import NotAllowed
 
             raise NotAllowed(f"{caller.role}s may not {spec.method} {spec.path}")
-    now = composition.clock()
     headers = {k.lower(): v for k, v in (request.headers or {}).items()}
     payload = _parse_body(spec, raw, headers.get("content-type", ""))
     body = _validate_body(spec.body, raw) if spec.body is not None else None
@@ -242,8 +243,6 @@ def _dispatch(
     if spec.query is None and request.query_params:
         raise ValidationFailed([FieldError(name, "unknown query parameter") for name in request.query_params])
     context = RequestContext(caller, body, query, headers, now, spec.path, _if_match(headers.get("if-match")))
-    if not spec.public:
-        composition.directory_service().record_caller(caller, now)
 
     def compute() -> dict[str, Any]:
         reply = handler(context, **path_params)

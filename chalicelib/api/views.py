@@ -20,6 +20,7 @@ AGENT_ONLY = (
     "sla",
     "time_spent_minutes",
     "merged_from",
+    "merged_staff_only",
 )
 _HIDDEN = ("deleted_at",)
 

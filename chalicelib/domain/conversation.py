@@ -32,7 +32,17 @@ VISIBILITIES = ("public", "internal")
 INTERNAL_TYPES = frozenset({"note", "task", "time_entry", "proxy_access"})
 # Ticket properties customers never receive (api/views.AGENT_ONLY; a test keeps them equal).
 AGENT_ONLY_PROPERTIES = frozenset(
-    {"team_id", "followers", "tags", "activity_status", "sentiment", "sla", "time_spent_minutes", "merged_from"}
+    {
+        "team_id",
+        "followers",
+        "tags",
+        "activity_status",
+        "sentiment",
+        "sla",
+        "time_spent_minutes",
+        "merged_from",
+        "merged_staff_only",
+    }
 )
 
 BODY_MAX = 65_536  # seed 004: "comments over 64K characters are truncated with an ellipsis"
@@ -222,10 +232,15 @@ def closed_notice(ticket: Ticket) -> str:
     )
 
 
-def check_comment(caller: Caller, ticket: Ticket, *, visibility: str, status: str | None, notify: Sequence[str]) -> Relation:
-    """Whether the caller may post this comment; the relation it counts as."""
+def check_comment(
+    caller: Caller, ticket: Ticket, *, visibility: str, status: str | None, notify: Sequence[str], cc: Sequence[str] = ()
+) -> Relation:
+    """Whether the caller may post this comment; the relation it counts as. Of the customers,
+    only the requester adds CCs (a CC'd user may not widen who reads the ticket)."""
     if not caller.is_staff:
-        forbidden = [name for name, given in (("status", status is not None), ("notify", bool(notify))) if given]
+        cc_by_other = bool(cc) and ticket.requester_id != caller.user_id
+        given_fields = (("status", status is not None), ("notify", bool(notify)), ("cc", cc_by_other))
+        forbidden = [name for name, given in given_fields if given]
         if visibility != "public":
             forbidden.insert(0, "visibility")
         if forbidden:
@@ -241,6 +256,21 @@ def check_comment(caller: Caller, ticket: Ticket, *, visibility: str, status: st
     if ticket.is_closed and visibility == "public":
         raise Conflict(closed_notice(ticket))
     return author_relation(caller, ticket)
+
+
+def check_cc_by_customer(caller: Caller, organization_id: str | None, cc_orgs: Sequence[tuple[str, str | None]]) -> None:
+    """Customers CC only users of the ticket's organization: anyone CC'd reads its public thread.
+    `cc_orgs` is each requested user with their organization (None: none, or no such user, one
+    answer for both so the check is no directory oracle). Staff CC whom they decide."""
+    if caller.is_staff:
+        return
+    errors = [
+        FieldError(f"cc[{i}]", "customers CC users of the ticket's organization only")
+        for i, (_, org) in enumerate(cc_orgs)
+        if organization_id is None or org != organization_id
+    ]
+    if errors:
+        raise ValidationFailed(errors)
 
 
 def comment_type(visibility: str) -> str:

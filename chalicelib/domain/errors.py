@@ -39,6 +39,10 @@ class TicketNotFound(NotFound):
     pass
 
 
+class Unauthenticated(DomainError):
+    """The token is valid but names no user the directory still knows (deleted): 401."""
+
+
 class NotAllowed(DomainError):
     """The caller can see the resource but its role may not do this."""
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.tickets import Ticket
 from chalicelib.domain.visibility import Caller
 
@@ -27,6 +28,9 @@ FILTER_KEYS = (
     "organization_id",
     "tag",
 )
+# Filters on agent-only properties (API.md: customers never get agent-only data): for other
+# roles they would be an oracle for the hidden values (which of my tickets is tagged `vip`?).
+STAFF_ONLY_FILTERS = ("team_id", "tag")
 SORTS = ("-last_activity_at", "last_activity_at", "-created_at", "created_at")
 # Filters that name an index partition, most selective first.
 _PARTITION_FILTERS = (
@@ -80,6 +84,9 @@ class ListPlan:
 
 def plan_list(caller: Caller, filters: Mapping[str, str], sort: str = "-last_activity_at") -> ListPlan:
     """Pick the partitions to read and the filters left for the filter expression."""
+    hidden = [key for key in STAFF_ONLY_FILTERS if key in filters and not caller.is_staff]
+    if hidden:
+        raise ValidationFailed([FieldError(key, "agents only: not a filter for customers") for key in hidden])
     descending = sort.startswith("-")
     by = sort.lstrip("-")
     scope = scope_partitions(caller)

@@ -104,6 +104,9 @@ class Ticket:
     # (agent-only) and the channel's own fields (conference call, chat transcript, email thread).
     links: list[str] = field(default_factory=list)
     merged_from: list[str] = field(default_factory=list)
+    # Of merged_from: tickets of another organization (an admin's forced merge), whose public
+    # entries and files stay hidden from this ticket's customers.
+    merged_staff_only: list[str] = field(default_factory=list)
     time_spent_minutes: int = 0
     channel_details: dict[str, Any] | None = None
     closed_at: datetime | None = None

@@ -55,6 +55,7 @@ class Audience:
     assignee_id: str | None
     deleted: bool
     merged_from: tuple[str, ...]
+    merged_staff_only: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, ticket: Ticket) -> Audience:
@@ -66,7 +67,14 @@ class Audience:
             assignee_id=ticket.assignee_id,
             deleted=ticket.is_deleted,
             merged_from=tuple(ticket.merged_from),
+            merged_staff_only=tuple(ticket.merged_staff_only),
         )
+
+    def merged_for(self, caller: Caller) -> tuple[str, ...]:
+        """The merged tickets whose entries the caller reads on this ticket's timeline."""
+        if caller.is_staff:
+            return self.merged_from
+        return tuple(t for t in self.merged_from if t not in self.merged_staff_only)
 
     def admits(self, caller: Caller) -> bool:
         """`can_see` of the ticket these fields came from."""

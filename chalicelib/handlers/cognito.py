@@ -2,7 +2,8 @@
 
 The user pool calls this before it issues tokens. The directory record `DIR#user` / `<sub>` (the
 Cognito `sub`, which no trigger may change) decides `role`, `org`, `org_admin`, `teams` and
-`access`; `name` comes from the record too. A user without a directory record gets no token:
+`access`; `name` comes from the record too. A user without a directory record (never added, or
+deleted) or with a disabled one gets no token:
 the trigger fails and Cognito refuses the sign-in, so nobody is ever a silent default role.
 
 Cognito's V1 events (the default for `LambdaConfig.PreTokenGeneration`) accept string claims only:
@@ -32,6 +33,8 @@ def claims_for(entry: Entry) -> dict[str, Any]:
     role = data.get("role")
     if role not in ("admin", "agent", "customer"):
         raise UnknownUser(f"directory user {entry.id} has no valid role")
+    if data.get("disabled"):
+        raise UnknownUser(f"directory user {entry.id} is disabled")
     claims: dict[str, Any] = {"role": role, "name": entry.name}
     if data.get("organization_id"):
         claims["org"] = data["organization_id"]

@@ -11,7 +11,7 @@ import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import sentiment
@@ -22,6 +22,7 @@ from chalicelib.domain.conversation import (
     activity_status_after_reply,
     actor_teams,
     can_edit,
+    check_cc_by_customer,
     check_close,
     check_comment,
     check_restorable,
@@ -113,31 +114,21 @@ class WorkspaceSettings:
         return dict(data)
 
 
-# How long a timeline cursor vouches for the access check of the page that issued it: later
-# pages within it are one Query. As stale as a token's team claims can be, and far shorter.
-TIMELINE_GRANT = timedelta(minutes=5)
-
-
 @dataclasses.dataclass(frozen=True)
 class TimelinePosition:
-    """Where the next timeline page starts, when the caller's access was last checked and which
-    tickets are merged in. It travels inside the cursor, which is signed and bound to the caller
-    and the query, so it cannot be forged or reused by someone else."""
+    """Where the next timeline page starts. It travels inside the cursor, which is signed and
+    bound to the caller and the query, so it cannot be forged or reused by someone else; it
+    vouches for no access: every page checks again."""
 
     sk: str
-    checked_at: datetime
-    merged_from: tuple[str, ...]
 
     def encode(self) -> str:
-        return "|".join([self.sk, str(int(self.checked_at.timestamp())), ",".join(self.merged_from)])
+        return self.sk
 
     @classmethod
     def decode(cls, text: str) -> TimelinePosition:
-        sk, _, rest = text.partition("|")
-        checked, _, merged = rest.partition("|")
-        # A cursor without a check time (issued before grants existed) is checked again.
-        checked_at = datetime.fromtimestamp(int(checked) if checked.isdigit() else 0, UTC)
-        return cls(sk, checked_at, tuple(ticket for ticket in merged.split(",") if ticket))
+        # Cursors issued while pages trusted a 5-minute grant carried `|checked|merged`: ignored.
+        return cls(text.partition("|")[0])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,9 +174,11 @@ class ConversationService:
         cc, notify = list(dict.fromkeys(cc)), list(dict.fromkeys(notify))
         activity_id = new_activity_id(now)  # one id across retries: a retry never posts twice
         posted: dict[str, Activity] = {}
+        cc_orgs = self._tickets.user_organizations(cc[: MAX_CC + 1]) if cc and not caller.is_staff else []
 
         def change(current: Ticket) -> TicketWrite:
-            relation = check_comment(caller, current, visibility=visibility, status=status, notify=notify)
+            relation = check_comment(caller, current, visibility=visibility, status=status, notify=notify, cc=cc)
+            check_cc_by_customer(caller, current.organization_id, cc_orgs)
             updated, changes = current, []
             if status is not None:
                 catalog = self._statuses.catalog(must_know=status)
@@ -284,10 +277,11 @@ class ConversationService:
         """One Query per page: staff read the ticket's partition, everyone else the public index
         partition, which holds no internal or deleted entry.
 
-        A first page starts at the timeline head, which answers who may read it; later pages
-        trust the check their signed cursor carries for `TIMELINE_GRANT`, then check again
-        (GetItem of the ticket). A merge target also reads each merged source's partition:
-        one Query more per source (docs/decisions.md, "Merge" and "Timeline in one call").
+        Every page checks access: a first page starts at the timeline head, which answers who may
+        read it; a later page reads the head alone first (GetItem + Query), so someone who lost
+        access (un-CC'd, moved team, ticket deleted) gets 404 on the very next page. A merge
+        target also reads each merged source's partition: one Query more per source
+        (docs/decisions.md, "Merge", "Timeline in one call" and "Who may do what").
         """
         public_only = not caller.is_staff
         position = TimelinePosition.decode(after) if after is not None else None
@@ -295,31 +289,27 @@ class ConversationService:
         if position is None:
             first = self._activities.page(ticket_id, public_only=public_only, flt=flt, limit=limit, after=None, with_head=True)
             audience = first.audience
-            if audience is None:
-                # No head yet: a ticket written before heads existed, or the public index still
-                # catching up with a new ticket. The ticket decides; the page is read again.
-                audience, first = Audience.of(self._tickets.get(caller, ticket_id)), None
-            elif not audience.admits(caller):
-                raise TicketNotFound("ticket not found")
-            checked_at, merged_from = now, audience.merged_from
-        elif now - position.checked_at <= TIMELINE_GRANT:
-            checked_at, merged_from = position.checked_at, position.merged_from
         else:
-            ticket = self._tickets.get(caller, ticket_id)
-            checked_at, merged_from = now, tuple(ticket.merged_from)
+            audience = self._activities.head(ticket_id)
+        if audience is None:
+            # No head yet: a ticket written before heads existed, or the public index still
+            # catching up with a new ticket. The ticket decides; the page is read again.
+            audience, first = Audience.of(self._tickets.get(caller, ticket_id)), None
+        elif not audience.admits(caller):
+            raise TicketNotFound("ticket not found")
         if not caller.is_staff:
             forbidden = [name for name, given in (("team_id", flt.team_id), ("deleted", flt.deleted)) if given]
             if forbidden:
                 raise NotAllowed.for_fields(forbidden, "agents only")
         page = self._activities.page_merged(
-            [ticket_id, *merged_from],
+            [ticket_id, *audience.merged_for(caller)],
             public_only=public_only,
             flt=flt,
             limit=limit,
             after=position.sk if position else None,
             first=first,
         )
-        following = TimelinePosition(page.last, checked_at, merged_from).encode() if page.last else None
+        following = TimelinePosition(page.last).encode() if page.last else None
         return [a for a in page.activities if visible_to(caller, a)], following
 
     def activity(self, caller: Caller, ticket_id: str, activity_id: str) -> Activity:

@@ -13,6 +13,7 @@ from chalicelib.domain.errors import (
     FieldError,
     NotAllowed,
     NotFound,
+    Unauthenticated,
     ValidationFailed,
     VersionConflict,
 )
@@ -46,9 +47,6 @@ class DirectoryService:
         self._sla = sla
         self._tickets = tickets
         self._statuses = statuses
-        # Users whose claims this container has already recorded: one write per user and
-        # container instead of one per request (API.md: the first request records the user).
-        self._recorded: set[tuple[Any, ...]] = set()
 
     # -- generic CRUD ----------------------------------------------------------------
     def get(self, caller: Caller, kind: str, entry_id: str) -> Entry:
@@ -75,7 +73,10 @@ class DirectoryService:
         if kind == "user":
             self._check_user_refs(values)
         values = self._check_sla_config(kind, values, entry_id)
-        return self._directory.create(kind, entry_id, name, values, now)
+        entry = self._directory.create(kind, entry_id, name, values, now)
+        if kind == "user":
+            self._directory.clear_user_deleted(entry_id)
+        return entry
 
     def update(
         self, caller: Caller, kind: str, entry_id: str, values: Mapping[str, Any], *, expected_version: int | None, now: datetime
@@ -102,13 +103,15 @@ class DirectoryService:
         data = self._check_sla_config(kind, data, entry.id)
         return self._directory.update(kind, entry, name=name, data=data, now=now, expected_version=entry.version)
 
-    def delete(self, caller: Caller, kind: str, entry_id: str) -> None:
+    def delete(self, caller: Caller, kind: str, entry_id: str, now: datetime) -> None:
         self._require_admin(caller)
         self.get(caller, kind, entry_id)
         if kind == "status" and self._tickets.has_any(f"STATUS#{entry_id}"):
             raise Conflict("tickets use this status; move them to another status first")
         if kind == "business_hours" and self._sla is not None:
             self._sla.check_business_hours_unused(entry_id, [p.data for p in self._directory.list_all("sla_policy")])
+        if kind == "user":
+            self._directory.mark_user_deleted(entry_id, now)
         self._directory.delete(kind, entry_id)
         if kind == "sla_policy" and self._sla is not None:
             self._sla.invalidate()
@@ -134,29 +137,26 @@ class DirectoryService:
         raise Contention("the user record is changing; retry shortly")
 
     # -- users from tokens -----------------------------------------------------------
-    def record_caller(self, caller: Caller, now: datetime) -> None:
-        """Record the token's user the first time this container sees these claims."""
-        fingerprint = (
-            caller.user_id,
-            caller.role,
-            caller.name,
-            caller.email,
-            caller.org_id,
-            caller.org_admin,
-            caller.teams,
-            caller.access,
-        )
-        if fingerprint in self._recorded:
-            return
-        data: dict[str, Any] = {"email": caller.email, "role": caller.role}
-        if caller.org_id:
-            data["organization_id"] = caller.org_id
-            data["org_admin"] = caller.org_admin
-        if caller.role == "agent":
-            data["team_ids"] = sorted(caller.teams)
-            data["access"] = caller.access
-        self._directory.upsert_user(caller.user_id, caller.name or caller.user_id, data, now)
-        self._recorded.add(fingerprint)
+    def resolve_caller(self, claimed: Caller, now: datetime) -> Caller:
+        """The caller as the directory knows them (API.md: the directory is the authority once a
+        user exists). One consistent GetItem per request, so an admin's change applies from the
+        caller's next request; a new user costs one GetItem more (deleted?) and one PutItem.
+
+        A token only proves who the caller is: its role, organization, teams and access seed a
+        user the directory has never seen, and are ignored afterwards. A deleted user is 401 and
+        stays so (the tombstone keeps an old token from recreating them); a disabled one is 403.
+        """
+        entry = self._directory.get("user", claimed.user_id)
+        if entry is None:
+            if self._directory.is_deleted_user(claimed.user_id):
+                raise Unauthenticated("this user was deleted")
+            try:
+                entry = self._directory.seed_user(claimed.user_id, claimed.name or claimed.user_id, _seed_data(claimed), now)
+            except Conflict as exc:
+                raise Unauthenticated("this user was deleted") from exc
+        if entry.data.get("disabled"):
+            raise NotAllowed("this user is disabled")
+        return caller_of(entry)
 
     # -- helpers ---------------------------------------------------------------------
     def _check_sla_config(self, kind: str, data: dict[str, Any], entry_id: str) -> dict[str, Any]:
@@ -196,3 +196,31 @@ class DirectoryService:
     def _require_admin(caller: Caller) -> None:
         if not caller.is_admin:
             raise NotAllowed("only admins manage the directory")
+
+
+def _seed_data(claimed: Caller) -> dict[str, Any]:
+    """A new user's record from its first token's claims."""
+    data: dict[str, Any] = {"email": claimed.email, "role": claimed.role}
+    if claimed.org_id:
+        data["organization_id"] = claimed.org_id
+        data["org_admin"] = claimed.org_admin
+    if claimed.role == "agent":
+        data["team_ids"] = sorted(claimed.teams)
+        data["access"] = claimed.access
+    return data
+
+
+def caller_of(entry: Entry) -> Caller:
+    """The caller a directory user record describes."""
+    data = entry.data
+    role = data.get("role") or "customer"
+    return Caller(
+        user_id=entry.id,
+        role=role,
+        name=entry.name,
+        email=data.get("email") or "",
+        org_id=data.get("organization_id") or None,
+        org_admin=bool(data.get("org_admin")) and bool(data.get("organization_id")),
+        teams=frozenset(data.get("team_ids") or []),
+        access=data.get("access") or "team",
+    )

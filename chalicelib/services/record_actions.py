@@ -31,6 +31,7 @@ from chalicelib.domain.record_actions import (
     check_attach,
     check_complete,
     check_link,
+    check_organizations,
     check_uploaded,
     merge,
     merge_activities,
@@ -43,7 +44,7 @@ from chalicelib.domain.record_actions import (
     with_time,
 )
 from chalicelib.domain.tickets import Ticket
-from chalicelib.domain.visibility import Caller, can_see, can_see_even_if_deleted
+from chalicelib.domain.visibility import Audience, Caller, can_see, can_see_even_if_deleted
 from chalicelib.services.tickets import UPDATE_ATTEMPTS, TicketService, TicketWrite, backoff
 from chalicelib.storage import keys
 from chalicelib.storage.activities import ActivityRepository, items_for, new_activity_id
@@ -99,6 +100,10 @@ class RecordActionsService:
                 if other is None or not can_see(caller, other):
                     raise ValidationFailed([FieldError("ticket_id", "no such ticket")])
                 check_link(ticket, other)
+            elif other is not None and not can_see(caller, other):
+                # The caller's links leave this ticket out (visible_links), and unlinking would
+                # write to it: for them there is no such link.
+                raise NotFound("no link to that ticket")
             writes = []
             for this, that in ((ticket, other_id), (other, ticket_id)):
                 if this is None:
@@ -150,7 +155,7 @@ class RecordActionsService:
         return out
 
     # -- merge -------------------------------------------------------------------------
-    def merge(self, caller: Caller, target_id: str, source_id: str, now: datetime) -> Ticket:
+    def merge(self, caller: Caller, target_id: str, source_id: str, now: datetime, *, force: bool = False) -> Ticket:
         """Merge the source into the target: both tickets, their list entries, history and a
         system entry on each timeline in ONE transaction conditioned on both versions read
         (BatchGetItem + TransactWriteItems). Nothing is visible until all of it commits."""
@@ -168,6 +173,7 @@ class RecordActionsService:
             for ticket, role in ((target, "target"), (source, "source")):
                 if ticket.is_deleted:
                     raise Conflict(f"the {role} ticket is deleted; restore it first")
+            check_organizations(caller, target, source, force=force)
             result = merge(target, source, now)
             entries = merge_activities(result, caller, now, target_entry, source_entry)
             # One ticket.merged event for the target; the source's own change (closed, merged into
@@ -322,7 +328,7 @@ class RecordActionsService:
         """A presigned GET for a file of the ticket (or of a ticket merged into it) the caller may
         see: GetItem + one BatchGetItem. An internal note's file is not found for customers."""
         ticket = self._tickets.get(caller, ticket_id)
-        attachment = self._attachments.find([ticket.id, *ticket.merged_from], attachment_id)
+        attachment = self._attachments.find([ticket.id, *Audience.of(ticket).merged_for(caller)], attachment_id)
         if attachment is None or attachment.uploaded_at is None or not attachment_visible(caller, attachment.visibility):
             raise NotFound("attachment not found")  # a reserved slot without its file is nothing to download
         return attachment, self._files.download_url(attachment.object_key, attachment.filename, attachment.content_type)

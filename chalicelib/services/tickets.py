@@ -6,12 +6,12 @@ import dataclasses
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import events
-from chalicelib.domain.conversation import activity_status_on_open, property_change_activities
+from chalicelib.domain.conversation import activity_status_on_open, check_cc_by_customer, property_change_activities
 from chalicelib.domain.errors import (
     Conflict,
     Contention,
@@ -23,7 +23,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.listing import ListPlan, plan_list
 from chalicelib.domain.record_actions import validate_channel_details
-from chalicelib.domain.tickets import AGENT_ONLY_ON_CREATE, Change, Ticket, apply_patch, create_ticket
+from chalicelib.domain.tickets import AGENT_ONLY_ON_CREATE, MAX_CC, Change, Ticket, apply_patch, create_ticket
 from chalicelib.domain.visibility import Caller, can_see, can_see_even_if_deleted
 from chalicelib.services.sla import SlaService
 from chalicelib.services.statuses import StatusCatalogCache
@@ -113,6 +113,15 @@ class TicketService:
         self.get(caller, ticket_id)
         return self._tickets.history(ticket_id, prop=prop, limit=limit, after=after)
 
+    def user_organizations(self, user_ids: Sequence[str]) -> list[tuple[str, str | None]]:
+        """Each user with their organization (None if none or no such user): one GetItem each,
+        only for customers who CC someone (at most MAX_CC)."""
+        out = []
+        for user_id in user_ids:
+            entry = self._directory.get("user", user_id)
+            out.append((user_id, entry.data.get("organization_id") if entry is not None else None))
+        return out
+
     # -- writes ----------------------------------------------------------------------
     def create(self, caller: Caller, values: Mapping[str, Any], now: datetime) -> Ticket:
         values = dict(values)
@@ -120,6 +129,8 @@ class TicketService:
             forbidden = [name for name in AGENT_ONLY_ON_CREATE if values.get(name) is not None]
             if forbidden:
                 raise NotAllowed.for_fields(forbidden, "only agents and admins may set this")
+            if values.get("cc"):
+                check_cc_by_customer(caller, caller.org_id, self.user_organizations(values["cc"][: MAX_CC + 1]))
         provided = {name for name, value in values.items() if value is not None}
         requester_id = values.pop("requester_id", None) or caller.user_id
         organization_id = values.pop("organization_id", None)

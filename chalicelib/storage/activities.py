@@ -44,7 +44,10 @@ HEAD_KIND = "timeline_head"
 
 
 def _audience(raw: Mapping[str, Any]) -> Audience:
-    item = TimelineHead.from_raw_data(raw)
+    return _head_audience(TimelineHead.from_raw_data(raw))
+
+
+def _head_audience(item: TimelineHead) -> Audience:
     return Audience(
         requester_id=item.requester_id,
         cc=tuple(item.cc or ()),
@@ -53,6 +56,7 @@ def _audience(raw: Mapping[str, Any]) -> Audience:
         assignee_id=item.assignee_id,
         deleted=bool(item.deleted),
         merged_from=tuple(item.merged_from or ()),
+        merged_staff_only=tuple(item.merged_staff_only or ()),
     )
 
 
@@ -223,6 +227,15 @@ class ActivityRepository(Repository):
         activities = [from_raw(raw) for raw in raws[1 if head else 0 :]]
         last = page.get("LastEvaluatedKey")
         return TimelinePage(activities, last["SK"]["S"] if last else None, head)
+
+    def head(self, ticket_id: str) -> Audience | None:
+        """The timeline head alone (one consistent GetItem): who may read a later page."""
+        with translated():
+            try:
+                item = TimelineHead.get(keys.ticket_pk(ticket_id), keys.TIMELINE_HEAD_SK, consistent_read=True)
+            except TimelineHead.DoesNotExist:
+                return None
+        return _head_audience(item)
 
     def page_merged(
         self,

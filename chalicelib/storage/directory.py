@@ -113,7 +113,7 @@ class DirectoryRepository:
             item.delete(condition=DirectoryItem.PK.exists())
 
     def upsert_user(self, user_id: str, name: str, data: dict[str, Any], now: datetime) -> None:
-        """Record what a valid token says about its user (one UpdateItem, creates if new)."""
+        """An operator's write of a user record (`cli put-user`): one UpdateItem, creates if new."""
         item = DirectoryItem(keys.directory_pk("user"), user_id)
         with translated():
             item.update(
@@ -128,3 +128,37 @@ class DirectoryRepository:
                     DirectoryItem.version.add(1),
                 ]
             )
+
+    def seed_user(self, user_id: str, name: str, data: dict[str, Any], now: datetime) -> Entry:
+        """Record a new user from its first token (one PutItem, only if absent); an existing
+        record wins, so a token never overwrites what an admin set."""
+        try:
+            return self.create("user", user_id, name, data, now)
+        except Conflict:
+            existing = self.get("user", user_id)
+            if existing is None:  # deleted again in between: the token names nobody
+                raise
+            return existing
+
+    def is_deleted_user(self, user_id: str) -> bool:
+        """Whether an admin deleted this user (one GetItem, only for ids with no user record)."""
+        with translated():
+            try:
+                DirectoryItem.get(keys.DELETED_USERS_PK, user_id, consistent_read=True)
+            except DirectoryItem.DoesNotExist:
+                return False
+        return True
+
+    def mark_user_deleted(self, user_id: str, now: datetime) -> None:
+        """The tombstone of a deleted user; written before the record is removed, so there is
+        no moment in which the user is neither present nor known as deleted."""
+        item = DirectoryItem(
+            keys.DELETED_USERS_PK, user_id, id=user_id, name=user_id, data={}, created_at=now, updated_at=now, version=1
+        )
+        with translated():
+            item.save()
+
+    def clear_user_deleted(self, user_id: str) -> None:
+        """An admin created the user again: their tokens name a user once more."""
+        with translated():
+            DirectoryItem(keys.DELETED_USERS_PK, user_id).delete()

@@ -32,6 +32,9 @@ def directory_pk(kind: str) -> str:
     return f"DIR#{kind}"
 
 
+DELETED_USERS_PK = "DIR#user-deleted"  # SK <user id>: a deleted user, so an old token cannot bring them back
+
+
 def stamp(at: datetime) -> str:
     """Fixed-width UTC timestamp whose string order is time order."""
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -58,6 +58,7 @@ def _to_ticket(item: TicketItem) -> Ticket:
     values["custom_fields"] = dict(values["custom_fields"] or {})
     values["links"] = list(values["links"] or [])
     values["merged_from"] = list(values["merged_from"] or [])
+    values["merged_staff_only"] = list(values["merged_staff_only"] or [])
     values["time_spent_minutes"] = int(values["time_spent_minutes"] or 0)
     values["number"] = int(values["number"])
     values["sla"] = item.sla.as_dict() if item.sla is not None else None
@@ -109,6 +110,7 @@ def timeline_head(ticket: Ticket) -> TimelineHead:
         team_id=audience.team_id,
         cc=list(audience.cc),
         merged_from=list(audience.merged_from),
+        merged_staff_only=list(audience.merged_staff_only),
         deleted=audience.deleted,
         GSI1PK=keys.public_timeline_pk(ticket.id),
         GSI1SK=keys.TIMELINE_HEAD_SK,

@@ -344,6 +344,26 @@ class TestAcceptedTokens:
         assert admin.get("/v1/users/mallory").status_code == 404
         assert admin.get("/v1/teams/forged-team").status_code == 404
 
+    @pytest.mark.parametrize(
+        "claims",
+        [
+            {"name": "Eve\r\nBcc: everyone@example.com"},
+            {"name": "x" * 201},
+            {"email": "eve@example.com\nX-Injected: 1"},
+            {"email": "e" * 250 + "@x.example"},
+            {"org": "acme\r\n"},
+            {"teams": ["support\n"]},
+            {"teams": [f"t{i}" for i in range(51)]},
+        ],
+        ids=["name-crlf", "name-too-long", "email-lf", "email-too-long", "org-crlf", "team-lf", "too-many-teams"],
+    )
+    def test_claims_with_line_breaks_or_beyond_their_bounds_are_401_and_record_nobody(
+        self, gateway: Client, claims: dict[str, Any]
+    ) -> None:
+        eve = as_user(gateway, "eve", "agent" if "teams" in claims else "customer", **claims)
+        assert_problem_401(call(gateway, "GET", PROBE, f"Bearer {eve.token}"))
+        assert as_user(gateway, "admin-bounds", "admin").get("/v1/users/eve").status_code == 404
+
 
 # -- Cognito mode (RS256 via JWKS) ---------------------------------------------------
 

@@ -271,3 +271,30 @@ def test_published_stored_xss_payloads_never_survive_into_stored_or_returned_bod
         assert_inert(item["body"])
     raw = agent.get(f"/v1/tickets/{ticket['id']}/timeline").body.decode()
     assert_inert(json.loads(raw)["items"][0]["body"])
+
+
+def test_a_customer_who_is_only_ccd_cannot_cc_others(world, make_ticket):
+    ticket = make_ticket(requester_id="alice", cc=["bob"])
+    problem = assert_problem(comment(world["bob"], ticket["id"], "Adding my friend.", cc=["acme-admin"]), 403)
+    assert [e["field"] for e in problem["errors"]] == ["cc"]
+    assert world["agent_all"].get(f"/v1/tickets/{ticket['id']}").data["cc"] == ["bob"]
+    assert comment(world["bob"], ticket["id"], "A plain reply is fine.").status_code == 201
+
+
+def test_customers_cannot_cc_users_of_another_organization(world, make_ticket):
+    ticket = make_ticket(requester_id="alice")
+    problem = assert_problem(comment(world["alice"], ticket["id"], "Looping in Gina.", cc=["bob", "gina"]), 422)
+    assert problem["errors"] == [{"field": "cc[1]", "message": "customers CC users of the ticket's organization only"}]
+    assert world["gina"].get(f"/v1/tickets/{ticket['id']}").status_code == 404
+    # A colleague of the same organization is fine.
+    assert comment(world["alice"], ticket["id"], "Looping in Bob.", cc=["bob"]).data["ticket"]["cc"] == ["bob"]
+
+
+def test_customers_cannot_open_a_ticket_ccing_another_organization(world):
+    response = world["alice"].post("/v1/tickets", {"subject": "Help", "description": "d", "cc": ["gina"]})
+    problem = assert_problem(response, 422)
+    assert [e["field"] for e in problem["errors"]] == ["cc[0]"]
+    assert world["gina"].get("/v1/me/tickets").data["items"] == []
+    # Agents CC whom they decide.
+    on_behalf = {"subject": "Help", "description": "d", "requester_id": "alice", "cc": ["gina"]}
+    assert world["agent_all"].post("/v1/tickets", on_behalf).status_code == 201

@@ -72,3 +72,81 @@ def test_null_for_a_required_directory_field_is_a_422_not_a_500(world, path, fie
     assert response.status_code == 422, response.body
     assert response.data["errors"] == [{"field": field, "message": "may not be null"}]
     assert world["admin"].get(path).data[field] is not None
+
+
+# -- the directory is the authority once a user exists (API.md, Authentication) -------------
+
+
+def test_an_admins_demotion_applies_from_the_next_request_whatever_the_token_says(world, make_ticket):
+    admin, agent = world["admin"], world["agent_all"]
+    ticket = make_ticket(requester_id="gina", team_id="engineering")
+    assert agent.get(f"/v1/tickets/{ticket['id']}").status_code == 200
+    demoted = admin.patch("/v1/users/agent-all", {"access": "team"})
+    assert demoted.status_code == 200, demoted.body
+
+    assert agent.get(f"/v1/tickets/{ticket['id']}").status_code == 404
+    assert agent.get("/v1/events").status_code == 403
+    # and the same old token does not write its claims back over the record
+    assert admin.get("/v1/users/agent-all").data["access"] == "team"
+
+
+def test_a_demoted_admin_loses_admin_routes_at_once(world, login):
+    boss = login("boss", "admin")
+    assert boss.get("/v1/users").status_code == 200
+    assert world["admin"].patch("/v1/users/boss", {"role": "customer"}).status_code == 200
+
+    assert boss.get("/v1/users").status_code == 403
+    assert boss.post("/v1/teams", {"id": "coup", "name": "Coup"}).status_code == 403
+    assert world["admin"].get("/v1/users/boss").data["role"] == "customer"
+
+
+def test_team_changes_by_an_admin_apply_to_the_next_request(world, make_ticket):
+    support_agent = world["agent_support"]
+    ticket = make_ticket(requester_id="alice", team_id="engineering")
+    assert support_agent.get(f"/v1/tickets/{ticket['id']}").status_code == 404
+    assert world["admin"].patch("/v1/users/agent-support", {"team_ids": ["engineering"]}).status_code == 200
+
+    assert support_agent.get(f"/v1/tickets/{ticket['id']}").status_code == 200
+
+
+def test_moving_a_customer_to_another_organization_applies_at_once(world, make_ticket):
+    ticket = make_ticket(requester_id="bob")
+    acme_admin = world["acme_admin"]
+    assert acme_admin.get(f"/v1/tickets/{ticket['id']}").status_code == 200
+    assert world["admin"].patch("/v1/users/acme-admin", {"organization_id": "globex"}).status_code == 200
+
+    assert acme_admin.get(f"/v1/tickets/{ticket['id']}").status_code == 404
+
+
+def test_a_deleted_user_gets_401_and_their_token_does_not_recreate_them(world):
+    admin, alice = world["admin"], world["alice"]
+    assert admin.delete("/v1/users/alice").status_code == 204
+
+    response = alice.get("/v1/statuses")
+    assert response.status_code == 401
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert alice.get("/v1/me/tickets").status_code == 401
+    assert admin.get("/v1/users/alice").status_code == 404
+
+
+def test_a_user_an_admin_creates_again_after_deleting_is_let_in(world):
+    admin, alice = world["admin"], world["alice"]
+    assert admin.delete("/v1/users/alice").status_code == 204
+    recreated = admin.post(
+        "/v1/users", {"id": "alice", "name": "Alice", "email": "a@acme.test", "role": "customer", "organization_id": "acme"}
+    )
+    assert recreated.status_code == 201, recreated.body
+
+    assert alice.get("/v1/me/tickets").status_code == 200
+
+
+def test_a_disabled_user_gets_403_on_every_route_from_the_next_request(world, make_ticket):
+    ticket = make_ticket(requester_id="alice")
+    alice = world["alice"]
+    disabled = world["admin"].patch("/v1/users/alice", {"disabled": True})
+    assert disabled.status_code == 200 and disabled.data["disabled"] is True
+
+    assert alice.get(f"/v1/tickets/{ticket['id']}").status_code == 403
+    assert alice.post(f"/v1/tickets/{ticket['id']}/comments", {"body": "still here?"}).status_code == 403
+    assert world["admin"].patch("/v1/users/alice", {"disabled": False}).status_code == 200
+    assert alice.get(f"/v1/tickets/{ticket['id']}").status_code == 200

@@ -108,3 +108,10 @@ def test_the_cli_writes_the_first_admin_the_trigger_then_reads(directory: Any) -
 
     claims = _invoke(_event("sub-123"))["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"]
     assert claims == {"role": "admin", "name": "First Admin"}
+
+
+def test_a_disabled_user_gets_no_token(directory: Any) -> None:
+    directory.create("user", "gone-1", "Gone", {"role": "agent", "disabled": True}, NOW)
+
+    with pytest.raises(cognito.UnknownUser, match="disabled"):
+        _invoke(_event("gone-1"))

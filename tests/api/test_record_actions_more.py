@@ -74,6 +74,19 @@ def test_link_errors(world, make_ticket):
     assert_problem(world["agent_support"].post(path, {"ticket_id": hidden["id"]}), 422)
 
 
+def test_removing_a_link_never_writes_to_a_ticket_the_caller_may_not_see(world, make_ticket):
+    mine = make_ticket(requester_id="alice", team_id="support")
+    hidden = make_ticket(requester_id="gina", team_id="engineering")
+    assert world["agent_all"].post(f"/v1/tickets/{mine['id']}/links", {"ticket_id": hidden["id"]}).status_code == 200
+    version = world["agent_all"].get(f"/v1/tickets/{hidden['id']}").data["version"]
+
+    assert_problem(world["agent_support"].delete(f"/v1/tickets/{mine['id']}/links/{hidden['id']}"), 404)
+
+    after = world["agent_all"].get(f"/v1/tickets/{hidden['id']}").data
+    assert after["links"] == [mine["id"]] and after["version"] == version
+    assert world["agent_all"].get(f"/v1/tickets/{mine['id']}").data["links"] == [hidden["id"]]
+
+
 def test_related_tickets_come_from_the_requester_and_organization_partitions(world, make_ticket):
     ticket = make_ticket(requester_id="alice")
     older = make_ticket(requester_id="alice")
@@ -336,40 +349,76 @@ def test_record_actions_use_the_documented_number_of_calls(world, make_ticket, b
     agent, alice = world["agent_all"], world["alice"]
     target, source = make_ticket(requester_id="alice"), make_ticket(requester_id="bob")
     tid = target["id"]
-    write_two = {"BatchGetItem": 1, "TransactWriteItems": 1}
+    write_two = {"GetItem": 1, "BatchGetItem": 1, "TransactWriteItems": 1}
     assert measure(dynamodb_calls, lambda: agent.post(f"/v1/tickets/{tid}/links", {"ticket_id": source["id"]})) == write_two
     other = make_ticket(requester_id="alice")
     assert measure(dynamodb_calls, lambda: agent.post(f"/v1/tickets/{tid}/links", {"ticket_id": other["id"]})) == write_two
     assert measure(dynamodb_calls, lambda: agent.post(f"/v1/tickets/{tid}/merge", {"source_id": source["id"]})) == write_two
     assert measure(dynamodb_calls, lambda: agent.post(f"/v1/tickets/{tid}/time-entries", {"minutes": 5})) == {
-        "GetItem": 1,
+        "GetItem": 2,
         "TransactWriteItems": 1,
     }
     attach = {"filename": "a.txt", "content_type": "text/plain", "size": 3}
     assert measure(dynamodb_calls, lambda: alice.post(f"/v1/tickets/{tid}/attachments", attach)) == {
-        "GetItem": 1,
+        "GetItem": 2,
         "TransactWriteItems": 1,
     }
     reply = agent.post(f"/v1/tickets/{tid}/comments", {"body": "r", "visibility": "public"}).data
     assert measure(
         dynamodb_calls, lambda: agent.post(f"/v1/tickets/{tid}/attachments", {**attach, "comment_id": reply["id"]})
-    ) == {"GetItem": 1, "BatchGetItem": 1, "TransactWriteItems": 1}
+    ) == {"GetItem": 2, "BatchGetItem": 1, "TransactWriteItems": 1}
     made = agent.post(f"/v1/tickets/{tid}/attachments", {**attach, "comment_id": reply["id"]}).data
     boto3.client("s3").put_object(Bucket=BUCKET, Key=made["upload_fields"]["key"], Body=b"abc", ContentType="text/plain")
     confirm = f"/v1/tickets/{tid}/attachments/{made['id']}/confirm"
-    assert measure(dynamodb_calls, lambda: agent.post(confirm)) == {"GetItem": 1, "BatchGetItem": 2, "TransactWriteItems": 1}
-    assert measure(dynamodb_calls, lambda: alice.get(f"/v1/tickets/{tid}/attachments")) == {"GetItem": 1, "Query": 1}
+    assert measure(dynamodb_calls, lambda: agent.post(confirm)) == {"GetItem": 2, "BatchGetItem": 2, "TransactWriteItems": 1}
+    assert measure(dynamodb_calls, lambda: alice.get(f"/v1/tickets/{tid}/attachments")) == {"GetItem": 2, "Query": 1}
     assert measure(dynamodb_calls, lambda: alice.request("PUT", f"/v1/tickets/{tid}/proxy-access", {"enabled": True})) == {
-        "GetItem": 1,
+        "GetItem": 2,
         "TransactWriteItems": 1,
     }
     # Reads: related = GetItem + one Query per partition; a merged timeline = one Query per
     # ticket (its head names the sources); a customer's GET of a linked ticket: one BatchGetItem.
-    assert measure(dynamodb_calls, lambda: agent.get(f"/v1/tickets/{tid}/related")) == {"GetItem": 1, "Query": 2}
-    assert measure(dynamodb_calls, lambda: agent.get(f"/v1/tickets/{tid}/timeline")) == {"Query": 2}
-    assert measure(dynamodb_calls, lambda: alice.get(f"/v1/tickets/{tid}")) == {"GetItem": 1, "BatchGetItem": 1}
-    assert measure(dynamodb_calls, lambda: agent.get(f"/v1/tickets/{tid}")) == {"GetItem": 1}
+    assert measure(dynamodb_calls, lambda: agent.get(f"/v1/tickets/{tid}/related")) == {"GetItem": 2, "Query": 2}
+    assert measure(dynamodb_calls, lambda: agent.get(f"/v1/tickets/{tid}/timeline")) == {"GetItem": 1, "Query": 2}
+    assert measure(dynamodb_calls, lambda: alice.get(f"/v1/tickets/{tid}")) == {"GetItem": 2, "BatchGetItem": 1}
+    assert measure(dynamodb_calls, lambda: agent.get(f"/v1/tickets/{tid}")) == {"GetItem": 2}
     assert "Scan" not in dynamodb_calls
+
+
+# -- merges across organizations ---------------------------------------------------------------
+def test_merging_a_ticket_of_another_organization_is_a_409_unless_an_admin_forces_it(world, make_ticket):
+    target, source = make_ticket(requester_id="alice"), make_ticket(requester_id="gina")
+    path = f"/v1/tickets/{target['id']}/merge"
+
+    assert_problem(world["agent_all"].post(path, {"source_id": source["id"]}), 409)
+    problem = assert_problem(world["agent_all"].post(path, {"source_id": source["id"], "force": True}), 403)
+    assert [e["field"] for e in problem["errors"]] == ["force"]
+    assert world["agent_all"].get(f"/v1/tickets/{source['id']}").data["merged_into"] is None
+    assert world["admin"].post(path, {"source_id": source["id"], "force": True}).status_code == 200
+
+
+def test_a_forced_merge_never_shows_the_sources_thread_to_the_targets_organization(world, make_ticket, bucket):
+    admin, agent, alice, gina = world["admin"], world["agent_all"], world["alice"], world["gina"]
+    target, source = make_ticket(requester_id="alice"), make_ticket(requester_id="gina")
+    src = f"/v1/tickets/{source['id']}"
+    assert world["gina"].post(f"{src}/comments", {"body": "globex secret reply"}).status_code == 201
+    upload = uploaded(gina, source["id"], filename="contract.pdf", content_type="application/pdf", size=10)
+
+    merged = admin.post(f"/v1/tickets/{target['id']}/merge", {"source_id": source["id"], "force": True})
+
+    assert merged.status_code == 200, merged.body
+    assert "gina" not in merged.data["cc"]  # nobody of the source gains the target
+    assert merged.data["merged_staff_only"] == [source["id"]]
+    customer_view = _timeline(alice, target["id"])
+    assert "globex secret reply" not in [e["body"] for e in customer_view]
+    assert all(e["type"] != "system" or not e["fields"]["event"].startswith("merged") for e in customer_view)
+    assert "globex secret reply" not in [e["body"] for e in _timeline(alice, target["id"], limit=1)]
+    assert_problem(alice.get(f"/v1/tickets/{target['id']}/attachments/{upload['id']}"), 404)
+    assert_problem(gina.get(f"/v1/tickets/{target['id']}"), 404)
+    assert "merged_staff_only" not in alice.get(f"/v1/tickets/{target['id']}").data
+    # Staff still read the whole merged record through the target.
+    assert "globex secret reply" in [e["body"] for e in _timeline(agent, target["id"])]
+    assert agent.get(f"/v1/tickets/{target['id']}/attachments/{upload['id']}").status_code == 200
 
 
 def test_confirmed_uploads_are_listed_on_the_ticket_and_their_reply_with_fresh_download_urls(world, make_ticket, bucket):

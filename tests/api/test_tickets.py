@@ -304,3 +304,22 @@ def test_tampered_or_foreign_cursors_are_400(world, make_ticket):
     # A cursor is bound to its query and caller.
     assert agent.get(f"/v1/tickets?limit=1&priority=high&cursor={cursor}").status_code == 400
     assert world["admin"].get(f"/v1/tickets?limit=1&cursor={cursor}").status_code == 400
+
+
+@pytest.mark.parametrize("customer", ["alice", "acme_admin"])
+@pytest.mark.parametrize("query", ["tag=vip", "team_id=support", "team_id=support&tag=vip"])
+def test_customers_cannot_filter_by_agent_only_properties(world, make_ticket, customer, query):
+    """A filter on a hidden value would tell which of their tickets carry it (an oracle)."""
+    make_ticket(requester_id="alice", team_id="support", tags=["vip"])
+
+    response = world[customer].get(f"/v1/tickets?{query}")
+
+    assert response.status_code == 422, response.body
+    assert {e["field"] for e in response.data["errors"]} == {part.split("=")[0] for part in query.split("&")}
+
+
+def test_agents_still_filter_by_tag_and_team(world, make_ticket):
+    ticket = make_ticket(requester_id="alice", team_id="support", tags=["vip"])
+    for query in ("tag=vip", "team_id=support"):
+        response = world["agent_all"].get(f"/v1/tickets?{query}")
+        assert response.status_code == 200 and [t["id"] for t in response.data["items"]] == [ticket["id"]]

@@ -11,10 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.listing import (
     FILTER_KEYS,
     NONE,
     SORTS,
+    STAFF_ONLY_FILTERS,
     ListPlan,
     PartitionPage,
     index_partitions,
@@ -167,6 +169,8 @@ def brute_force(caller: Caller, filters: Mapping[str, str], population: list[Tic
 def test_planned_list_is_exactly_the_visible_matching_tickets(
     population: list[Ticket], caller: Caller, filters: dict[str, str], sort: str
 ) -> None:
+    if not caller.is_staff:  # refused for them (test_customers_may_not_filter_by_agent_only_properties)
+        filters = {key: value for key, value in filters.items() if key not in STAFF_ONLY_FILTERS}
     plan = plan_list(caller, filters, sort)
     assert set(run_plan(plan, caller, population)) == brute_force(caller, filters, population)
     assert 1 <= len(plan.partitions) <= len(scope_partitions(caller))
@@ -391,3 +395,12 @@ def test_merge_cuts_at_limit_and_continues_after_the_last_item() -> None:
     items, position = merge_pages([a, b], limit=3, descending=False, sort_key=key_of)
     assert [key_of(i) for i in items] == ["01#a", "02#b", "03#c"]
     assert position == "03#c"
+
+
+@pytest.mark.parametrize("key", STAFF_ONLY_FILTERS)
+def test_customers_may_not_filter_by_agent_only_properties(key: str) -> None:
+    customer = Caller(user_id="c1", role="customer", org_id="acme", org_admin=True)
+    with pytest.raises(ValidationFailed) as refused:
+        plan_list(customer, {key: "x"})
+    assert [e.field for e in refused.value.errors] == [key]
+    assert plan_list(Caller(user_id="a1", role="agent", access="all"), {key: "x"}).partitions

@@ -244,7 +244,8 @@ def _unlink(w: World) -> Case:
 
 @scenario("POST", "/v1/tickets/{ticket_id}/merge")
 def _merge(w: World) -> Case:
-    t, source = w.ticket(), w.ticket(requester_id="admin-1")
+    # Same organization: a merge across organizations is a 409 unless an admin forces it.
+    t, source = w.ticket(), w.ticket(requester_id="admin-1", organization_id="acme")
     w.ok(w.agent.post(f"/v1/tickets/{source['id']}/comments", {"body": "same problem"}))
     return Case(w.agent, "POST", f"/v1/tickets/{t['id']}/merge", {"source_id": source["id"]}, {_t(t), _t(source)})
 

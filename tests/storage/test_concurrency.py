@@ -14,7 +14,7 @@ ADMIN = Caller(user_id="admin-1", role="admin")
 def seed_directory():
     directory = composition.directory_service()
     now = composition.clock()
-    directory.record_caller(AGENT, now)
+    directory.resolve_caller(AGENT, now)
     directory.create(ADMIN, "team", {"id": "support", "name": "Support"}, now)
     for user in ("cust-1", "cust-2"):
         directory.create(ADMIN, "user", {"id": user, "name": user, "email": f"{user}@x.test", "role": "customer"}, now)
