@@ -73,10 +73,9 @@ class DirectoryService:
         if kind == "user":
             self._check_user_refs(values)
         values = self._check_sla_config(kind, values, entry_id)
-        entry = self._directory.create(kind, entry_id, name, values, now)
         if kind == "user":
-            self._directory.clear_user_deleted(entry_id)
-        return entry
+            return self._directory.create_user(entry_id, name, values, now)
+        return self._directory.create(kind, entry_id, name, values, now)
 
     def update(
         self, caller: Caller, kind: str, entry_id: str, values: Mapping[str, Any], *, expected_version: int | None, now: datetime
@@ -111,8 +110,9 @@ class DirectoryService:
         if kind == "business_hours" and self._sla is not None:
             self._sla.check_business_hours_unused(entry_id, [p.data for p in self._directory.list_all("sla_policy")])
         if kind == "user":
-            self._directory.mark_user_deleted(entry_id, now)
-        self._directory.delete(kind, entry_id)
+            self._directory.delete_user(entry_id, now)
+        else:
+            self._directory.delete(kind, entry_id)
         if kind == "sla_policy" and self._sla is not None:
             self._sla.invalidate()
         if kind == "status":

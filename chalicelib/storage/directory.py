@@ -9,7 +9,8 @@ from typing import Any
 
 from chalicelib.domain.errors import Conflict, NotFound, Unavailable, VersionConflict
 from chalicelib.storage import keys
-from chalicelib.storage.errors import translated
+from chalicelib.storage.base import Repository
+from chalicelib.storage.errors import TransactionCancelled, translated
 from chalicelib.storage.models import DirectoryItem
 
 KINDS = ("user", "organization", "team", "status", "business_hours", "sla_policy")
@@ -33,7 +34,7 @@ def _entry(kind: str, item: DirectoryItem) -> Entry:
     return Entry(kind, item.id, item.name, data, item.created_at, item.updated_at, int(item.version))
 
 
-class DirectoryRepository:
+class DirectoryRepository(Repository):
     def get(self, kind: str, entry_id: str) -> Entry | None:
         with translated():
             try:
@@ -74,7 +75,14 @@ class DirectoryRepository:
             return [_entry(kind, item) for item in DirectoryItem.query(keys.directory_pk(kind))]
 
     def create(self, kind: str, entry_id: str, name: str, data: dict[str, Any], now: datetime) -> Entry:
-        item = DirectoryItem(
+        item = self._new_item(kind, entry_id, name, data, now)
+        with translated(on_condition_failed=lambda: Conflict(f"{kind} {entry_id!r} already exists")):
+            item.save(condition=DirectoryItem.PK.does_not_exist())
+        return _entry(kind, item)
+
+    @staticmethod
+    def _new_item(kind: str, entry_id: str, name: str, data: dict[str, Any], now: datetime) -> DirectoryItem:
+        return DirectoryItem(
             keys.directory_pk(kind),
             entry_id,
             id=entry_id,
@@ -86,9 +94,6 @@ class DirectoryRepository:
             updated_at=now,
             version=1,
         )
-        with translated(on_condition_failed=lambda: Conflict(f"{kind} {entry_id!r} already exists")):
-            item.save(condition=DirectoryItem.PK.does_not_exist())
-        return _entry(kind, item)
 
     def update(self, kind: str, entry: Entry, *, name: str, data: dict[str, Any], now: datetime, expected_version: int) -> Entry:
         item = DirectoryItem(
@@ -106,6 +111,31 @@ class DirectoryRepository:
         with translated(on_condition_failed=lambda: VersionConflict(f"the {kind} changed meanwhile")):
             item.save(condition=DirectoryItem.version == expected_version)
         return _entry(kind, item)
+
+    def create_user(self, user_id: str, name: str, data: dict[str, Any], now: datetime) -> Entry:
+        """An admin's create: the user record and the removal of a tombstone the id may have,
+        one transaction (so an old token never meets a user who is neither new nor deleted)."""
+        item = self._new_item("user", user_id, name, data, now)
+        try:
+            with translated(), self._transaction() as transaction:
+                transaction.save(item, condition=DirectoryItem.PK.does_not_exist())
+                transaction.delete(DirectoryItem(keys.DELETED_USERS_PK, user_id))
+        except TransactionCancelled as exc:  # the only condition is the user's
+            raise Conflict(f"user {user_id!r} already exists") from exc
+        return _entry("user", item)
+
+    def delete_user(self, user_id: str, now: datetime) -> None:
+        """The tombstone of a deleted user and the removal of its record, one transaction: there
+        is no moment in which the user is neither present nor known as deleted."""
+        tombstone = DirectoryItem(
+            keys.DELETED_USERS_PK, user_id, id=user_id, name=user_id, data={}, created_at=now, updated_at=now, version=1
+        )
+        try:
+            with translated(), self._transaction() as transaction:
+                transaction.save(tombstone)
+                transaction.delete(DirectoryItem(keys.directory_pk("user"), user_id), condition=DirectoryItem.PK.exists())
+        except TransactionCancelled as exc:  # the only condition is the user's
+            raise NotFound("user not found") from exc
 
     def delete(self, kind: str, entry_id: str) -> None:
         item = DirectoryItem(keys.directory_pk(kind), entry_id)
@@ -148,17 +178,3 @@ class DirectoryRepository:
             except DirectoryItem.DoesNotExist:
                 return False
         return True
-
-    def mark_user_deleted(self, user_id: str, now: datetime) -> None:
-        """The tombstone of a deleted user; written before the record is removed, so there is
-        no moment in which the user is neither present nor known as deleted."""
-        item = DirectoryItem(
-            keys.DELETED_USERS_PK, user_id, id=user_id, name=user_id, data={}, created_at=now, updated_at=now, version=1
-        )
-        with translated():
-            item.save()
-
-    def clear_user_deleted(self, user_id: str) -> None:
-        """An admin created the user again: their tokens name a user once more."""
-        with translated():
-            DirectoryItem(keys.DELETED_USERS_PK, user_id).delete()
