@@ -6,22 +6,13 @@ import dataclasses
 from typing import Any
 
 from chalicelib import composition
+from chalicelib.domain.conversation import AGENT_ONLY_PROPERTIES
 from chalicelib.domain.sla import summary as sla_summary
 from chalicelib.domain.tickets import Ticket
 from chalicelib.domain.visibility import Caller
 
 # Ticket fields only staff receive (API.md: customers never get agent-only data).
-AGENT_ONLY = (
-    "team_id",
-    "followers",
-    "tags",
-    "activity_status",
-    "sentiment",
-    "sla",
-    "time_spent_minutes",
-    "merged_from",
-    "merged_staff_only",
-)
+AGENT_ONLY = tuple(sorted(AGENT_ONLY_PROPERTIES))
 _HIDDEN = ("deleted_at",)
 
 

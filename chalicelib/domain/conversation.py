@@ -30,7 +30,7 @@ VISIBILITIES = ("public", "internal")
 # Types that are agent-only whatever their `visibility` says (defence in depth: the public
 # index should never hold them, and the customer view drops them if it ever did).
 INTERNAL_TYPES = frozenset({"note", "task", "time_entry", "proxy_access"})
-# Ticket properties customers never receive (api/views.AGENT_ONLY; a test keeps them equal).
+# Ticket properties customers never receive (api/views.AGENT_ONLY is built from this).
 AGENT_ONLY_PROPERTIES = frozenset(
     {
         "team_id",
