@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import queue
 import random
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-READY = "Helpdesk local stack ready on"
+from devstack.process import running_stack
+
 MIX = {"list": 50, "get": 25, "create": 15, "patch": 10}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _call(url: str, method: str, token: str, body: Any = None) -> tuple[int, Any]:
@@ -44,42 +29,6 @@ def _call(url: str, method: str, token: str, body: Any = None) -> tuple[int, Any
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, None
-
-
-@contextlib.contextmanager
-def running_stack(state_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """A fresh `python -m devstack` with demo data: yields its URL and the demo users' tokens."""
-    port = _free_port()
-    command = [sys.executable, "-m", "devstack", "--fresh", "--state-dir", str(state_dir), "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--moto-port", str(_free_port())],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "POWERTOOLS_LOG_LEVEL": "ERROR"},
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or []], daemon=True).start()
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the local stack did not start")
-            try:
-                if lines.get(timeout=1).startswith(READY):
-                    break
-            except queue.Empty:
-                continue
-        env_lines = (state_dir / "tokens.env").read_text().splitlines()
-        tokens = dict(line.removeprefix("export ").split("=", 1) for line in env_lines if "=" in line)
-        yield f"http://127.0.0.1:{port}", {name: value.strip("'\"") for name, value in tokens.items()}
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def run_against_fresh_stack(*, requests_per_worker: int, workers: int, seed: int = 7) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from devstack.paths import PROJECT_DIR
+from devstack.process import running_stack
 
 ROLE_TOKENS = {"admin": "TOKEN_ADMIN", "agent": "TOKEN_AGENT_TEAM", "customer": "TOKEN_ACME_CUSTOMER"}
 EXCLUDED_CHECKS = "positive_data_acceptance,unsupported_method"
@@ -28,10 +29,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=10, help="examples per operation and phase")
     parser.add_argument("--roles", default=",".join(ROLE_TOKENS))
     args = parser.parse_args(argv)
-
-    # Imported here: the stack helpers live in the tests that already drive the real process.
-    sys.path.insert(0, str(PROJECT_DIR))
-    from bench.load import running_stack
 
     schemathesis = Path(sys.executable).with_name("schemathesis")
     failures = []
