@@ -61,7 +61,8 @@ def _collection(
 
     for handler, name in (
         (create_entry, f"create_{kind}"),
-        (list_entries, f"list_{kind}s"),
+        # The collection's name from its path, not kind + "s" (which made `list_statuss`).
+        (list_entries, "list_" + path.rsplit("/", 1)[1].replace("-", "_")),
         (get_entry, f"get_{kind}"),
         (patch_entry, f"update_{kind}"),
         (delete_entry, f"delete_{kind}"),

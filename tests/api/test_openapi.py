@@ -24,6 +24,15 @@ def test_openapi_documents_every_route(client):
             assert op["summary"] and op["responses"], path
 
 
+def test_collection_operations_are_named_after_the_collection(client):
+    """Client generators turn operation ids into method names: `list_statuses`, never `list_statuss`."""
+    spec = json.loads(client.http.get("/openapi.json").body)
+    for path, ops in spec["paths"].items():
+        collection = path.rsplit("/", 1)[1]
+        if path.count("/") == 2 and {"get", "post"} <= ops.keys():  # a collection: list and create
+            assert ops["get"]["operationId"] == "list_" + collection.replace("-", "_"), path
+
+
 def test_openapi_is_a_valid_document(client):
     from openapi_spec_validator import validate
 
