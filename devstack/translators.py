@@ -579,7 +579,7 @@ def create_s3_bucket_policy(request: CreateRequest) -> ResourceValues:
 def create_receipt_rule_set(request: CreateRequest) -> ResourceValues:
     name = request.properties.get("RuleSetName", request.name)
     request.aws.client("ses").create_receipt_rule_set(RuleSetName=name)
-    request.note("receipt rule set created; moto receives no mail, so nothing is ever stored under inbound/ locally")
+    request.note("receipt rule set created; moto receives no mail, the local SMTP receiver runs its rules instead")
     return ResourceValues(ref=name)
 
 
