@@ -111,6 +111,14 @@ def test_more_than_fifty_recipients_are_deferred_as_ses_does(aws: LocalAws, stac
     assert json.loads(body)["receipt"]["recipients"] == recipients[:50]
 
 
+def test_a_message_over_forty_megabytes_is_refused_before_its_data_is_sent(receiver: SmtpReceiver) -> None:
+    with smtplib.SMTP("127.0.0.1", receiver.port, timeout=10) as client:
+        client.ehlo()
+        assert client.has_extn("size") and int(client.esmtp_features["size"]) == 40 * 1024 * 1024
+        code, _ = client.mail("carol@example.com", [f"SIZE={40 * 1024 * 1024 + 1}"])
+    assert code == 552
+
+
 def test_a_message_with_ten_thousand_addresses_in_its_headers_still_arrives_with_truncated_headers(
     aws: LocalAws, stack: Provisioned, receiver: SmtpReceiver
 ) -> None:
