@@ -52,7 +52,7 @@ def running_stack(state_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     port = _free_port()
     command = [sys.executable, "-m", "devstack", "--fresh", "--state-dir", str(state_dir), "--port", str(port)]
     process = subprocess.Popen(
-        [*command, "--moto-port", str(_free_port())],
+        [*command, "--moto-port", str(_free_port()), "--smtp-port", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
