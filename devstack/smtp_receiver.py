@@ -194,16 +194,16 @@ class SesInbound:
         s3 = self._aws.client("s3")
         s3.put_object(Bucket=self._route.bucket, Key=key, Body=raw)
         if self._route.topic_arn:
-            notification = received_notification(
-                raw,
-                message_id=message_id,
-                source=source,
-                recipients=recipients,
-                route=self._route,
-                received_at=received_at,
-                processing_millis=int((time.monotonic() - started) * 1000),
-            )
             try:
+                notification = received_notification(
+                    raw,
+                    message_id=message_id,
+                    source=source,
+                    recipients=recipients,
+                    route=self._route,
+                    received_at=received_at,
+                    processing_millis=int((time.monotonic() - started) * 1000),
+                )
                 self._aws.client("sns").publish(TopicArn=self._route.topic_arn, Message=json.dumps(notification))
             except Exception:
                 try:
