@@ -1,4 +1,4 @@
-"""`python -m devstack [--fresh] [--port N] [--moto-port N] [--state-dir DIR]`."""
+"""`python -m devstack [--fresh] [--port N] [--moto-port N] [--smtp-port N] [--state-dir DIR]`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from devstack.paths import DEFAULT_STATE_DIR
+from devstack.smtp_receiver import DEFAULT_PORT as DEFAULT_SMTP_PORT
 from devstack.stack import StackOptions, configure_output, run
 
 
@@ -23,6 +24,12 @@ def parse_options(argv: list[str] | None = None) -> StackOptions:
     )
     parser.add_argument("--moto-port", type=int, default=4566, help="moto server port (default 4566; 0 picks one)")
     parser.add_argument(
+        "--smtp-port",
+        type=int,
+        default=DEFAULT_SMTP_PORT,
+        help=f"SMTP port mail is received on, 127.0.0.1 only (default {DEFAULT_SMTP_PORT}; 0 picks a free one)",
+    )
+    parser.add_argument(
         "--state-dir",
         type=Path,
         default=DEFAULT_STATE_DIR,
@@ -36,6 +43,7 @@ def parse_options(argv: list[str] | None = None) -> StackOptions:
         state_dir=args.state_dir.resolve(),
         port=args.port,
         moto_port=args.moto_port,
+        smtp_port=args.smtp_port,
         fresh=args.fresh,
         app_module=args.app,
         app_attribute=args.app_attribute,

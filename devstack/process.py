@@ -40,7 +40,7 @@ def demo_tokens(state_dir: Path) -> dict[str, str]:
 @contextlib.contextmanager
 def running_stack(state_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """A fresh stack with demo data: yields its URL and the demo users' tokens."""
-    command = [sys.executable, "-m", "devstack", "--fresh", "--state-dir", str(state_dir)]
+    command = [sys.executable, "-m", "devstack", "--fresh", "--state-dir", str(state_dir), "--smtp-port", "0"]
     process = subprocess.Popen(
         [*command, "--port", str(free_port()), "--moto-port", str(free_port())],
         cwd=PROJECT_DIR,

@@ -24,6 +24,7 @@ from devstack import (
     moto_fast_paths,
     moto_quirks,
     s3_upload_policy,
+    smtp_receiver,
 )
 from devstack.aws import LocalAws
 from devstack.demo import DEMO_USERS_FILE, DemoSeedError, DemoUser, load_demo_users, seed_demo_data
@@ -44,6 +45,7 @@ class StackOptions:
     state_dir: Path = DEFAULT_STATE_DIR
     port: int = 8000
     moto_port: int = 4566
+    smtp_port: int = smtp_receiver.DEFAULT_PORT
     host: str = "127.0.0.1"
     fresh: bool = False
     app_module: str = "app"
@@ -63,6 +65,7 @@ class LocalStack:
     aws: LocalAws | None = None
     provisioned: Provisioned | None = None
     http_api: HttpApi | None = None
+    smtp: smtp_receiver.SmtpReceiver | None = None
     snapshot_writer: SnapshotWriter | None = None
     first_start: bool = False
     jwt_secret: str = ""
@@ -112,6 +115,11 @@ class LocalStack:
         )
         self.snapshot_writer.start()
         self.http_api = serve(config, self.options.host, self.options.port)
+        # Mail in: SMTP on the loopback address, doing what the template's receipt rule does.
+        route = smtp_receiver.inbound_route(self.aws, self.provisioned)
+        if route is not None:
+            self.smtp = smtp_receiver.SmtpReceiver(self.aws, route, port=self.options.smtp_port)
+            self.smtp.start()
         if self.first_start and self.options.seed_demo:
             try:
                 seed_demo_data(self.http_api.url, self.jwt_secret, self.options.state_dir)
@@ -184,8 +192,11 @@ class LocalStack:
             ) from exc
 
     def stop(self) -> bool:
-        """Stop serving, save a last snapshot, stop moto; False if the snapshot failed."""
+        """Stop serving (SMTP, HTTP), save a last snapshot, stop moto; False if the snapshot failed."""
         saved = True
+        if self.smtp is not None:
+            self.smtp.stop()
+            self.smtp = None
         if self.http_api is not None:
             self.http_api.stop()
             self.http_api = None
@@ -239,7 +250,7 @@ def run(options: StackOptions) -> int:
         # Short waits keep the main thread responsive to signals on every platform.
         while not stop_requested.wait(0.5):
             pass
-        print("Stopping: HTTP server, final snapshot, moto ...", flush=True)
+        print("Stopping: SMTP and HTTP servers, final snapshot, moto ...", flush=True)
     finally:
         clean = stack.stop()
         for number, handler in previous_handlers.items():
@@ -269,6 +280,7 @@ def print_summary(stack: LocalStack) -> None:
         f"  State dir   {options.state_dir}  (snapshot every {options.snapshot_interval:g} s when changed, and on exit)",
         f"  Data        {data}",
         f"  Mail sent   {mail_sent.sent_dir(options.state_dir)}  (one .eml per message the help desk sends)",
+        "  Mail in     " + _smtp_line(stack.smtp),
         "  JWT secret  "
         + (
             f"{stack.jwt_secret}  (set HELPDESK_JWT_SECRET to choose another)"
@@ -313,6 +325,16 @@ def print_summary(stack: LocalStack) -> None:
         "",
     ]
     print("\n".join(lines), flush=True)
+
+
+def _smtp_line(smtp: smtp_receiver.SmtpReceiver | None) -> str:
+    if smtp is None:
+        return "not listening (the template has no enabled receipt rule with an S3 action)"
+    route = smtp.route
+    return (
+        f"smtp://{smtp.address}  (to <anyone>@{route.support_domain}; stored in {route.bucket}"
+        f" under {route.prefix}, notified on {route.topic_arn or 'no topic'})"
+    )
 
 
 def _table(rows: Iterable[tuple[str, ...]]) -> list[str]:

@@ -556,16 +556,30 @@ def create_sns_subscription(request: CreateRequest) -> ResourceValues:
 
 
 def create_s3_bucket_policy(request: CreateRequest) -> ResourceValues:
-    request.aws.client("s3").put_bucket_policy(
-        Bucket=request.properties["Bucket"], Policy=_json_text(request.properties["PolicyDocument"])
-    )
+    """The policy without its conditional statements: moto evaluates a statement's Condition
+    without any request context (no aws:SourceAccount, aws:SecureTransport), so every condition
+    fails, and moto answers a failed condition with a deny, even on an Allow: InboundMailBucket's
+    policy (SES may write, TLS only) would refuse every object request, SES's stand-in included."""
+    document = request.properties["PolicyDocument"]
+    if isinstance(document, str):
+        document = json.loads(document)
+    statements = document.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+    kept = [statement for statement in statements if "Condition" not in statement]
+    if len(kept) < len(statements):
+        left_out = ", ".join(str(statement.get("Sid", "?")) for statement in statements if "Condition" in statement)
+        request.note(f"statements {left_out} not applied (moto would deny every request on a conditional statement)")
+    if kept:
+        request.aws.client("s3").put_bucket_policy(
+            Bucket=request.properties["Bucket"], Policy=json.dumps({**document, "Statement": kept})
+        )
     return ResourceValues(ref=request.name)
 
 
 def create_receipt_rule_set(request: CreateRequest) -> ResourceValues:
     name = request.properties.get("RuleSetName", request.name)
     request.aws.client("ses").create_receipt_rule_set(RuleSetName=name)
-    request.note("receipt rule set created; moto receives no mail, so nothing is ever stored under inbound/ locally")
+    request.note("receipt rule set created; moto receives no mail, the local SMTP receiver runs its rules instead")
     return ResourceValues(ref=name)
 
 

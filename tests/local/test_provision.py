@@ -189,6 +189,52 @@ def test_bucket_gets_a_lowercase_name_and_cors(aws: LocalAws, provisioned: Provi
     assert cors[0]["MaxAgeSeconds"] == 300
 
 
+def test_a_bucket_policy_keeps_its_plain_statements_and_leaves_out_conditional_ones_moto_would_deny_on(
+    aws: LocalAws,
+) -> None:
+    arn = {"Fn::GetAtt": ["Box", "Arn"]}
+    objects = {"Fn::Sub": "${Box.Arn}/*"}
+    template = {
+        "Resources": {
+            "Box": {"Type": "AWS::S3::Bucket"},
+            "BoxPolicy": {
+                "Type": "AWS::S3::BucketPolicy",
+                "Properties": {
+                    "Bucket": {"Ref": "Box"},
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "TlsOnly",
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": "s3:*",
+                                "Resource": [arn, objects],
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            },
+                            {
+                                "Sid": "NoDeletes",
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": "s3:DeleteObject",
+                                "Resource": objects,
+                            },
+                        ],
+                    },
+                },
+            },
+        }
+    }
+    provisioned = provision(template, aws)
+
+    s3, bucket = aws.client("s3"), provisioned.physical["Box"]
+    s3.put_object(Bucket=bucket, Key="inbound/a", Body=b"mail")  # moto denied this: it cannot evaluate TlsOnly
+    assert s3.get_object(Bucket=bucket, Key="inbound/a")["Body"].read() == b"mail"
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert [statement["Sid"] for statement in policy["Statement"]] == ["NoDeletes"]
+    assert any("BoxPolicy: statements TlsOnly not applied" in note for note in provisioned.notes)
+
+
 def test_queue_redrives_to_its_dead_letter_queue(aws: LocalAws, provisioned: Provisioned) -> None:
     attributes = aws.client("sqs").get_queue_attributes(QueueUrl=provisioned.physical["Work"], AttributeNames=["All"])[
         "Attributes"

@@ -57,8 +57,10 @@ def test_stack_serves_demo_data_over_http_and_keeps_it_across_a_restart(tmp_path
 
 
 class _Api:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, startup_output: list[str] | None = None) -> None:
         self.url = url
+        self.startup_output = startup_output if startup_output is not None else []
+        """What the stack printed up to its readiness line."""
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def call(self, method: str, path: str, token: str | None = None, body: object = None) -> tuple[int, Any]:
@@ -77,6 +79,9 @@ class _Api:
 @contextlib.contextmanager
 def _running_stack(arguments: list[str]) -> Iterator[_Api]:
     """`python -m devstack ...` until the block ends, then Ctrl-C: it must exit 0."""
+    if "--smtp-port" not in arguments:
+        # Tests run side by side: none of them may hold the default SMTP port.
+        arguments = [*arguments, "--smtp-port", "0"]
     process = subprocess.Popen(
         [sys.executable, "-m", "devstack", *arguments],
         cwd=PROJECT_DIR,
@@ -87,7 +92,8 @@ def _running_stack(arguments: list[str]) -> Iterator[_Api]:
     )
     lines = _lines_of(process)
     try:
-        yield _Api(_wait_for_ready(lines, process))
+        seen: list[str] = []
+        yield _Api(_wait_for_ready(lines, process, seen), seen)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
     finally:
@@ -121,9 +127,9 @@ def _lines_of(process: subprocess.Popen[str]) -> queue.Queue[str]:
     return lines
 
 
-def _wait_for_ready(lines: queue.Queue[str], process: subprocess.Popen[str]) -> str:
-    """The API URL from the readiness line."""
-    seen: list[str] = []
+def _wait_for_ready(lines: queue.Queue[str], process: subprocess.Popen[str], seen: list[str] | None = None) -> str:
+    """The API URL from the readiness line; `seen` collects the lines before it."""
+    seen = [] if seen is None else seen
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         try:
