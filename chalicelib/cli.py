@@ -100,6 +100,8 @@ if __name__ == "__main__":
 
 
 def _redrive_escalation(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
     from chalicelib import composition
     from chalicelib.domain.errors import DomainError
     from chalicelib.storage.escalations import EscalationRepository
@@ -113,7 +115,7 @@ def _redrive_escalation(args: argparse.Namespace) -> int:
         os.environ["HELPDESK_ESCALATION_STATE_MACHINE"] = args.state_machine
     bind(table, host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"))
     try:
-        name = composition.escalation_starter().redrive(EscalationRepository(), args.escalation_id)
+        name = composition.escalation_starter().redrive(EscalationRepository(), args.escalation_id, datetime.now(UTC))
     except DomainError as error:
         print(f"not redriven: {error}", file=sys.stderr)
         return 1

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chalicelib.domain.escalations import ALLOWED_MOVES, NO_TARGET_SECONDS, Stage, waiting_stages
+from chalicelib.domain.escalations import ALLOWED_MOVES, NO_TARGET_SECONDS, WAIT_SLICE_SECONDS, Stage, waiting_stages
 
 OUTPUT = Path(__file__).with_name("escalation.asl.json")
 TABLE = "${TableName}"
@@ -172,7 +172,8 @@ def enter_state(stage: Stage) -> dict[str, Any]:
                 "Key": escalation_key(),
                 "UpdateExpression": (
                     "SET stage = :stage, stages = list_append(stages, :entry), estimated_resolution_date = :erd, "
-                    "updated_at = :at ADD version :one REMOVE task_token, task_stage, claim_id, claimed_at, claimed_to"
+                    "updated_at = :at ADD version :one "
+                    "REMOVE task_token, task_stage, claim_id, claimed_at, claimed_to, timer_left"
                 ),
                 "ConditionExpression": "stage = :from",
                 "ExpressionAttributeValues": {
@@ -221,25 +222,59 @@ def enter_state(stage: Stage) -> dict[str, Any]:
         "Catch": [CATCH_ALL],
     }
     if waits:
-        state["Next"] = f"Await_{stage.value}"
+        state["Next"] = wait_name(stage)
     else:
         state["End"] = True
     return state
 
 
-def await_state(stage: Stage) -> dict[str, Any]:
+def wait_name(stage: Stage) -> str:
+    return f"Wait_{stage.value}"
+
+
+def wait_choice(stage: Stage) -> dict[str, Any]:
+    return {
+        "Type": "Choice",
+        "Comment": (
+            "Before every wait: a run due for renewal (renew_at, 330 days after it started) hands over to the next "
+            f"run; otherwise wait in {stage.value} for a slice of at most {WAIT_SLICE_SECONDS} s (30 days), the last "
+            "slice being what is left of the stage's timer"
+        ),
+        # `$.renew_at` is the execution input's, carried in the state (no ResultPath writes the
+        # root): a comparison's Path is a reference path, which moto cannot resolve in `$$`.
+        "Choices": [
+            {"Variable": NOW, "TimestampGreaterThanEqualsPath": "$.renew_at", "Next": "Renew"},
+            {
+                "Variable": "$.current.timer.seconds",
+                "NumericGreaterThan": WAIT_SLICE_SECONDS,
+                "Next": f"AwaitSlice_{stage.value}",
+            },
+        ],
+        "Default": f"Await_{stage.value}",
+    }
+
+
+def await_state(stage: Stage, *, sliced: bool = False) -> dict[str, Any]:
+    """The task token wait; `sliced`: a 30-day slice of a longer timer (its timeout is no overrun)."""
     moves = sorted(ALLOWED_MOVES[stage], key=list(Stage).index)
     single = len(moves) == 1
     to: dict[str, str] = {"to": moves[0].value} if single else {"to.$": "$.to"}
     stage_of: dict[str, str] = {"stage": moves[0].value} if single else {"stage.$": "$.to"}
+    timeout: dict[str, Any] = (
+        {"TimeoutSeconds": WAIT_SLICE_SECONDS} if sliced else {"TimeoutSecondsPath": "$.current.timer.seconds"}
+    )
     return {
         "Type": "Task",
         "Comment": (
             f"Store the task token on the escalation and wait for the API's signal to leave {stage.value}; "
-            "the stage's target duration is the timeout"
+            + (
+                "the timeout is one 30-day slice of a longer timer (no execution waits past its one-year limit)"
+                if sliced
+                else "the timeout is what is left of the stage's target duration"
+            )
         ),
         "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken",
-        "TimeoutSecondsPath": "$.current.timer.seconds",
+        **timeout,
         "Parameters": {
             "TableName": TABLE,
             "Key": escalation_key(),
@@ -264,7 +299,7 @@ def await_state(stage: Stage) -> dict[str, Any]:
         "ResultPath": "$.signal",
         "Retry": [RETRY_SERVICE],
         "Catch": [
-            {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.timeout", "Next": "RecordOverdue"},
+            {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.timeout", "Next": "SliceEnded" if sliced else "RecordOverdue"},
             {"ErrorEquals": ["DynamoDb.ConditionalCheckFailedException"], "ResultPath": "$.queued", "Next": "TakeQueued"},
             CATCH_ALL,
         ],
@@ -405,12 +440,73 @@ def start_state() -> dict[str, Any]:
 def resume_waiting() -> dict[str, Any]:
     return {
         "Type": "Choice",
-        "Comment": "Overrunning never moves the escalation: wait again in the same stage, without a timer",
+        "Comment": (
+            "Wait again in the recorded stage: after an overrun (without a timer), after a slice, or in a run that "
+            "continues an earlier one"
+        ),
         "Choices": [
-            {"Variable": "$.current.stage", "StringEquals": stage.value, "Next": f"Await_{stage.value}"}
-            for stage in waiting_stages()
+            {"Variable": "$.current.stage", "StringEquals": stage.value, "Next": wait_name(stage)} for stage in waiting_stages()
         ],
         "Default": "Unexpected",
+    }
+
+
+def slice_states() -> dict[str, Any]:
+    """What follows a 30-day slice that ended without a signal, and the renewal of a run."""
+    return {
+        "SliceEnded": {
+            "Type": "Choice",
+            "Comment": (
+                f"A stage without a timer ({NO_TARGET_SECONDS} s: no target, or overrun already) waits slice after slice; "
+                "otherwise the slice is taken off the timer"
+            ),
+            "Choices": [
+                {"Variable": "$.current.timer.seconds", "NumericGreaterThanEquals": NO_TARGET_SECONDS, "Next": "ResumeWaiting"}
+            ],
+            "Default": "NextSlice",
+        },
+        "NextSlice": {
+            "Type": "Pass",
+            "Comment": "30 days of the stage's timer have passed",
+            "Parameters": {"seconds.$": f"States.MathAdd($.current.timer.seconds, -{WAIT_SLICE_SECONDS})"},
+            "ResultPath": "$.current.timer",
+            "Next": "ResumeWaiting",
+        },
+        "Renew": {
+            "Type": "Task",
+            "Comment": (
+                "Continue as new before the one-year limit of an execution: raise the escalation's run (only from this "
+                "stage and run), keep what is left of the timer, give the token up; the ticket stream starts the next run "
+                "(<id>-r<run>), which resumes waiting in this stage without entering it again"
+            ),
+            "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem",
+            "Parameters": {
+                "TableName": TABLE,
+                "Key": escalation_key(),
+                "UpdateExpression": (
+                    "SET #run = :next, run_started_at = :at, timer_left = :left "
+                    "REMOVE task_token, task_stage, claim_id, claimed_at, claimed_to"
+                ),
+                # The first run's item has no `run` yet (absent = 1).
+                "ConditionExpression": "stage = :stage AND (#run = :run OR attribute_not_exists(#run))",
+                "ExpressionAttributeNames": {"#run": "run"},
+                "ExpressionAttributeValues": {
+                    ":next": {"N.$": fmt("{}", "States.MathAdd($$.Execution.Input.run, 1)")},
+                    ":run": {"N.$": fmt("{}", "$$.Execution.Input.run")},
+                    ":stage": s_path("$.current.stage"),
+                    ":at": s_path(NOW),
+                    ":left": {"N.$": fmt("{}", "$.current.timer.seconds")},
+                },
+            },
+            "ResultPath": None,
+            "Retry": [RETRY_SERVICE],
+            "Catch": [CATCH_ALL],
+            "Next": "Renewed",
+        },
+        "Renewed": {
+            "Type": "Succeed",
+            "Comment": "This run handed the escalation over to its next run",
+        },
     }
 
 
@@ -508,11 +604,14 @@ def definition() -> dict[str, Any]:
     for stage in Stage:
         states[f"Enter_{stage.value}"] = enter_state(stage)
         if stage in waiting_stages():
+            states[wait_name(stage)] = wait_choice(stage)
+            states[f"AwaitSlice_{stage.value}"] = await_state(stage, sliced=True)
             states[f"Await_{stage.value}"] = await_state(stage)
             if len(ALLOWED_MOVES[stage]) > 1:
                 states[outcome_name(stage)] = outcome_state(stage)
     states["RecordOverdue"] = record_overdue()
     states["ResumeWaiting"] = resume_waiting()
+    states.update(slice_states())
     states.update(queued_states())
     states.update(failure_states())
     flow = " → ".join(stage.value for stage in Stage)

@@ -10,7 +10,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -45,6 +45,10 @@ ESCALATION_ID = re.compile(r"^CP-[1-9][0-9]{0,11}$")
 ESTIMATE_NOTE = "Estimate only, not a guarantee: the date may change until the escalation is resolved."
 # A Standard execution lives at most one year; a stage without a target waits that long.
 NO_TARGET_SECONDS = 365 * 24 * 3600
+# ... so a run waits in slices of at most 30 days, and hands over to a new run (continue-as-new)
+# once it is 330 days old: a wait starts before that and lasts at most 30, well inside the year.
+WAIT_SLICE_SECONDS = 30 * 24 * 3600
+RUN_RENEWAL = timedelta(days=330)
 NOTE_MAX = 10_000
 # Stage entries pile up on the escalation item (each engineering/verification round adds two):
 # 8 KiB each as stored JSON leaves room for ~20 rounds next to a full description.
@@ -175,6 +179,9 @@ class Escalation:
     failure: dict[str, Any] | None = None
     queued_from: str | None = None  # a transition accepted between two waits: from which stage
     queued_to: str | None = None  # ... and to which; the workflow applies it at its next wait
+    run: int = 1  # the workflow run (execution) that drives it
+    run_started_at: datetime | None = None  # when a run continued the previous one (absent: created_at)
+    timer_left: int | None = None  # the stage timer left when the previous run handed over
 
     def claimed_stage(self, now: datetime) -> str | None:
         """The stage a signal accepted a moment ago is moving the escalation to, if any."""
@@ -228,15 +235,25 @@ def run_name(escalation_id: str, run: int) -> str:
     return escalation_id if run <= 1 else f"{escalation_id}-r{run}"
 
 
+def renew_at(escalation: Escalation, run: int = 1) -> str:
+    """When a run hands over to the next one (a Choice timestamp, RFC 3339 with Z): 330 days
+    after it started. Derived from the escalation, never the clock, so every start of a run
+    sends the same input: `created_at` for the first (the stream starts it within its 24 h
+    retention), `run_started_at` (written with the raised run) for later ones."""
+    started = escalation.run_started_at if run > 1 and escalation.run_started_at is not None else escalation.created_at
+    return (started + RUN_RENEWAL).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def workflow_input(escalation: Escalation, timers: Mapping[str, int], run: int = 1) -> dict[str, Any]:
     """The execution input of a run. The first enters submitted; a later run (continued before
     the one-year limit of an execution, or restarted by an operator) resumes waiting in the
-    escalation's stage, with its full stage timer."""
+    escalation's stage, with the timer the previous run left (its full stage timer if none)."""
     payload: dict[str, Any] = {
         "escalation_id": escalation.id,
         "ticket_id": escalation.ticket_id,
         "timers": dict(timers),
         "run": run,
+        "renew_at": renew_at(escalation, run),
     }
     if run <= 1:
         payload["signal"] = {
@@ -248,6 +265,7 @@ def workflow_input(escalation: Escalation, timers: Mapping[str, int], run: int =
             "fields": {"escalation_id": escalation.id, "stage": Stage.SUBMITTED.value},
         }
     else:
-        seconds = int(timers.get(escalation.stage, NO_TARGET_SECONDS))
-        payload["current"] = {"stage": escalation.stage, "target": seconds, "timer": {"seconds": seconds}}
+        target = int(timers.get(escalation.stage, NO_TARGET_SECONDS))
+        left = target if escalation.timer_left is None else escalation.timer_left
+        payload["current"] = {"stage": escalation.stage, "target": target, "timer": {"seconds": left}}
     return payload

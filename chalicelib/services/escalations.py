@@ -212,7 +212,7 @@ class EscalationStarter:
         self._workflow.start(name, workflow_input(escalation, self._timers, run))
         return name
 
-    def redrive(self, escalations: EscalationRepository, escalation_id: str) -> str:
+    def redrive(self, escalations: EscalationRepository, escalation_id: str, now: datetime) -> str:
         """Operator redrive (docs/operations.md): give an escalation whose workflow run failed,
         or never started, a run again. Refuses while its run is running or once it is resolved."""
         escalation = escalations.get(escalation_id)
@@ -226,7 +226,7 @@ class EscalationStarter:
         if status == "RUNNING":
             raise Conflict(f"{name} is running: nothing to redrive")
         if status is not None:  # failed, timed out, aborted (or ended without resolving): the next run resumes
-            escalations.restart(escalation_id, run=run)
+            escalations.restart(escalation_id, run=run, now=now)
             run += 1
             name = run_name(escalation_id, run)
             escalation = escalations.get(escalation_id) or escalation

@@ -65,6 +65,9 @@ def _to_escalation(item: EscalationItem) -> Escalation:
         failure=item.failure.as_dict() if item.failure is not None else None,
         queued_from=item.queued_from,
         queued_to=json.loads(item.queued_signal)["to"] if item.queued_signal else None,
+        run=int(item.run or 1),
+        run_started_at=parse_time(item.run_started_at) if item.run_started_at else None,
+        timer_left=int(item.timer_left) if item.timer_left is not None else None,
     )
 
 
@@ -174,14 +177,18 @@ class EscalationRepository(Repository):
     def run_of(self, escalation_id: str) -> int:
         return run_of(escalation_id)
 
-    def restart(self, escalation_id: str, *, run: int) -> None:
+    def restart(self, escalation_id: str, *, run: int, now: datetime) -> None:
         """Ask for run `run + 1` (the ticket stream starts it): only from run `run`, on an open
-        escalation, clearing the recorded failure."""
+        escalation, clearing the recorded failure. The new run counts its age from `now`."""
         item = EscalationItem(keys.escalation_pk(escalation_id), keys.ESCALATION_SK)
         current = (EscalationItem.run == run) if run > 1 else EscalationItem.run.does_not_exist()
         with translated(lambda: Conflict("the escalation changed meanwhile (or is resolved); reload it")):
             item.update(
-                actions=[EscalationItem.run.set(run + 1), EscalationItem.failure.remove()],
+                actions=[
+                    EscalationItem.run.set(run + 1),
+                    EscalationItem.run_started_at.set(keys.stamp(now)),
+                    EscalationItem.failure.remove(),
+                ],
                 condition=EscalationItem.PK.exists() & current & (EscalationItem.stage != Stage.RESOLVED.value),
             )
 

@@ -300,6 +300,10 @@ class EscalationItem(Record, discriminator="escalation"):
     # A transition accepted while the workflow was between two waits: the signal it would have
     # sent (JSON), taken by the workflow at its next wait in `queued_from`.
     run = NumberAttribute(null=True)  # the workflow run (execution) that drives it; absent: the first
+    # Written with a raised `run` (the workflow's renewal, an operator's restart): when that run's
+    # age counts from (its renew_at), and the stage timer the previous run left (renewal only).
+    run_started_at = UnicodeAttribute(null=True)
+    timer_left = NumberAttribute(null=True)
     queued_signal = UnicodeAttribute(null=True)
     queued_from = UnicodeAttribute(null=True)
     overruns = ListAttribute(of=OverrunAttribute, null=True)

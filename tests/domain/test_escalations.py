@@ -28,6 +28,7 @@ from chalicelib.domain.escalations import (
     stage_timers,
     verification_target,
     waiting_stages,
+    workflow_input,
 )
 from chalicelib.domain.tickets import Ticket
 from chalicelib.domain.visibility import Caller
@@ -190,3 +191,26 @@ def test_escalation_texts_are_bounded_in_stored_bytes_not_only_characters():
     with pytest.raises(ValidationFailed) as note_too_wide:
         validate_note(emoji * NOTE_MAX, "comment")
     assert [e.field for e in note_too_wide.value.errors] == ["comment"]
+
+
+def test_a_run_is_renewed_330_days_after_it_started_the_first_counting_from_the_escalations_creation() -> None:
+    escalation = new_escalation(7, "t1", "Fix sync", "agent-1", datetime(2026, 1, 1, 9, 30, 15, 123456, tzinfo=UTC))
+    timers = stage_timers({})
+
+    assert workflow_input(escalation, timers)["renew_at"] == "2026-11-27T09:30:15Z"
+    continued = dataclasses.replace(escalation, stage="review", run_started_at=datetime(2026, 11, 27, 9, 31, tzinfo=UTC))
+    assert workflow_input(continued, timers, run=2)["renew_at"] == "2027-10-23T09:31:00Z"
+    assert workflow_input(continued, timers, run=2) == workflow_input(continued, timers, run=2)  # same start, same input
+
+
+def test_a_continued_run_waits_for_the_timer_its_predecessor_left_else_the_stages_full_target() -> None:
+    escalation = dataclasses.replace(new_escalation(7, "t1", "Fix sync", "agent-1", NOW), stage="review")
+    timers = stage_timers({"review": 86_400})
+
+    assert workflow_input(escalation, timers, run=2)["current"] == {
+        "stage": "review",
+        "target": 86_400,
+        "timer": {"seconds": 86_400},
+    }
+    left = dataclasses.replace(escalation, timer_left=3_600)
+    assert workflow_input(left, timers, run=2)["current"] == {"stage": "review", "target": 86_400, "timer": {"seconds": 3_600}}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -20,28 +20,36 @@ from botocore.stub import Stubber
 
 from chalicelib import composition
 from chalicelib.domain.errors import Conflict, Unavailable
-from chalicelib.domain.escalations import NO_TARGET_SECONDS, new_escalation
+from chalicelib.domain.escalations import NO_TARGET_SECONDS, new_escalation, renew_at, run_name
 from chalicelib.domain.tickets import Ticket
+from chalicelib.domain.visibility import Caller
 from chalicelib.storage.escalations import EscalationWorkflow
 from tests.workflows.stack import EscalationStack, escalation_stack, wait_for
 
+# Every wait is preceded by its Wait_<stage> choice (renewal due? a 30-day slice or the last?);
+# without targets every wait is a slice.
 HAPPY_PATH = [
     "Start",
     "Enter_submitted",
-    "Await_submitted",
+    "Wait_submitted",
+    "AwaitSlice_submitted",
     "Enter_review",
-    "Await_review",
+    "Wait_review",
+    "AwaitSlice_review",
     "Enter_engineering",
-    "Await_engineering",
+    "Wait_engineering",
+    "AwaitSlice_engineering",
     "Enter_verification",
-    "Await_verification",
+    "Wait_verification",
+    "AwaitSlice_verification",
     "VerificationOutcome",
     "Enter_resolved",
 ]
 # Billed state transitions: the target for a whole escalation is at most 15. Each stage's event
 # is an item in the stage's own transaction (the outbox), so publishing costs no transition.
 MAX_TRANSITIONS_HAPPY_PATH = 15
-TRANSITIONS_PER_VERIFICATION_LOOP = 5  # choice + engineering (2) + verification (2)
+TRANSITIONS_PER_VERIFICATION_LOOP = 7  # choice + engineering (3) + verification (3)
+DAY = 24 * 3600
 
 
 @pytest.fixture
@@ -74,6 +82,8 @@ def start(stack: EscalationStack, escalation_id: str, ticket_id: str, timers: di
     payload = {
         "escalation_id": escalation_id,
         "ticket_id": ticket_id,
+        "run": 1,
+        "renew_at": renew_at(new_escalation(1, ticket_id, "x", "agent-1", datetime.now(UTC))),
         "timers": {
             "submitted": NO_TARGET_SECONDS,
             "review": NO_TARGET_SECONDS,
@@ -243,7 +253,7 @@ def test_a_repeated_start_is_a_no_op(stack: EscalationStack, escalate) -> None:
 
     sfn = boto3.client("stepfunctions")
     assert len(sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"]) == 1
-    assert stack.entered_states(escalation_id) == HAPPY_PATH[:3]
+    assert stack.entered_states(escalation_id) == HAPPY_PATH[:4]
 
 
 def test_a_used_token_cannot_move_the_escalation_twice(stack: EscalationStack, escalate) -> None:
@@ -388,4 +398,162 @@ def test_an_operator_redrive_gives_a_failed_escalation_a_new_run_that_resumes_in
     assert [s["stage"] for s in stack.escalation(escalation_id)["stages"]] == ["submitted", "review"]
     run2 = stack.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{escalation_id}-r2"
     entered = [e["stateEnteredEventDetails"]["name"] for e in stack._history_of(run2) if e["type"].endswith("StateEntered")]
-    assert entered[:3] == ["Start", "ResumeWaiting", "Await_submitted"]  # resumed: submitted is not entered again
+    assert entered[:4] == ["Start", "ResumeWaiting", "Wait_submitted", "Await_submitted"]  # submitted is not entered again
+    # The new run's age counts from the redrive, not from the escalation's creation.
+    restarted = datetime.fromisoformat(item["run_started_at"])
+    assert datetime.now(UTC) - restarted < timedelta(minutes=5)
+    renews = json.loads(boto3.client("stepfunctions").describe_execution(executionArn=run2)["input"])["renew_at"]
+    assert renews == (restarted + timedelta(days=330)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- waits in slices, and runs that continue before an execution's one-year limit ------------
+SLICE = 30 * DAY
+SUBMITTED_TARGET = 14400  # infra/template.json's HELPDESK_ESCALATION_STAGE_TARGETS, as the stream starts runs
+AGENT = Caller("agent-1", "agent", access="all")
+
+
+@pytest.fixture
+def fast_days(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's task token waits pass a day in 10 ms (a 30-day slice in 0.3 s); the history keeps
+    the timeouts the definition asked for, so the slices are counted there, not timed."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+        StateTaskServiceCallback,
+    )
+
+    original = StateTaskServiceCallback._wait_for_task_token_timeout
+
+    def faster(self: Any, timeout_seconds: int, callback_endpoint: Any) -> Any:
+        return original(self, timeout_seconds * 0.01 / DAY, callback_endpoint)
+
+    monkeypatch.setattr(StateTaskServiceCallback, "_wait_for_task_token_timeout", faster)
+
+
+def run_history(stack: EscalationStack, escalation_id: str, run: int) -> list[dict[str, Any]]:
+    return stack._history_of(stack.execution_arn(run_name(escalation_id, run)))
+
+
+def run_entered(stack: EscalationStack, escalation_id: str, run: int) -> list[str]:
+    events = run_history(stack, escalation_id, run)
+    return [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
+
+
+def wait_timeouts(events: list[dict[str, Any]]) -> list[int]:
+    """The timeout of every task token wait scheduled, in order (the history's TaskScheduled)."""
+    return [
+        e["taskScheduledEventDetails"]["timeoutInSeconds"]
+        for e in events
+        if e["type"] == "TaskScheduled" and "timeoutInSeconds" in e["taskScheduledEventDetails"]
+    ]
+
+
+def escalated_long_ago(days: int, *, number: int, **item: Any) -> str:
+    """A ticket, and an escalation on it created `days` ago (as the API wrote it, but then), with
+    `item` attributes set on the escalation item; the stream has its INSERT."""
+    from chalicelib.storage import keys
+    from chalicelib.storage.escalations import _item
+
+    now = datetime.now(UTC)
+    ticket_id = f"old{number}"
+    ticket = Ticket(ticket_id, number, "VPN drops", "hourly", "alice", now, now, now, organization_id="acme", version=1)
+    composition.ticket_repository().create(ticket, [], "agent-1")
+    escalation = new_escalation(number, ticket_id, "Sync fails", "agent-1", now - timedelta(days=days))
+    stored = _item(escalation)
+    for name, value in item.items():
+        setattr(stored, name, keys.stamp(value) if isinstance(value, datetime) else value)
+    stored.save()
+    return escalation.id
+
+
+def test_a_stage_timer_longer_than_30_days_is_waited_in_slices_and_overruns_only_when_all_of_it_passed(
+    stack: EscalationStack, escalate, fast_days: None
+) -> None:
+    escalation_id = escalate(timers={"submitted": 65 * DAY})
+    stored = wait_for(lambda: (item := stack.escalation(escalation_id)).get("overruns") and item)
+
+    assert [(o["stage"], o["target_seconds"]) for o in stored["overruns"]] == [("submitted", 65 * DAY)]
+    history = stack.history(escalation_id)
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
+    slice_ended = ["Wait_submitted", "AwaitSlice_submitted", "SliceEnded", "NextSlice", "ResumeWaiting"]
+    assert entered[: entered.index("RecordOverdue") + 1] == [
+        "Start",
+        "Enter_submitted",
+        *slice_ended,
+        *slice_ended,
+        "Wait_submitted",
+        "Await_submitted",
+        "RecordOverdue",
+    ]
+    overdue_at = next(i for i, e in enumerate(history) if e.get("stateEnteredEventDetails", {}).get("name") == "RecordOverdue")
+    assert wait_timeouts(history[:overdue_at]) == [SLICE, SLICE, 5 * DAY]  # 65 days, then the overrun
+
+    # Overrun, the stage has no timer any more: it waits slice after slice, and never overruns again.
+    wait_for(lambda: stack.entered_states(escalation_id).count("AwaitSlice_submitted") >= 4, what="two more slices")
+    entered = stack.entered_states(escalation_id)
+    assert entered.count("RecordOverdue") == 1 and entered.count("NextSlice") == 2
+    assert stack.describe(escalation_id)["status"] == "RUNNING"
+
+
+def test_a_run_due_for_renewal_hands_its_stage_over_to_the_next_run_which_takes_the_next_transition(
+    stack: EscalationStack,
+) -> None:
+    escalation_id = escalated_long_ago(331, number=501)
+    ticket_id = stack.escalation(escalation_id)["ticket_id"]
+    stack.start_escalation_runs()  # the stream starts run 1 (CP-n) for the INSERT
+
+    assert stack.finished(escalation_id)["status"] == "SUCCEEDED"
+    assert stack.entered_states(escalation_id) == ["Start", "Enter_submitted", "Wait_submitted", "Renew", "Renewed"]
+    item = stack.escalation(escalation_id)
+    assert (item["run"], item["timer_left"], item["stage"]) == (2, SUBMITTED_TARGET, "submitted")
+    assert "task_token" not in item and "task_stage" not in item
+
+    # Between the runs, a transition is accepted and queued for the next run's wait.
+    moved = composition.escalation_service().transition(AGENT, escalation_id, "review", "why review", None, composition.clock())
+    assert moved.pending_stage(composition.clock()) == "review"
+    stack.waiting_token(escalation_id, "review")  # the stream started run 2, which took it
+
+    second = boto3.client("stepfunctions").describe_execution(executionArn=stack.execution_arn(f"{escalation_id}-r2"))
+    payload = json.loads(second["input"])
+    assert payload["current"] == {"stage": "submitted", "target": SUBMITTED_TARGET, "timer": {"seconds": SUBMITTED_TARGET}}
+    started = datetime.fromisoformat(item["run_started_at"])
+    assert payload["renew_at"] == (started + timedelta(days=330)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert run_entered(stack, escalation_id, 2)[:3] == ["Start", "ResumeWaiting", "Wait_submitted"]  # not entered again
+
+    # A redelivered batch starts nothing more: two runs, run raised once.
+    records = [r for r in stack.stream_records() if r["dynamodb"]["Keys"]["PK"]["S"] == f"ESC#{escalation_id}"]
+    assert stack.deliver("ticket_stream", records) == {"batchItemFailures": []}
+    executions = boto3.client("stepfunctions").list_executions(stateMachineArn=stack.state_machine_arn)["executions"]
+    assert sorted(e["name"] for e in executions) == [escalation_id, f"{escalation_id}-r2"]
+    assert stack.escalation(escalation_id)["run"] == 2
+
+    # Nothing twice: one entry and one event per stage entered.
+    subjects = [a["subject"] for a in sorted(stack.activities(ticket_id), key=lambda a: a["at"])]
+    assert subjects == [f"Escalation {escalation_id} submitted", f"Escalation {escalation_id} moved to review"]
+    assert len(stack.public_timeline(ticket_id)) == 2
+    changes = [json.loads(i["detail"])["changes"][0]["new"] for i in stack.outbox("escalation.stage_changed")]
+    assert changes == ["submitted", "review"]
+    assert [s["stage"] for s in stack.escalation(escalation_id)["stages"]] == ["submitted", "review"]
+
+
+def test_a_continued_run_waits_only_for_the_timer_its_predecessor_left(stack: EscalationStack) -> None:
+    long_ago = datetime.now(UTC) - timedelta(days=331)
+    escalation_id = escalated_long_ago(400, number=502, run=2, run_started_at=long_ago, timer_left=3600)
+    stack.start_escalation_runs()  # run 2, itself 331 days old: it renews at its first wait
+
+    run2 = boto3.client("stepfunctions").describe_execution(executionArn=stack.execution_arn(f"{escalation_id}-r2"))
+    assert json.loads(run2["input"])["current"]["timer"] == {"seconds": 3600}
+    token = stack.waiting_token(escalation_id, "submitted")  # run 3
+    assert run_entered(stack, escalation_id, 2) == ["Start", "ResumeWaiting", "Wait_submitted", "Renew", "Renewed"]
+    assert run_entered(stack, escalation_id, 3) == ["Start", "ResumeWaiting", "Wait_submitted", "Await_submitted"]
+    assert wait_timeouts(run_history(stack, escalation_id, 3)) == [3600]  # what was left, not the 4 h target
+    assert stack.escalation(escalation_id)["run"] == 3
+
+    boto3.client("stepfunctions").send_task_success(
+        taskToken=token,
+        output=json.dumps(
+            {"from": "submitted", "to": "review", "note": "", "actor_id": "agent-1", "estimated_resolution_date": None}
+        ),
+    )
+    stack.waiting_token(escalation_id, "review")
+    item = stack.escalation(escalation_id)
+    assert "timer_left" not in item  # a stage entered gets its own full timer
+    assert [s["stage"] for s in item["stages"]] == ["submitted", "review"]

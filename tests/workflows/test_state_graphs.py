@@ -181,7 +181,7 @@ def test_escalation_states_agree_with_the_stage_enum_and_the_move_table() -> Non
     entered = _stage_states(states, "Enter_")
     awaited = _stage_states(states, "Await_")
     assert set(entered) == {stage.value for stage in Stage}
-    assert set(awaited) == {stage.value for stage in waiting_stages()}
+    assert set(awaited) == {stage.value for stage in waiting_stages()} == set(_stage_states(states, "AwaitSlice_"))
     moves = {(src, dst) for src in awaited for dst in _entered_from(states, awaited[src])}
     assert moves == {(src.value, dst.value) for src, targets in ALLOWED_MOVES.items() for dst in targets}
 
@@ -197,5 +197,13 @@ def test_escalation_states_write_the_stage_they_are_named_after() -> None:
         assert states[name]["Parameters"]["ExpressionAttributeValues"][":stage"] == {"S": stage}
         assert states[name]["ResultSelector"]["from"] == stage
         assert states[name]["Catch"][0] == {"ErrorEquals": ["States.Timeout"], "ResultPath": "$.timeout", "Next": "RecordOverdue"}
+    for stage, name in _stage_states(states, "AwaitSlice_").items():
+        assert states[name]["Parameters"] == states[f"Await_{stage}"]["Parameters"]
+        assert states[name]["ResultSelector"] == states[f"Await_{stage}"]["ResultSelector"]
+        assert states[name]["Next"] == states[f"Await_{stage}"]["Next"]
+        assert states[name]["Catch"][0]["Next"] == "SliceEnded"
     resume = {choice["StringEquals"]: choice["Next"] for choice in states["ResumeWaiting"]["Choices"]}
-    assert resume == {stage.value: f"Await_{stage.value}" for stage in waiting_stages()}
+    assert resume == {stage.value: f"Wait_{stage.value}" for stage in waiting_stages()}
+    for stage, name in _stage_states(states, "Wait_").items():
+        targets = [choice["Next"] for choice in states[name]["Choices"]] + [states[name]["Default"]]
+        assert targets == ["Renew", f"AwaitSlice_{stage}", f"Await_{stage}"]
