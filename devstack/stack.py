@@ -76,6 +76,7 @@ class LocalStack:
     demo_users: list[DemoUser] = field(default_factory=list)
     started: bool = False
     restarted_timers: int = 0
+    resumed_escalations: list[str] = field(default_factory=list)
 
     @property
     def snapshot_file(self) -> Path:
@@ -111,9 +112,10 @@ class LocalStack:
         if saved_state is not None:
             # Imported here: it imports the app's handlers, which read the stream ARN the
             # provisioning above put into the environment.
-            from devstack.timers import restart_sla_timers
+            from devstack.timers import restart_sla_timers, resume_escalations
 
             self.restarted_timers = restart_sla_timers(self.aws.client("dynamodb"), self.provisioned.physical["HelpdeskTable"])
+            self.resumed_escalations = resume_escalations()
         self.snapshot_writer = SnapshotWriter(
             self.aws,
             self.provisioned,
