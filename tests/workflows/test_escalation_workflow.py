@@ -389,3 +389,48 @@ def test_an_operator_redrive_gives_a_failed_escalation_a_new_run_that_resumes_in
     run2 = stack.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{escalation_id}-r2"
     entered = [e["stateEnteredEventDetails"]["name"] for e in stack._history_of(run2) if e["type"].endswith("StateEntered")]
     assert entered[:3] == ["Start", "ResumeWaiting", "Await_submitted"]  # resumed: submitted is not entered again
+
+
+def test_after_every_execution_was_lost_open_escalations_resume_in_their_stage_and_take_a_queued_transition(
+    stack: EscalationStack, escalate
+) -> None:
+    from chalicelib.services.escalations import EscalationStarter
+
+    repository = composition.escalation_repository()
+    waiting, queued, resolved = escalate(), escalate(), escalate()
+    for _ in range(3):
+        repository.next_number()  # as the API's create takes each number
+    walk(stack, resolved, FORWARD)
+    stack.finished(resolved)
+    stack.waiting_token(waiting, "submitted")
+    stack.waiting_token(queued, "submitted")
+    # The local stack's moto restarts: every execution is gone. One transition had been queued
+    # while its workflow was between two waits (no token).
+    client = boto3.client("stepfunctions")
+    for escalation_id in (waiting, queued):
+        client.stop_execution(executionArn=stack.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{escalation_id}")
+    summary = {"id": queued, "stage": "review", "estimated_resolution_date": None}
+    queued_signal = {
+        "from": "submitted",
+        "to": "review",
+        "note": "queued before the restart",
+        "actor_id": "agent-1",
+        "uid": str(uuid.uuid4()),
+        "summary": summary,
+        "fields": {"escalation_id": queued, "stage": "review"},
+    }
+    boto3.client("dynamodb").update_item(
+        TableName=stack.table,
+        Key={"PK": {"S": f"ESC#{queued}"}, "SK": {"S": "ESC"}},
+        UpdateExpression="SET queued_signal = :signal, queued_from = :from REMOVE task_token, task_stage",
+        ExpressionAttributeValues={":signal": {"S": json.dumps(queued_signal)}, ":from": {"S": "submitted"}},
+    )
+    starter = EscalationStarter(EscalationWorkflow(lambda: client, stack.state_machine_arn), {})
+
+    assert starter.resume_all(repository) == [f"{waiting}-r2", f"{queued}-r2"]
+
+    stack.waiting_token(queued, "review")  # the queued transition was taken at the new run's wait
+    signal(stack, waiting, "submitted", "review")
+    stack.waiting_token(waiting, "review")
+    assert [s["stage"] for s in stack.escalation(waiting)["stages"]] == ["submitted", "review"]
+    assert stack.escalation(resolved)["stage"] == "resolved" and "run" not in stack.escalation(resolved)
