@@ -4,6 +4,10 @@ moto keeps everything in memory. The snapshot holds what a developer would miss 
 (table items, uploaded objects), keyed by logical id so it survives renamed physical resources.
 It does not hold SQS messages, EventBridge events or running Step Functions executions: those
 are in flight, and replaying them on start would repeat their side effects.
+
+With a journal (devstack.journal) the snapshot is point-in-time: captured from moto's memory
+while journaled mutations are paused, it records the journal sequence number it includes
+(`journal_seq`); a start restores it and lays the journal's later entries over it.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from devstack import journal as journal_module
 from devstack.aws import LocalAws
+from devstack.journal import Journal, apply_entries, capture_state, journal_dir, key_names, read_entries
 from devstack.provision import Provisioned
 
 SNAPSHOT_FILE = "snapshot.json"
@@ -45,7 +51,37 @@ def read_snapshot(path: Path) -> State | None:
     document = json.loads(path.read_text(encoding="utf-8"))
     if document.get("format") != FORMAT_VERSION:
         raise ValueError(f"{path} has format {document.get('format')}, expected {FORMAT_VERSION}")
-    return {"tables": document.get("tables", {}), "buckets": document.get("buckets", {})}
+    state = {"tables": document.get("tables", {}), "buckets": document.get("buckets", {})}
+    if "journal_seq" in document:
+        state["journal_seq"] = document["journal_seq"]
+    return state
+
+
+def state_to_restore(state_dir: Path) -> State | None:
+    """The snapshot, or an empty state when only a journal exists (killed before the first
+    snapshot); None on a first start."""
+    state = read_snapshot(snapshot_path(state_dir))
+    if state is None and read_entries(journal_dir(state_dir)):
+        return {"tables": {}, "buckets": {}, "journal_seq": 0}
+    return state
+
+
+def recover(aws: LocalAws, provisioned: Provisioned, state_dir: Path, state: State | None) -> tuple[dict[str, int], Journal]:
+    """Restore the snapshot with the journal's later entries laid over it, then open the journal
+    (journaling starts here: what the restore itself writes is not journaled again)."""
+    directory = journal_dir(state_dir)
+    after = (state or {}).get("journal_seq", 0)
+    entries = read_entries(directory, after)
+    restored: dict[str, int] = {}
+    if state is not None:
+        tables = provisioned.of_type(TABLE)
+        merged = apply_entries(state, entries, key_names(tables, aws.region))
+        restored = restore_state(aws, provisioned, merged)
+    journal = Journal(directory, next_seq=max([after, *(entry["seq"] for entry in entries)]) + 1)
+    journal_module.activate(journal, provisioned.of_type(TABLE), provisioned.of_type(BUCKET), aws.region)
+    if entries:
+        logger.info("replayed %d journal entries over the snapshot", len(entries))
+    return restored, journal
 
 
 def write_snapshot(path: Path, state: State) -> None:
@@ -68,6 +104,10 @@ def write_snapshot(path: Path, state: State) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def _without_seq(state: State) -> State:
+    return {"tables": state.get("tables", {}), "buckets": state.get("buckets", {})}
 
 
 def state_digest(state: State) -> str:
@@ -139,15 +179,23 @@ class SnapshotWriter:
     """Saves the state every `interval` seconds when it changed, and once more on `stop()`."""
 
     def __init__(
-        self, aws: LocalAws, provisioned: Provisioned, path: Path, *, interval: float = 10.0, saved_state: State | None = None
+        self,
+        aws: LocalAws,
+        provisioned: Provisioned,
+        path: Path,
+        *,
+        interval: float = 10.0,
+        saved_state: State | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self._aws = aws
         self._provisioned = provisioned
         self._path = path
         self._interval = interval
-        self._cache = ObjectCache()
         # Seeded from the snapshot just restored, so an unchanged stack does not rewrite it.
-        self._saved_digest = state_digest(saved_state) if saved_state is not None else None
+        self._saved_digest = state_digest(_without_seq(saved_state)) if saved_state is not None else None
+        self._journal = journal
+        self._saved_seq = (saved_state or {}).get("journal_seq", 0) if saved_state is not None else None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="devstack-snapshot", daemon=True)
@@ -164,7 +212,18 @@ class SnapshotWriter:
 
     def save_if_changed(self) -> bool:
         with self._lock:
-            state = dump_state(self._aws, self._provisioned, self._cache)
+            tables, buckets = self._provisioned.of_type(TABLE), self._provisioned.of_type(BUCKET)
+            if self._journal is not None:
+                if self._saved_seq == self._journal.last_seq and self._path.exists():
+                    return False
+                # Point-in-time: captured with mutations paused; the journal rotates meanwhile.
+                state, seq = capture_state(tables, buckets, self._aws.region, self._journal)
+                write_snapshot(self._path, {**state, "journal_seq": seq})
+                # Only now, with the snapshot durable, may the entries it holds go.
+                self._journal.drop_through(seq)
+                self._saved_seq = seq
+                return True
+            state, _ = capture_state(tables, buckets, self._aws.region)
             digest = state_digest(state)
             if digest == self._saved_digest and self._path.exists():
                 return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -18,6 +19,7 @@ from chalice.config import Config
 from devstack import (
     dynamodb_isolation,
     environment,
+    journal,
     lambda_dispatch,
     lambda_env,
     mail_sent,
@@ -30,10 +32,11 @@ from devstack.aws import LocalAws
 from devstack.demo import DEMO_USERS_FILE, DemoSeedError, DemoUser, load_demo_users, seed_demo_data
 from devstack.event_sources import connect_event_sources
 from devstack.http_api import STAGE, HttpApi, load_chalice_config, serve
+from devstack.journal import JOURNAL_DIR, Journal
 from devstack.moto_server import MotoServer, PortInUse, start_moto
 from devstack.paths import DEFAULT_STATE_DIR, PROJECT_DIR, TEMPLATE_PATH
 from devstack.provision import Provisioned, Provisioner, load_template
-from devstack.snapshot import SnapshotWriter, State, read_snapshot, restore_state, snapshot_path
+from devstack.snapshot import SnapshotWriter, State, recover, snapshot_path, state_to_restore
 
 TOKENS_FILE = "tokens.env"
 READY_MESSAGE = "Helpdesk local stack ready on"
@@ -67,6 +70,7 @@ class LocalStack:
     http_api: HttpApi | None = None
     smtp: smtp_receiver.SmtpReceiver | None = None
     snapshot_writer: SnapshotWriter | None = None
+    journal: Journal | None = None
     first_start: bool = False
     jwt_secret: str = ""
     restored: dict[str, int] = field(default_factory=dict)
@@ -75,6 +79,7 @@ class LocalStack:
     demo_users: list[DemoUser] = field(default_factory=list)
     started: bool = False
     restarted_timers: int = 0
+    resumed_escalations: list[str] = field(default_factory=list)
 
     @property
     def snapshot_file(self) -> Path:
@@ -85,6 +90,9 @@ class LocalStack:
         saved_state = self._prepare_state_dir()
         # Concurrent API requests must not lose writes or crash moto's transactions.
         dynamodb_isolation.install()
+        # Every acknowledged item/object write is fsynced to <state dir>/journal first (outermost
+        # wrapper, so it sees only what moto applied and committed).
+        journal.install()
         # Byte-identical but cheaper moto: its DynamoDB serializer, per-execution ASL parse and
         # per-query table sort were most of the CPU under load (see the module).
         moto_fast_paths.install()
@@ -107,11 +115,17 @@ class LocalStack:
         if saved_state is not None:
             # Imported here: it imports the app's handlers, which read the stream ARN the
             # provisioning above put into the environment.
-            from devstack.timers import restart_sla_timers
+            from devstack.timers import restart_sla_timers, resume_escalations
 
             self.restarted_timers = restart_sla_timers(self.aws.client("dynamodb"), self.provisioned.physical["HelpdeskTable"])
+            self.resumed_escalations = resume_escalations()
         self.snapshot_writer = SnapshotWriter(
-            self.aws, self.provisioned, self.snapshot_file, interval=self.options.snapshot_interval, saved_state=saved_state
+            self.aws,
+            self.provisioned,
+            self.snapshot_file,
+            interval=self.options.snapshot_interval,
+            saved_state=saved_state,
+            journal=self.journal,
         )
         self.snapshot_writer.start()
         self.http_api = serve(config, self.options.host, self.options.port)
@@ -136,9 +150,10 @@ class LocalStack:
             # Demo user ids and tokens belong to the data being thrown away.
             for name in (self.snapshot_file.name, DEMO_USERS_FILE, TOKENS_FILE):
                 (state_dir / name).unlink(missing_ok=True)
-        saved_state = read_snapshot(self.snapshot_file)
-        self.first_start = saved_state is None
-        return saved_state
+            shutil.rmtree(state_dir / JOURNAL_DIR, ignore_errors=True)
+        state = state_to_restore(state_dir)
+        self.first_start = state is None
+        return state
 
     def _set_environment(self, variables: dict[str, str]) -> None:
         environment.apply(variables)
@@ -181,11 +196,10 @@ class LocalStack:
         return app
 
     def _restore(self, saved_state: State | None) -> None:
-        if saved_state is None:
-            return
+        """The snapshot and the journal's later entries back in moto; journaling starts."""
         assert self.aws is not None and self.provisioned is not None
         try:
-            self.restored = restore_state(self.aws, self.provisioned, saved_state)
+            self.restored, self.journal = recover(self.aws, self.provisioned, self.options.state_dir, saved_state)
         except ClientError as exc:
             raise RuntimeError(
                 f"{self.snapshot_file} does not fit infra/template.json any more ({exc}); start with --fresh to discard it"
@@ -214,6 +228,10 @@ class LocalStack:
                 logger.exception("final snapshot failed; %s keeps the previous one", self.snapshot_file)
                 saved = False
             self.snapshot_writer = None
+        if self.journal is not None:
+            journal.deactivate()
+            self.journal.close()
+            self.journal = None
         if self.moto is not None:
             self.moto.stop()
             self.moto = None

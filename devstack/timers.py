@@ -1,14 +1,15 @@
-"""After a restart, start again the SLA timers of every running clock (local stack only).
+"""After a restart, give the workflows moto lost their executions again (local stack only).
 
 moto keeps no Step Functions executions across a restart, and the stream mapping starts at
 LATEST, so restored tickets would never breach. The same starter the stream handler uses
 starts each running clock's current generation again: a due time that passed while the stack
-was down records its breach at once. (Escalation executions are not restarted: their task
-tokens died with moto; see docs/decisions.md.)
+was down records its breach at once. Every open escalation gets a new run waiting in its
+stage (`EscalationStarter.resume_all`: its task token died with moto).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib import composition
@@ -32,3 +33,8 @@ def restart_sla_timers(dynamodb: Any, table_name: str) -> int:
             for timer in timers_to_start(ticket_id, None, plain_map(item["sla"])):
                 started += bool(timers.start(timer, timer_payload(timer)))
     return started
+
+
+def resume_escalations() -> list[str]:
+    """The runs started, one per open escalation."""
+    return composition.escalation_starter().resume_all(composition.escalation_repository(), datetime.now(UTC))

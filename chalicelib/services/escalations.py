@@ -234,6 +234,29 @@ class EscalationStarter:
         self._workflow.start(name, workflow_input(escalation, self._timers, run))
         return name
 
+    def resume_all(self, escalations: EscalationRepository, now: datetime) -> list[str]:
+        """After every execution was lost (the local stack restarted moto): give each open
+        escalation a new run that waits in its current stage; a queued transition is taken at
+        that wait. Visits CP-1 … CP-<last number> (GetItem each; no index, no Scan). Answers the
+        runs started."""
+        started = []
+        for number in range(1, escalations.last_number() + 1):
+            escalation_id = f"CP-{number}"
+            escalation = escalations.get(escalation_id)
+            if escalation is None or escalation.stage == Stage.RESOLVED:
+                continue
+            run = escalations.run_of(escalation_id)
+            try:
+                escalations.restart_lost(escalation_id, run=run, now=now)
+            except Conflict:
+                continue  # resolved or moved meanwhile: its own run drives it
+            escalation = escalations.get(escalation_id) or escalation
+            name = run_name(escalation_id, run + 1)
+            # The stream starts the same run for the MODIFY raising `run`; whichever is first runs it once.
+            self._workflow.start(name, workflow_input(escalation, self._timers, run + 1))
+            started.append(name)
+        return started
+
 
 class _Reread(Exception):
     """The escalation changed between reading and writing: read it again."""

@@ -20,7 +20,7 @@ from chalicelib.domain.escalations import CLAIM_LEASE_SECONDS, Escalation, Overr
 from chalicelib.storage import keys
 from chalicelib.storage.base import Repository, next_counter_value
 from chalicelib.storage.errors import THROTTLING, TransactionCancelled, translated
-from chalicelib.storage.models import EscalationItem, StageEntryAttribute, TicketItem
+from chalicelib.storage.models import CounterItem, EscalationItem, StageEntryAttribute, TicketItem
 
 # Quoted, `"resolved"` can only be the summary's stage value (ids are CP-<n>, dates digits);
 # it matches both JSON spellings the summary is written in (PynamoDB's and the workflow's).
@@ -93,6 +93,16 @@ def _item(escalation: Escalation) -> EscalationItem:
 class EscalationRepository(Repository):
     def next_number(self) -> int:
         return next_counter_value(keys.ESCALATION_NUMBER_SK)
+
+    def last_number(self) -> int:
+        """The highest escalation number handed out so far (0 before the first): every
+        escalation is `CP-1` … `CP-<last>`, so they can be visited without an index or a Scan."""
+        with translated():
+            try:
+                counter = CounterItem.get(keys.COUNTER_PK, keys.ESCALATION_NUMBER_SK, consistent_read=True)
+            except CounterItem.DoesNotExist:
+                return 0
+        return int(counter.value or 0)
 
     def get(self, escalation_id: str) -> Escalation | None:
         with translated():
@@ -188,6 +198,28 @@ class EscalationRepository(Repository):
                     EscalationItem.run.set(run + 1),
                     EscalationItem.run_started_at.set(keys.stamp(now)),
                     EscalationItem.failure.remove(),
+                ],
+                condition=EscalationItem.PK.exists() & current & (EscalationItem.stage != Stage.RESOLVED.value),
+            )
+
+    def restart_lost(self, escalation_id: str, *, run: int, now: datetime) -> None:
+        """Ask for run `run + 1` after every execution was lost (the local stack's moto restarted):
+        as `restart` (the new run counts its age from `now`), and the dead task token and any
+        claim on it go too, so the API queues a transition for the new run's wait instead of
+        signalling a token nobody waits on."""
+        item = EscalationItem(keys.escalation_pk(escalation_id), keys.ESCALATION_SK)
+        current = (EscalationItem.run == run) if run > 1 else EscalationItem.run.does_not_exist()
+        with translated(lambda: Conflict("the escalation changed meanwhile (or is resolved); reload it")):
+            item.update(
+                actions=[
+                    EscalationItem.run.set(run + 1),
+                    EscalationItem.run_started_at.set(keys.stamp(now)),
+                    EscalationItem.failure.remove(),
+                    EscalationItem.task_token.remove(),
+                    EscalationItem.task_stage.remove(),
+                    EscalationItem.claim_id.remove(),
+                    EscalationItem.claimed_at.remove(),
+                    EscalationItem.claimed_to.remove(),
                 ],
                 condition=EscalationItem.PK.exists() & current & (EscalationItem.stage != Stage.RESOLVED.value),
             )

@@ -557,3 +557,50 @@ def test_a_continued_run_waits_only_for_the_timer_its_predecessor_left(stack: Es
     item = stack.escalation(escalation_id)
     assert "timer_left" not in item  # a stage entered gets its own full timer
     assert [s["stage"] for s in item["stages"]] == ["submitted", "review"]
+
+
+def test_after_every_execution_was_lost_open_escalations_resume_in_their_stage_and_take_a_queued_transition(
+    stack: EscalationStack, escalate
+) -> None:
+    from chalicelib.services.escalations import EscalationStarter
+
+    repository = composition.escalation_repository()
+    waiting, queued, resolved = escalate(), escalate(), escalate()
+    for _ in range(3):
+        repository.next_number()  # as the API's create takes each number
+    walk(stack, resolved, FORWARD)
+    stack.finished(resolved)
+    stack.waiting_token(waiting, "submitted")
+    stack.waiting_token(queued, "submitted")
+    # The local stack's moto restarts: every execution is gone. One transition had been queued
+    # while its workflow was between two waits (no token).
+    client = boto3.client("stepfunctions")
+    for escalation_id in (waiting, queued):
+        client.stop_execution(executionArn=stack.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{escalation_id}")
+    summary = {"id": queued, "stage": "review", "estimated_resolution_date": None}
+    queued_signal = {
+        "from": "submitted",
+        "to": "review",
+        "note": "queued before the restart",
+        "actor_id": "agent-1",
+        "uid": str(uuid.uuid4()),
+        "summary": summary,
+        "fields": {"escalation_id": queued, "stage": "review"},
+    }
+    boto3.client("dynamodb").update_item(
+        TableName=stack.table,
+        Key={"PK": {"S": f"ESC#{queued}"}, "SK": {"S": "ESC"}},
+        UpdateExpression="SET queued_signal = :signal, queued_from = :from REMOVE task_token, task_stage",
+        ExpressionAttributeValues={":signal": {"S": json.dumps(queued_signal)}, ":from": {"S": "submitted"}},
+    )
+    starter = EscalationStarter(EscalationWorkflow(lambda: client, stack.state_machine_arn), {})
+
+    assert starter.resume_all(repository, datetime.now(UTC)) == [f"{waiting}-r2", f"{queued}-r2"]
+    resumed = datetime.fromisoformat(stack.escalation(waiting)["run_started_at"])
+    assert datetime.now(UTC) - resumed < timedelta(minutes=5)  # the new run's age counts from the resume
+
+    stack.waiting_token(queued, "review")  # the queued transition was taken at the new run's wait
+    signal(stack, waiting, "submitted", "review")
+    stack.waiting_token(waiting, "review")
+    assert [s["stage"] for s in stack.escalation(waiting)["stages"]] == ["submitted", "review"]
+    assert stack.escalation(resolved)["stage"] == "resolved" and "run" not in stack.escalation(resolved)
