@@ -81,6 +81,25 @@ def test_template_environment_reaches_the_local_app_without_deploy_time_secrets(
     assert any("HELPDESK_CURSOR_SECRET not set (a dynamic reference" in note for note in provisioned.notes)
 
 
+def test_resources_that_name_a_chalice_function_are_provisioned_when_the_app_is_imported_after(
+    aws: LocalAws, template: dict[str, Any]
+) -> None:
+    # The local stack creates the template's resources before it imports the app (devstack.stack).
+    from app import app
+    from devstack.provision import Provisioner
+
+    provisioner = Provisioner(template, aws, name_prefix="helpdesk-local-", template_dir=TEMPLATE_PATH.parent)
+    provisioner.create_resources()
+    functions = {lid: name for lid, (name, _) in lambda_dispatch.chalice_functions(app, "helpdesk", "local").items()}
+    functions.update(lambda_dispatch.chalice_authorizers(app, "helpdesk", "local"))
+    provisioner.add_lambda_functions(functions)
+    provisioned = provisioner.finish()
+
+    assert {"UserPool", "UserPoolClient", "APIHandlerLogGroup", "APIHandlerErrorsAlarm"} <= set(provisioned.types)
+    typed = {s.logical_id for s in provisioned.skipped if s.resource_type}
+    assert typed == _condition_false(template) | set(ATTACHED_TO_CHALICE_API)
+
+
 def test_alarms_and_dashboard_exist_on_moto(aws: LocalAws, provisioned: Provisioned) -> None:
     alarms = aws.client("cloudwatch").describe_alarms(MaxRecords=100)["MetricAlarms"]
     declared = set(provisioned.of_type("AWS::CloudWatch::Alarm").values())
