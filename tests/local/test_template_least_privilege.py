@@ -6,6 +6,7 @@ prints what its run did not use; the grants below are the ones no code path call
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -38,3 +39,38 @@ def test_the_api_gets_no_variable_of_a_resource_it_does_not_call(template: dict[
     variables = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
 
     assert "HELPDESK_EVENT_BUS" not in variables
+
+
+def _secrets_named(value: Any, secrets: set[str]) -> set[str]:
+    return {secret for secret in secrets if f'"{secret}"' in json.dumps(value) or f"${{{secret}}}" in json.dumps(value)}
+
+
+def test_no_function_environment_holds_a_secret_value_only_the_arn_of_one_its_role_may_read(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    secrets = {lid for lid, d in resources.items() if d.get("Type") == "AWS::SecretsManager::Secret"}
+    roles = iam.function_roles(template)
+
+    assert secrets == {"CursorSecret", "MailSecret"}
+    readers: dict[str, set[str]] = {}
+    for logical_id, definition in resources.items():
+        variables = definition.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        for name, value in variables.items():
+            # A dynamic reference copies the value into the function's configuration at deploy time.
+            assert "{{resolve:" not in json.dumps(value), f"{logical_id}.{name}"
+            named = _secrets_named(value, secrets)
+            if named:
+                assert value == {"Ref": next(iter(named))} and name.endswith("_SECRET_ARN"), f"{logical_id}.{name}"
+                readers.setdefault(logical_id, set()).update(named)
+
+    assert readers == {"APIHandler": {"CursorSecret"}, "SendNotifications": {"MailSecret"}}
+    for logical_id, role in roles.items():
+        granted = [s for s in _statements(resources, role.logical_id) if "secretsmanager" in json.dumps(s["Action"])]
+        expected = readers.get(logical_id, set())
+        assert [(s["Action"], s["Resource"]) for s in granted] == [
+            ("secretsmanager:GetSecretValue", {"Ref": secret}) for secret in sorted(expected)
+        ], logical_id
+
+
+def _statements(resources: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    policies = resources[role_id]["Properties"].get("Policies", [])
+    return [s for policy in policies for s in policy["PolicyDocument"]["Statement"]]
