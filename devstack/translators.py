@@ -429,6 +429,7 @@ _USER_POOL_KEYS = (
     "LambdaConfig",
     "Schema",
     "MfaConfiguration",
+    "UserAttributeUpdateSettings",
 )
 
 
@@ -687,6 +688,7 @@ TRANSLATORS.update(
             ignored={
                 "UserPoolTags": "tags have no local effect",
                 "UserPoolTier": "no pricing tiers locally",
+                "EnabledMfas": "no Cognito sign-in locally: the local stack mints HS256 tokens itself",
             },
         ),
         "AWS::Cognito::UserPoolClient": Translator(create_user_pool_client, handled=frozenset(_USER_POOL_CLIENT_KEYS)),
