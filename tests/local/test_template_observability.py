@@ -89,3 +89,42 @@ def test_state_machines_log_errors_without_execution_data_and_are_traced(resourc
         role = resources[properties["RoleArn"]["Fn::GetAtt"][0]]["Properties"]
         actions = {a for p in role["Policies"] for s in p["PolicyDocument"]["Statement"] for a in s["Action"]}
         assert {"logs:CreateLogDelivery", "xray:PutTraceSegments"} <= actions, machine
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading."""
+    kept = "".join(c for c in heading.strip().lower() if c.isalnum() or c in " -_")
+    return kept.replace(" ", "-")
+
+
+def test_every_alarm_links_a_runbook_entry_that_exists(resources: dict[str, Any]) -> None:
+    operations = (TEMPLATE_PATH.parent.parent / "docs" / "operations.md").read_text(encoding="utf-8")
+    anchors = {_slug(line.lstrip("#")) for line in operations.splitlines() if line.startswith("#")}
+    alarms = _of_type(resources, "AWS::CloudWatch::Alarm")
+
+    assert alarms
+    for alarm in sorted(alarms):
+        description = resources[alarm]["Properties"]["AlarmDescription"]
+        assert "docs/operations.md#" in description, alarm
+        anchor = description.split("docs/operations.md#", 1)[1].split(")", 1)[0].split(";", 1)[0].strip()
+        assert anchor in anchors, f"{alarm}: no heading for #{anchor} in docs/operations.md"
+
+
+def test_failed_events_and_stuck_streams_alarm_and_the_dashboard_shows_them(resources: dict[str, Any]) -> None:
+    properties = {lid: resources[lid]["Properties"] for lid in _of_type(resources, "AWS::CloudWatch::Alarm")}
+    events_failed = [p for p in properties.values() if "EventsFailed" in json.dumps(p.get("Metrics", []))]
+    iterator_age = {p["Dimensions"][0]["Value"]["Ref"]: p for p in properties.values() if p.get("MetricName") == "IteratorAge"}
+
+    # EventsFailed is dimensioned per event type: the alarm sums every type.
+    assert [json.dumps(p["Metrics"]).count("FROM SCHEMA(Helpdesk, type)") for p in events_failed] == [1]
+    assert set(iterator_age) == {"PublishEvents", "TicketStream"}
+    for alarm in iterator_age.values():
+        assert (alarm["Statistic"], alarm["Threshold"]) == ("Maximum", 300_000)  # ms: minutes, not the stream's 24 h
+    body = resources["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(body)["widgets"]
+    metrics = [m[0] for w in widgets for m in w["properties"].get("metrics", []) if m]
+    expressions = [m.get("expression", "") for m in metrics if isinstance(m, dict)]
+    # One line per stage: a SEARCH over the stage dimension, so a new stage needs no edit here.
+    assert any("{Helpdesk,stage}" in e and '"EscalationStageEntered"' in e for e in expressions)
+    dashboard_alarms = next(w for w in widgets if w["type"] == "alarm")["properties"]["alarms"]
+    assert {f"${{{lid}.Arn}}" for lid in properties} == set(dashboard_alarms)
