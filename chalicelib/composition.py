@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from chalicelib.storage.escalations import EscalationRepository, EscalationWorkflow
     from chalicelib.storage.events import EventRepository
     from chalicelib.storage.mail import MailRepository, SesSender
+    from chalicelib.storage.secrets import SecretReader
     from chalicelib.storage.sla import SlaTimers
     from chalicelib.storage.tickets import TicketRepository
 
@@ -243,8 +244,43 @@ def reset() -> None:
         mail_repository,
         ses_client,
         ses_sender,
+        secretsmanager_client,
+        secret_reader,
     ):
         builder.cache_clear()
+
+
+# -- secrets read at run time (issue 15) -----------------------------------------------------
+@per_environment
+def secretsmanager_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("secretsmanager", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+
+
+@per_environment
+def secret_reader() -> SecretReader:
+    from chalicelib.storage.secrets import SecretReader
+
+    return SecretReader(secretsmanager_client)
+
+
+def cursor_secret() -> str:
+    """The cursors' HMAC key: a configured value (tests; the local HS256 secret without an ARN),
+    else the Secrets Manager secret of HELPDESK_CURSOR_SECRET_ARN, read at most once per TTL."""
+    current = settings()
+    if current.configured_cursor_secret or not current.cursor_secret_arn:
+        return current.cursor_secret
+    return secret_reader().value(current.cursor_secret_arn)
+
+
+def _mail_secret_ring(arn: str) -> tuple[str, ...]:
+    from chalicelib.storage.secrets import PREVIOUS
+
+    reader = secret_reader()
+    # After a rotation AWSPREVIOUS holds the old key: replies to mail sent before still verify.
+    return tuple(value for value in (reader.value(arn), reader.optional(arn, PREVIOUS)) if value)
 
 
 # -- escalations (issue 4) ------------------------------------------------------------
@@ -417,7 +453,7 @@ def webhook_cache() -> WebhookCache:
 def mail_settings() -> MailSettings:
     from chalicelib.config import MailSettings
 
-    return MailSettings.from_env()
+    return MailSettings.from_env(secret_ring=_mail_secret_ring)
 
 
 @per_environment

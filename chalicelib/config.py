@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -83,7 +83,9 @@ class Settings:
     jwt_audience: str | None
     jwks_url: str | None
     # Only the API signs cursors: required when one is first signed or read (`cursor_secret`),
-    # not when settings are built, so functions without the secret can use the rest.
+    # not when settings are built, so functions without the secret can use the rest. Deployed,
+    # the key is the Secrets Manager secret `cursor_secret_arn` names (composition.cursor_secret
+    # reads it at run time); a value is configured only in tests and, without an ARN, locally.
     configured_cursor_secret: str | None
     max_body_bytes: int
     # Escalations (issue 4): the workflow's ARN (empty: escalations cannot be created here) and
@@ -92,11 +94,12 @@ class Settings:
     escalation_stage_targets: Mapping[str, int] = field(default_factory=dict)
     # Record actions (issue 3): the private bucket attachments are uploaded to (presigned URLs).
     attachments_bucket: str = "helpdesk-local-attachments"
+    cursor_secret_arn: str = ""
 
     @property
     def cursor_secret(self) -> str:
         if not self.configured_cursor_secret:
-            raise RuntimeError("set HELPDESK_CURSOR_SECRET (or HELPDESK_JWT_SECRET locally)")
+            raise RuntimeError("set HELPDESK_CURSOR_SECRET_ARN (or HELPDESK_JWT_SECRET locally)")
         return self.configured_cursor_secret
 
     @classmethod
@@ -104,6 +107,7 @@ class Settings:
         env = environ() if env is None else env
         auth_mode = env.get("HELPDESK_AUTH_MODE", "local")
         jwt_secret = env.get("HELPDESK_JWT_SECRET")
+        cursor_secret_arn = env.get("HELPDESK_CURSOR_SECRET_ARN", "")
         return cls(
             stage=env.get("HELPDESK_STAGE", "local"),
             table_name=env.get("HELPDESK_TABLE", "helpdesk-local-HelpdeskTable"),
@@ -112,16 +116,17 @@ class Settings:
             jwt_issuer=env.get("HELPDESK_JWT_ISSUER"),
             jwt_audience=env.get("HELPDESK_JWT_AUDIENCE"),
             jwks_url=env.get("HELPDESK_JWKS_URL"),
-            configured_cursor_secret=env.get("HELPDESK_CURSOR_SECRET") or jwt_secret,
+            configured_cursor_secret=env.get("HELPDESK_CURSOR_SECRET") or (None if cursor_secret_arn else jwt_secret),
             max_body_bytes=int(env.get("HELPDESK_MAX_BODY_BYTES", str(1024 * 1024))),
             escalation_state_machine_arn=env.get("HELPDESK_ESCALATION_STATE_MACHINE", ""),
             escalation_stage_targets=json.loads(env.get("HELPDESK_ESCALATION_STAGE_TARGETS") or "{}"),
             attachments_bucket=env.get("HELPDESK_ATTACHMENTS_BUCKET") or "helpdesk-local-attachments",
+            cursor_secret_arn=cursor_secret_arn,
         )
 
 
 # Used only where no secret is configured and the stage is local or test (make run, the suite):
-# a deployed stage must set HELPDESK_MAIL_SECRET (infra/template.json: MailSecret).
+# a deployed stage must set HELPDESK_MAIL_SECRET_ARN (infra/template.json: MailSecret).
 LOCAL_MAIL_SECRET = "local-mail-secret-not-for-production"
 
 
@@ -135,13 +140,21 @@ class MailSettings:
     configuration_set: str
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> MailSettings:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, secret_ring: Callable[[str], tuple[str, ...]] | None = None
+    ) -> MailSettings:
+        """`secret_ring(arn)`: the current and previous values of the Secrets Manager secret that
+        HELPDESK_MAIL_SECRET_ARN names (deployed); else HELPDESK_MAIL_SECRET(_PREVIOUS) values."""
         env = environ() if env is None else env
-        ring = [env.get("HELPDESK_MAIL_SECRET", ""), env.get("HELPDESK_MAIL_SECRET_PREVIOUS", "")]
+        arn = env.get("HELPDESK_MAIL_SECRET_ARN", "")
+        if arn and secret_ring is not None:
+            ring = list(secret_ring(arn))
+        else:
+            ring = [env.get("HELPDESK_MAIL_SECRET", ""), env.get("HELPDESK_MAIL_SECRET_PREVIOUS", "")]
         secrets = tuple(s.encode() for s in ring if s)
         if not secrets:
             if env.get("HELPDESK_STAGE", "local") not in ("local", "test"):
-                raise RuntimeError("set HELPDESK_MAIL_SECRET")
+                raise RuntimeError("set HELPDESK_MAIL_SECRET_ARN (or HELPDESK_MAIL_SECRET)")
             secrets = (LOCAL_MAIL_SECRET.encode(),)
         return cls(
             support_domain=(env.get("HELPDESK_SUPPORT_DOMAIN") or "helpdesk.local").strip().lower(),

@@ -4,7 +4,7 @@ Action level: every call's actions must be allowed by some statement. Resource l
 role is read with a resolver of the provisioned resources): each (action, resource ARN, condition
 keys) the call needs must be allowed by one statement whose `Resource` matches and whose
 `StringEquals`/`StringLike` conditions (also `ForAllValues:`) hold, for DynamoDB (table, index,
-`dynamodb:LeadingKeys`), S3 (bucket, object, `s3:prefix`), SQS, EventBridge and Step Functions
+`dynamodb:LeadingKeys`), S3 (bucket, object, `s3:prefix`), SQS, EventBridge, Secrets Manager and Step Functions
 calls; other condition operators are not evaluated (the statement counts as matching). Managed
 policies are known by name (`MANAGED_POLICIES`, all resources); a role naming another one is
 reported, not guessed.
@@ -212,6 +212,8 @@ def requests_of(call: Call) -> list[Request]:
     if (call.service, call.operation) == ("events", "PutEvents"):
         buses = {entry.get("EventBusName") or "default" for entry in params.get("Entries", [])}
         return [Request("events:PutEvents", _bus_arn(bus, region)) for bus in sorted(buses)]
+    if call.service == "secretsmanager" and "SecretId" in params:
+        return [Request(action, str(params["SecretId"])) for action in actions_of(call)]
     if call.service == "states":
         arn = params.get("stateMachineArn") or params.get("executionArn")
         return [Request(action, arn) for action in actions_of(call)]

@@ -7,10 +7,11 @@ per-function `environment_variables`) deep-merged with its override in infra/tem
 `devstack.lambda_dispatch` runs each invocation inside `chalicelib.config.function_environment`
 with exactly this mapping: a variable the function does not declare is missing, as in AWS.
 
-Locally the runtime variables point at moto (AWS_ENDPOINT_URL and the local credentials), and a
-variable that is a dynamic reference resolved at deploy time (`{{resolve:secretsmanager:...}}`)
-is replaced by its local stand-ins (the cursor secret by HELPDESK_JWT_SECRET, see
-`local_stand_ins`).
+Locally the runtime variables point at moto (AWS_ENDPOINT_URL and the local credentials), a
+secret's ARN names the secret provisioned on moto's Secrets Manager (read at run time, as in AWS),
+and a variable whose service the local stack replaces brings its local stand-ins (Cognito's JWKS
+by the HS256 key HELPDESK_JWT_SECRET, see `local_stand_ins`; likewise any dynamic reference
+resolved at deploy time, `{{resolve:...}}`, that the template may declare).
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ RUNTIME_VARIABLES = (
 
 
 def local_stand_ins(jwt_secret: str) -> dict[str, dict[str, str]]:
-    """Deploy-time variable → the local variables that replace it."""
-    # Settings.cursor_secret falls back to HELPDESK_JWT_SECRET, the local stack's HS256 key.
-    return {"HELPDESK_CURSOR_SECRET": {"HELPDESK_JWT_SECRET": jwt_secret}}
+    """Template variable → the local variables that come with it."""
+    # Locally tokens are HS256 with the stack's secret (auth mode local), not Cognito's RS256
+    # keys: the functions that verify tokens (they name the JWKS) get the secret instead.
+    return {"HELPDESK_JWKS_URL": {"HELPDESK_JWT_SECRET": jwt_secret}}
 
 
 def chalice_function_names(app: Chalice) -> dict[str, str]:
@@ -68,8 +70,9 @@ def declared_environments(
     environments = {}
     for logical_id, name in chalice_function_names(app).items():
         variables = {**base, **config.scope(stage, name).environment_variables}
-        variables.update(provisioned.function_env.get(logical_id, {}))
-        for deploy_time in provisioned.deploy_time.get(logical_id, []):
-            variables.update(stand_ins.get(deploy_time, {}))
+        declared = provisioned.function_env.get(logical_id, {})
+        variables.update(declared)
+        for name in [*declared, *provisioned.deploy_time.get(logical_id, [])]:
+            variables.update(stand_ins.get(name, {}))
         environments[logical_id] = FunctionEnvironment(variables)
     return environments

@@ -146,13 +146,11 @@ class Provisioner:
 
     def finish(self) -> Provisioned:
         for logical_id, missing in self._deferred.items():
-            self._result.skipped.append(
-                Skipped(
-                    logical_id,
-                    self._resources[logical_id].get("Type", ""),
-                    f"references {missing}, which is neither in the template nor a chalice function",
-                )
-            )
+            if missing in self._resources:
+                reason = f"depends on {missing}, which only `chalice package` generates (not a function: not provisioned locally)"
+            else:
+                reason = f"references {missing}, which is neither in the template nor a chalice function"
+            self._result.skipped.append(Skipped(logical_id, self._resources[logical_id].get("Type", ""), reason))
         self._deferred.clear()
         self._result.env, notes = self.environment()
         self._result.notes.extend(notes)
@@ -176,7 +174,10 @@ class Provisioner:
         try:
             properties = self._resolver.resolve(definition.get("Properties", {}))
         except Unresolvable as exc:
-            if exc.logical_id in self._deferred or exc.logical_id not in self._resources:
+            # A function `chalice package` generates is in the template as an override (no Type):
+            # what references it waits for `add_lambda_functions` like what references no entry.
+            generated = exc.logical_id not in self._resources or "Type" not in self._resources[exc.logical_id]
+            if exc.logical_id in self._deferred or generated:
                 self._deferred[logical_id] = exc.logical_id
             else:
                 self._result.skipped.append(Skipped(logical_id, resource_type, str(exc)))

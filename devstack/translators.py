@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack.aws import LocalAws
+from devstack.aws import LOCAL_ACCOUNT_ID, LocalAws
 from devstack.cfn import ResourceValues, TemplateError, as_text
 
 # Event targets moto can deliver to; Lambda and Step Functions targets make put_events raise
@@ -429,6 +429,7 @@ _USER_POOL_KEYS = (
     "LambdaConfig",
     "Schema",
     "MfaConfiguration",
+    "UserAttributeUpdateSettings",
 )
 
 
@@ -665,8 +666,31 @@ def create_dashboard(request: CreateRequest) -> ResourceValues:
     return ResourceValues(ref=name)
 
 
+def create_log_group(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    name = str(properties.get("LogGroupName") or request.name)
+    client = request.aws.client("logs")
+    client.create_log_group(logGroupName=name)
+    if "RetentionInDays" in properties:
+        client.put_retention_policy(logGroupName=name, retentionInDays=int(properties["RetentionInDays"]))
+    arn = f"arn:aws:logs:{request.aws.region}:{LOCAL_ACCOUNT_ID}:log-group:{name}"
+    # CloudFormation's Arn attribute of a log group ends with ":*" (Step Functions requires it).
+    return ResourceValues(ref=name, attributes={"Arn": f"{arn}:*"})
+
+
+def create_api_gateway_account(request: CreateRequest) -> ResourceValues:
+    request.note("AWS only: the account's API Gateway logging role; the local API is chalice local, which writes no access log")
+    return ResourceValues(ref=request.name)
+
+
 TRANSLATORS.update(
     {
+        "AWS::Logs::LogGroup": Translator(
+            create_log_group,
+            handled=frozenset({"LogGroupName", "RetentionInDays"}),
+            ignored={"KmsKeyId": "moto stores log events unencrypted", "Tags": "tags have no local effect"},
+        ),
+        "AWS::ApiGateway::Account": Translator(create_api_gateway_account, handled=frozenset({"CloudWatchRoleArn"})),
         "AWS::SecretsManager::Secret": Translator(
             create_secret,
             handled=frozenset({"Name", "Description", "SecretString", "GenerateSecretString"}),
@@ -678,6 +702,7 @@ TRANSLATORS.update(
             ignored={
                 "UserPoolTags": "tags have no local effect",
                 "UserPoolTier": "no pricing tiers locally",
+                "EnabledMfas": "no Cognito sign-in locally: the local stack mints HS256 tokens itself",
             },
         ),
         "AWS::Cognito::UserPoolClient": Translator(create_user_pool_client, handled=frozenset(_USER_POOL_CLIENT_KEYS)),

@@ -79,12 +79,12 @@ class RequestContext:
     def page_cursor(self, position: str | None, *query_parts: Any) -> str | None:
         if position is None:
             return None
-        return cursors.encode(position, self._fingerprint(query_parts), composition.settings().cursor_secret)
+        return cursors.encode(position, self._fingerprint(query_parts), composition.cursor_secret())
 
     def page_position(self, cursor: str | None, *query_parts: Any) -> str | None:
         if cursor is None:
             return None
-        return cursors.decode(cursor, self._fingerprint(query_parts), composition.settings().cursor_secret)
+        return cursors.decode(cursor, self._fingerprint(query_parts), composition.cursor_secret())
 
     def _fingerprint(self, query_parts: tuple[Any, ...]) -> str:
         return cursors.fingerprint(self.path, self.caller.user_id, *query_parts)

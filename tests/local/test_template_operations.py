@@ -195,9 +195,9 @@ def test_throttling_per_stage_and_per_client_answers_429(resources: dict[str, An
     assert (settings["ResourcePath"], settings["HttpMethod"]) == ("/*", "*")
 
     acl = resources["ApiWebAcl"]["Properties"]
-    per_token = next(rule for rule in acl["Rules"] if rule["Name"] == "PerToken")
-    assert per_token["Statement"]["RateBasedStatement"]["CustomKeys"][0]["Header"]["Name"] == "authorization"
-    response = per_token["Action"]["Block"]["CustomResponse"]
+    per_address = next(rule for rule in acl["Rules"] if rule["Name"] == "PerAddress")
+    assert per_address["Statement"]["RateBasedStatement"]["AggregateKeyType"] == "IP"
+    response = per_address["Action"]["Block"]["CustomResponse"]
     assert response["ResponseCode"] == 429
     assert set(json.loads(acl["CustomResponseBodies"][response["CustomResponseBodyKey"]]["Content"])) == PROBLEM_KEYS
     association = resources["ApiWebAclAssociation"]
