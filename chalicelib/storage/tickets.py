@@ -19,7 +19,7 @@ from chalicelib.domain.errors import (
     ValidationFailed,
     VersionConflict,
 )
-from chalicelib.domain.listing import NONE, ListPlan, PartitionPage, index_partitions, merge_pages
+from chalicelib.domain.listing import LIST_FILTERS, NONE, ListPlan, PartitionPage, index_partitions, merge_pages
 from chalicelib.domain.tickets import Change, Ticket
 from chalicelib.domain.visibility import Audience, Caller
 from chalicelib.storage import keys
@@ -184,9 +184,11 @@ class TicketRepository(Repository):
         filters = _residual_condition(plan, caller)
         pages = []
         for partition in plan.partitions:
-            range_condition = None
-            if position is not None:
-                range_condition = sort_attr < position if plan.descending else sort_attr > position
+            try:
+                range_condition = _range_condition(sort_attr, plan, position)
+            except _Exhausted:
+                pages.append(PartitionPage([], None))
+                continue
             with translated():
                 results = index.query(
                     partition,
@@ -403,11 +405,30 @@ def _explain(
     return Unavailable("the write was refused; retry")
 
 
+def _range_condition(sort_attr: Any, plan: ListPlan, position: str | None) -> Condition | None:
+    """After the cursor's position, and not below the plan's lower bound (both key conditions).
+    Raises _Exhausted when nothing can be left (the cursor is already below the bound)."""
+    low = plan.lower_bound
+    if position is None:
+        return sort_attr >= low if low is not None else None
+    if low is None:
+        return sort_attr < position if plan.descending else sort_attr > position
+    if plan.descending:
+        if position <= low:
+            raise _Exhausted
+        return sort_attr.between(low, keys.before(position))
+    return sort_attr >= low if low > position else sort_attr > position
+
+
+class _Exhausted(Exception):
+    """A partition with nothing left in the plan's range: no Query is needed."""
+
+
 def _residual_condition(plan: ListPlan, caller: Caller) -> Condition | None:
     conditions: list[Condition] = []
     for key, value in plan.filters.items():
-        if key == "tag":
-            conditions.append(TicketEntry.tags.contains(value))
+        if key in LIST_FILTERS:
+            conditions.append(getattr(TicketEntry, LIST_FILTERS[key]).contains(value))
             continue
         attribute = getattr(TicketEntry, key)
         if not value or value == NONE:
