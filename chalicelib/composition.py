@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.services.sla import SlaConfigCache, SlaService
     from chalicelib.services.statuses import StatusCatalogCache
     from chalicelib.services.tickets import TicketService
+    from chalicelib.services.views import ViewService
     from chalicelib.services.webhooks import WebhookCache, WebhookService
     from chalicelib.storage.activities import ActivityRepository
     from chalicelib.storage.attachments import AttachmentRepository, FileStore
@@ -228,6 +229,7 @@ def reset() -> None:
         attachment_repository,
         file_store,
         record_actions_service,
+        view_service,
         event_repository,
         events_client,
         event_feed,
@@ -324,6 +326,16 @@ def record_actions_service() -> RecordActionsService:
     return RecordActionsService(
         ticket_service(), ticket_repository(), activity_repository(), attachment_repository(), file_store()
     )
+
+
+# -- views and presence (issue 11) -----------------------------------------------------
+@per_environment
+def view_service() -> ViewService:
+    from chalicelib.services.views import ViewService
+    from chalicelib.storage.views import ViewRepository
+
+    _storage_bound()
+    return ViewService(ticket_service(), ViewRepository())
 
 
 # -- SLA clocks (issue 4) -------------------------------------------------------------

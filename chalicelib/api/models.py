@@ -136,13 +136,67 @@ class TicketListQuery(Strict):
     cursor: Cursor | None = None
     sort: Sort = "-last_activity_at"
     status: StatusName | None = None
+    status_category: Literal["open", "pending", "resolved", "closed"] | None = None
     priority: Priority | None = None
     type: TicketType | None = None
-    assignee_id: Id | None = None
-    team_id: Id | None = None
+    assignee_id: Id | None = Field(None, description="`-`: unassigned")
+    team_id: Id | None = Field(None, description="`-`: no team")
     requester_id: Id | None = None
     organization_id: Id | None = None
     tag: Tag | None = None
+
+
+_PAGE_FIELDS = ("limit", "cursor", "sort")
+
+
+def _filters_model() -> type[Strict]:
+    """The filters of GET /v1/tickets as a body model: the same fields, so one validation."""
+    from pydantic import create_model
+
+    fields: dict[str, Any] = {
+        name: (info.annotation, info) for name, info in TicketListQuery.model_fields.items() if name not in _PAGE_FIELDS
+    }
+    return create_model("ViewFilters", __base__=Strict, **fields)  # type: ignore[no-any-return,call-overload]
+
+
+ViewFilters = _filters_model()
+ViewVisibility = Literal["private", "team", "shared"]
+
+
+class ViewCreate(Strict):
+    name: Name
+    visibility: ViewVisibility = "private"
+    team_id: Id | None = Field(None, description="team views: a team you are in")
+    filters: ViewFilters = Field(default_factory=ViewFilters)  # type: ignore[valid-type]
+    sort: Sort = "-last_activity_at"
+
+
+class ViewPatch(Patch):
+    nullable = frozenset({"team_id"})
+
+    name: Name | None = None
+    visibility: ViewVisibility | None = None
+    team_id: Id | None = None
+    filters: ViewFilters | None = None  # type: ignore[valid-type]
+    sort: Sort | None = None
+
+
+class ViewOut(Model):
+    id: str
+    name: str
+    default: bool = Field(description="one of the six views every agent has (not editable)")
+    visibility: Literal["default", "private", "team", "shared"]
+    team_id: str | None = None
+    owner_id: str | None = None
+    filters: dict[str, str]
+    sort: Sort
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int | None = None
+
+
+class ViewList(Model):
+    items: list[ViewOut]
 
 
 class MyTicketsQuery(Strict):

@@ -94,6 +94,12 @@ class TicketService:
         self, caller: Caller, filters: Mapping[str, str], *, sort: str, limit: int, position: str | None
     ) -> tuple[list[Ticket], str | None]:
         plan = plan_list(caller, filters, sort)
+        return self.list_planned(caller, plan, limit=limit, position=position)
+
+    def list_planned(
+        self, caller: Caller, plan: ListPlan, *, limit: int, position: str | None
+    ) -> tuple[list[Ticket], str | None]:
+        """A page of a plan made by `domain.listing.plan_list` (views plan with it too)."""
         return self._tickets.list(plan, caller, limit=limit, position=position)
 
     def my_tickets(

@@ -358,3 +358,32 @@ class SuppressionItem(Record, discriminator="mail_suppression"):
     address = UnicodeAttribute()
     reason = UnicodeAttribute()  # bounce | complaint | rejected
     at = UnicodeAttribute()
+
+
+class ViewsByAudience(GlobalSecondaryIndex["ViewItem"]):
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    GSI1PK = UnicodeAttribute(hash_key=True)
+    GSI1SK = UnicodeAttribute(range_key=True)
+
+
+class ViewItem(Record, discriminator="view"):
+    """PK VIEW#<id>, SK VIEW: a saved view. GSI1 files it under who may use it
+    (`VIEWS#private#<owner>`, `VIEWS#team#<team>`, `VIEWS#shared`), sorted by creation, so the
+    sidebar's list is one Query per audience the caller belongs to."""
+
+    id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    visibility = UnicodeAttribute()
+    team_id = UnicodeAttribute(null=True)
+    filters = JSONAttribute(default=dict)
+    sort = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = NumberAttribute(default=1)
+    GSI1PK = UnicodeAttribute()
+    GSI1SK = UnicodeAttribute()
+    by_audience = ViewsByAudience()
