@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.services.directory import DirectoryService
     from chalicelib.services.escalations import EscalationService, EscalationStarter
     from chalicelib.services.events import EventFeed
+    from chalicelib.services.presence import PresenceService
     from chalicelib.services.record_actions import RecordActionsService
     from chalicelib.services.sla import SlaConfigCache, SlaService
     from chalicelib.services.statuses import StatusCatalogCache
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from chalicelib.storage.escalations import EscalationRepository, EscalationWorkflow
     from chalicelib.storage.events import EventRepository
     from chalicelib.storage.mail import MailRepository, SesSender
+    from chalicelib.storage.presence import PresenceRepository
     from chalicelib.storage.sla import SlaTimers
     from chalicelib.storage.tickets import TicketRepository
 
@@ -230,6 +232,8 @@ def reset() -> None:
         file_store,
         record_actions_service,
         view_service,
+        presence_repository,
+        presence_service,
         event_repository,
         events_client,
         event_feed,
@@ -336,6 +340,21 @@ def view_service() -> ViewService:
 
     _storage_bound()
     return ViewService(ticket_service(), ViewRepository())
+
+
+@per_environment
+def presence_repository() -> PresenceRepository:
+    from chalicelib.storage.presence import PresenceRepository
+
+    _storage_bound()
+    return PresenceRepository()
+
+
+@per_environment
+def presence_service() -> PresenceService:
+    from chalicelib.services.presence import PresenceService
+
+    return PresenceService(presence_repository(), ticket_service())
 
 
 # -- SLA clocks (issue 4) -------------------------------------------------------------

@@ -226,6 +226,12 @@ class SlaSummary(Model):
     )
 
 
+class ViewerOut(Model):
+    user_id: str
+    name: str
+    since: str = Field(description="the first heartbeat of this viewing (RFC 3339 UTC)")
+
+
 class TicketOut(Model):
     """The ticket. Customers get it without the agent-only fields (marked not required)."""
 
@@ -271,6 +277,10 @@ class TicketOut(Model):
     last_activity_at: datetime
     closed_at: datetime | None
     version: int
+    viewers: list[ViewerOut] | None = Field(
+        None, description="agents only, on GET of one ticket: other agents viewing it (heartbeat in the last 60 s), at most 5"
+    )
+    viewers_more: int | None = Field(None, description="agents only: how many more are viewing")
 
 
 class TicketPage(Model):

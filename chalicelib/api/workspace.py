@@ -107,3 +107,13 @@ def view_tickets(ctx: RequestContext, view_id: str) -> Reply:
             "next_cursor": ctx.page_cursor(next_position, *bound_to),
         }
     )
+
+
+@api.route(
+    "/v1/tickets/{ticket_id}/presence", "PUT",
+    summary="Heartbeat: the caller is viewing the ticket (shown to other agents for 60 s)", roles=STAFF, status=204,
+    errors=(403,),
+)  # fmt: skip
+def heartbeat(ctx: RequestContext, ticket_id: str) -> Reply:
+    composition.presence_service().heartbeat(ctx.caller, ticket_id, ctx.now)
+    return Reply(status=204)

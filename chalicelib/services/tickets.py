@@ -231,13 +231,19 @@ class TicketService:
                 self._sleep(backoff(attempt))
         raise Conflict("the ticket is changing too often; retry shortly", retry_after=1)
 
-    def open(self, caller: Caller, ticket_id: str, now: datetime) -> Ticket:
+    def open(self, caller: Caller, ticket_id: str, now: datetime, read: Ticket | None = None) -> Ticket:
         """GET by a caller: the assigned agent opening an unread ticket marks it read.
 
         A write on a GET, only in that case (one transaction, so the list entries agree with
-        the ticket); a lost race leaves it unread for the next open. Everyone else: 1 GetItem.
+        the ticket); a lost race leaves it unread for the next open. Everyone else: 1 GetItem
+        (none when the caller already `read` the ticket, e.g. with its viewers).
         """
-        ticket = self.get(caller, ticket_id)
+        if read is None:
+            ticket = self.get(caller, ticket_id)
+        elif can_see(caller, read):
+            ticket = read
+        else:
+            raise TicketNotFound("ticket not found")
         status = activity_status_on_open(caller, ticket)
         if status is None:
             return ticket

@@ -171,3 +171,10 @@ def view_audience(visibility: str, owner_id: str, team_id: str | None) -> str:
     if visibility == "shared":
         return "VIEWS#shared"
     return f"VIEWS#private#{owner_id}"
+
+
+PRESENCE_PREFIX = f"{TICKET_SK}#PRESENCE#"  # under the ticket's "TICKET" sort key: read with it
+
+
+def presence_sk(user_id: str) -> str:
+    return f"{PRESENCE_PREFIX}{user_id}"

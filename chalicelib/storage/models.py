@@ -387,3 +387,19 @@ class ViewItem(Record, discriminator="view"):
     GSI1PK = UnicodeAttribute()
     GSI1SK = UnicodeAttribute()
     by_audience = ViewsByAudience()
+
+
+class PresenceItem(Record, discriminator="presence"):
+    """PK TICKET#<id>, SK TICKET#PRESENCE#<user>: an agent viewing the ticket (one heartbeat
+    write). The SK starts with `TICKET`, so GET of a ticket reads it and its viewers in one Query
+    (`begins_with(SK, "TICKET")`). The viewer's access (role, access, teams) is kept so readers
+    show only viewers who may see the ticket: a heartbeat never reads the ticket."""
+
+    user_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    role = UnicodeAttribute()
+    access = UnicodeAttribute()
+    teams = ListAttribute(of=UnicodeAttribute, default=list)
+    since = UnicodeAttribute()  # keys.stamp(): the first heartbeat of this viewing
+    seen_at = UnicodeAttribute()  # keys.stamp(): the last heartbeat
+    ttl = TTLAttribute(null=True)  # seen_at + 60 s; deletion is late, readers filter on seen_at

@@ -66,6 +66,10 @@ def _to_ticket(item: TicketItem) -> Ticket:
     return Ticket(**values)
 
 
+def ticket_from_item(item: TicketItem) -> Ticket:
+    return _to_ticket(item)
+
+
 def ticket_from_image(image: dict[str, Any]) -> Ticket:
     """The ticket of a stream record's image (DynamoDB JSON of the ticket item)."""
     return _to_ticket(TicketItem.from_raw_data(image))
