@@ -276,6 +276,8 @@ class TicketOut(Model):
     updated_at: datetime
     last_activity_at: datetime
     closed_at: datetime | None
+    requester_name: str | None = Field(None, description="the requester's display name when they were set")
+    assignee_name: str | None = Field(None, description="the assignee's display name when they were set")
     version: int
     viewers: list[ViewerOut] | None = Field(
         None, description="agents only, on GET of one ticket: other agents viewing it (heartbeat in the last 60 s), at most 5"

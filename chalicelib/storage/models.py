@@ -98,6 +98,8 @@ class TicketItem(Record, discriminator="ticket"):
     last_activity_at = UTCDateTimeAttribute()
     closed_at = UTCDateTimeAttribute(null=True)
     deleted_at = UTCDateTimeAttribute(null=True)
+    requester_name = UnicodeAttribute(null=True)
+    assignee_name = UnicodeAttribute(null=True)
     version = NumberAttribute()
     ttl = TTLAttribute(null=True)
 

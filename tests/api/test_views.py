@@ -320,3 +320,18 @@ def test_following_filters_the_callers_lists_by_follower(world, desk, query_page
     assert view(world["agent_all"], "following", limit=100) == set()
     read = sum(r for r, _ in query_pages)
     assert read == len(desk) and sum(n for _, n in query_pages) == 0
+
+
+# -- names on list entries ----------------------------------------------------------------------
+def test_list_entries_carry_the_requester_and_assignee_names(world, make_ticket):
+    agent = world["agent_all"]
+    ticket = make_ticket(requester_id="alice", assignee_id="agent-support")
+    entry = next(t for t in agent.get("/v1/tickets?limit=100").data["items"] if t["id"] == ticket["id"])
+    assert (entry["requester_name"], entry["assignee_name"]) == ("Alice", "Agent-Support")
+    assert agent.patch(f"/v1/tickets/{ticket['id']}", {"assignee_id": "agent-all", "requester_id": "bob"}).status_code == 200
+    entry = next(t for t in agent.get("/v1/views/mine-open/tickets").data["items"] if t["id"] == ticket["id"])
+    assert (entry["requester_name"], entry["assignee_name"]) == ("Bob", "Agent-All")
+    mine = world["bob"].get("/v1/me/tickets").data["items"]
+    assert [(t["requester_name"], t["assignee_name"]) for t in mine] == [("Bob", "Agent-All")]
+    assert agent.patch(f"/v1/tickets/{ticket['id']}", {"assignee_id": None}).status_code == 200
+    assert agent.get(f"/v1/tickets/{ticket['id']}").data["assignee_name"] is None
