@@ -12,6 +12,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import (
     Conflict,
+    Contention,
     DomainError,
     FieldError,
     MalformedRequest,
@@ -210,6 +211,34 @@ class TicketRepository(Repository):
             pages, limit=limit, descending=plan.descending, sort_key=lambda raw: raw[sort_name]["S"]
         )
         return [_to_ticket(TicketEntry.from_raw_data(raw)) for raw in chosen], next_position
+
+    def reindex_page(self, after: str | None, limit: int = 25) -> tuple[int, str | None]:
+        """Re-put every list entry of the next `limit` live tickets of the `ALL` partition (newest
+        activity first, after the position `after`), so tickets written before a new partition
+        existed get it. One transaction per ticket, conditioned on the version read: a ticket
+        written meanwhile got its entries from that write. Answers (tickets re-indexed, position)."""
+        with translated():
+            sort_attr = TicketEntry.GSI1SK
+            range_condition = sort_attr < after if after is not None else None
+            results = TicketEntry.by_activity.query(
+                "ALL", range_condition, scan_index_forward=False, limit=limit, page_size=limit
+            )
+            page = next(results.page_iter)
+        ids = [raw["id"]["S"] for raw in page.get("Items", [])]
+        done = 0
+        for ticket in self.get_many(ids).values():
+            try:
+                with translated(), self._transaction() as tx:
+                    tx.condition_check(
+                        TicketItem, keys.ticket_pk(ticket.id), keys.TICKET_SK, condition=TicketItem.version == ticket.version
+                    )
+                    for entry in _entries(ticket).values():
+                        tx.save(entry)
+                done += 1
+            except (TransactionCancelled, Contention):
+                continue  # changed meanwhile: that write put all of its entries
+        last = page.get("LastEvaluatedKey")
+        return done, (last["GSI1SK"]["S"] if last else None)
 
     def has_any(self, partition: str) -> bool:
         with translated():

@@ -335,3 +335,21 @@ def test_list_entries_carry_the_requester_and_assignee_names(world, make_ticket)
     assert [(t["requester_name"], t["assignee_name"]) for t in mine] == [("Bob", "Agent-All")]
     assert agent.patch(f"/v1/tickets/{ticket['id']}", {"assignee_id": None}).status_code == 200
     assert agent.get(f"/v1/tickets/{ticket['id']}").data["assignee_name"] is None
+
+
+def test_tickets_written_before_the_view_partitions_get_them_from_the_reindex_command(world, make_ticket):
+    import boto3
+
+    from chalicelib import cli
+    from tests.conftest import TABLE
+
+    ticket = make_ticket(team_id="support")["id"]
+    table = boto3.client("dynamodb")
+    old_style = ["IDX#CATEGORY#open", "IDX#TEAM#support#open", "IDX#ASSIGNEE#-#open", "IDX#TEAM#support#UNASSIGNED#open"]
+    for sk in old_style:  # as a ticket written before these partitions existed
+        table.delete_item(TableName=TABLE, Key={"PK": {"S": f"TICKET#{ticket}"}, "SK": {"S": sk}})
+    assert ticket not in view(world["admin"], "all-open")
+    assert ticket not in view(world["agent_support"], "unassigned-my-teams")
+    assert cli.main(["reindex", "--table", TABLE]) == 0
+    assert ticket in view(world["admin"], "all-open")
+    assert ticket in view(world["agent_support"], "unassigned-my-teams")
