@@ -109,6 +109,10 @@ def in_process_rows(tickets: int, iterations: int) -> list[Row]:
                     body["team_id"] = teams[i % 4]
                 if i % 5 == 0:
                     body["requester_id"] = "cust-1"
+                if i % 6 == 1:  # the views' population: some assigned, some pending or solved
+                    body["assignee_id"] = "agent-team"
+                if i % 7 in (3, 5):
+                    body["status"] = "pending" if i % 7 == 3 else "resolved"
                 ids.append(agent_all("POST", "/v1/tickets", body)["id"])
             customer_ticket = next(t for i, t in enumerate(ids) if i % 5 == 0)
             for n in range(30):  # a conversation: public replies both ways and internal notes
@@ -126,6 +130,19 @@ def in_process_rows(tickets: int, iterations: int) -> list[Row]:
                 ("list, team filter (index-backed)", lambda i: agent_all("GET", "/v1/tickets?team_id=support&limit=25")),
                 ("list, team agent (3 partitions merged)", lambda i: agent_team("GET", "/v1/tickets?limit=25")),
                 ("list, priority filter (residual)", lambda i: agent_all("GET", "/v1/tickets?priority=high&limit=25")),
+                (
+                    "view mine-open (team agent, ASSIGNEE#me#open)",
+                    lambda i: agent_team("GET", "/v1/views/mine-open/tickets?limit=25"),
+                ),
+                (
+                    "view unassigned-my-teams (team agent)",
+                    lambda i: agent_team("GET", "/v1/views/unassigned-my-teams/tickets?limit=25"),
+                ),
+                ("view all-open (agent all, CATEGORY#open)", lambda i: agent_all("GET", "/v1/views/all-open/tickets?limit=25")),
+                ("view all-open (team agent, 3 merged)", lambda i: agent_team("GET", "/v1/views/all-open/tickets?limit=25")),
+                ("view pending (agent all)", lambda i: agent_all("GET", "/v1/views/pending/tickets?limit=25")),
+                ("view recently-solved (agent all)", lambda i: agent_all("GET", "/v1/views/recently-solved/tickets?limit=25")),
+                ("view following (team agent, residual)", lambda i: agent_team("GET", "/v1/views/following/tickets?limit=25")),
                 ("list, customer (USER partition)", lambda i: customer("GET", "/v1/tickets?limit=25")),
                 ("My tickets (customer)", lambda i: customer("GET", "/v1/me/tickets")),
                 ("history page", lambda i: agent_all("GET", f"/v1/tickets/{ids[i % len(ids)]}/history")),

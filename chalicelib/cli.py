@@ -45,7 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     redrive.add_argument(
         "--state-machine", default=None, help="defaults to $HELPDESK_ESCALATION_STATE_MACHINE (output EscalationStateMachineArn)"
     )
+    reindex = commands.add_parser(
+        "reindex", help="give every live ticket all of its list entries (after a release adds list partitions)"
+    )
+    reindex.add_argument("--table", default=None, help="defaults to $HELPDESK_TABLE (the stack output TableName)")
+    reindex.add_argument("--after", default=None, help="resume after this position (printed as it goes)")
     args = parser.parse_args(argv)
+    if args.command == "reindex":
+        return _reindex(args)
     if args.command == "user":
         return _put_user(args)
     if args.command == "redrive-escalation":
@@ -121,3 +128,23 @@ def _redrive_escalation(args: argparse.Namespace) -> int:
         return 1
     print(f"started {name}")
     return 0
+
+
+def _reindex(args: argparse.Namespace) -> int:
+    """Pages through the ALL partition, 25 tickets a transaction each; resumable with --after."""
+    from chalicelib.storage.models import bind
+    from chalicelib.storage.tickets import TicketRepository
+
+    table = args.table or os.environ.get("HELPDESK_TABLE")
+    if not table:
+        print("pass --table or set HELPDESK_TABLE (the stack output TableName)", file=sys.stderr)
+        return 2
+    bind(table, host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"))
+    repository, position, total = TicketRepository(), args.after, 0
+    while True:
+        done, position = repository.reindex_page(position)
+        total += done
+        if position is None:
+            print(f"re-indexed {total} tickets")
+            return 0
+        print(f"re-indexed {total} tickets so far; resume with --after '{position}'")

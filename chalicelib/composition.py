@@ -27,10 +27,12 @@ if TYPE_CHECKING:
     from chalicelib.services.directory import DirectoryService
     from chalicelib.services.escalations import EscalationService, EscalationStarter
     from chalicelib.services.events import EventFeed
+    from chalicelib.services.presence import PresenceService
     from chalicelib.services.record_actions import RecordActionsService
     from chalicelib.services.sla import SlaConfigCache, SlaService
     from chalicelib.services.statuses import StatusCatalogCache
     from chalicelib.services.tickets import TicketService
+    from chalicelib.services.views import ViewService
     from chalicelib.services.webhooks import WebhookCache, WebhookService
     from chalicelib.storage.activities import ActivityRepository
     from chalicelib.storage.attachments import AttachmentRepository, FileStore
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from chalicelib.storage.escalations import EscalationRepository, EscalationWorkflow
     from chalicelib.storage.events import EventRepository
     from chalicelib.storage.mail import MailRepository, SesSender
+    from chalicelib.storage.presence import PresenceRepository
     from chalicelib.storage.secrets import SecretReader
     from chalicelib.storage.sla import SlaTimers
     from chalicelib.storage.tickets import TicketRepository
@@ -229,6 +232,9 @@ def reset() -> None:
         attachment_repository,
         file_store,
         record_actions_service,
+        view_service,
+        presence_repository,
+        presence_service,
         event_repository,
         events_client,
         event_feed,
@@ -360,6 +366,31 @@ def record_actions_service() -> RecordActionsService:
     return RecordActionsService(
         ticket_service(), ticket_repository(), activity_repository(), attachment_repository(), file_store()
     )
+
+
+# -- views and presence (issue 11) -----------------------------------------------------
+@per_environment
+def view_service() -> ViewService:
+    from chalicelib.services.views import ViewService
+    from chalicelib.storage.views import ViewRepository
+
+    _storage_bound()
+    return ViewService(ticket_service(), ViewRepository())
+
+
+@per_environment
+def presence_repository() -> PresenceRepository:
+    from chalicelib.storage.presence import PresenceRepository
+
+    _storage_bound()
+    return PresenceRepository()
+
+
+@per_environment
+def presence_service() -> PresenceService:
+    from chalicelib.services.presence import PresenceService
+
+    return PresenceService(presence_repository(), ticket_service())
 
 
 # -- SLA clocks (issue 4) -------------------------------------------------------------

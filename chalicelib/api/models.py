@@ -136,13 +136,67 @@ class TicketListQuery(Strict):
     cursor: Cursor | None = None
     sort: Sort = "-last_activity_at"
     status: StatusName | None = None
+    status_category: Literal["open", "pending", "resolved", "closed"] | None = None
     priority: Priority | None = None
     type: TicketType | None = None
-    assignee_id: Id | None = None
-    team_id: Id | None = None
+    assignee_id: Id | None = Field(None, description="`-`: unassigned")
+    team_id: Id | None = Field(None, description="`-`: no team")
     requester_id: Id | None = None
     organization_id: Id | None = None
     tag: Tag | None = None
+
+
+_PAGE_FIELDS = ("limit", "cursor", "sort")
+
+
+def _filters_model() -> type[Strict]:
+    """The filters of GET /v1/tickets as a body model: the same fields, so one validation."""
+    from pydantic import create_model
+
+    fields: dict[str, Any] = {
+        name: (info.annotation, info) for name, info in TicketListQuery.model_fields.items() if name not in _PAGE_FIELDS
+    }
+    return create_model("ViewFilters", __base__=Strict, **fields)  # type: ignore[no-any-return,call-overload]
+
+
+ViewFilters = _filters_model()
+ViewVisibility = Literal["private", "team", "shared"]
+
+
+class ViewCreate(Strict):
+    name: Name
+    visibility: ViewVisibility = "private"
+    team_id: Id | None = Field(None, description="team views: a team you are in")
+    filters: ViewFilters = Field(default_factory=ViewFilters)  # type: ignore[valid-type]
+    sort: Sort = "-last_activity_at"
+
+
+class ViewPatch(Patch):
+    nullable = frozenset({"team_id"})
+
+    name: Name | None = None
+    visibility: ViewVisibility | None = None
+    team_id: Id | None = None
+    filters: ViewFilters | None = None  # type: ignore[valid-type]
+    sort: Sort | None = None
+
+
+class ViewOut(Model):
+    id: str
+    name: str
+    default: bool = Field(description="one of the six views every agent has (not editable)")
+    visibility: Literal["default", "private", "team", "shared"]
+    team_id: str | None = None
+    owner_id: str | None = None
+    filters: dict[str, str]
+    sort: Sort
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int | None = None
+
+
+class ViewList(Model):
+    items: list[ViewOut]
 
 
 class MyTicketsQuery(Strict):
@@ -170,6 +224,12 @@ class SlaSummary(Model):
     breached: list[Literal["first_response", "next_response", "resolution"]] = Field(
         default_factory=list, description="every metric whose clock breached so far, completed late or not"
     )
+
+
+class ViewerOut(Model):
+    user_id: str
+    name: str
+    since: str = Field(description="the first heartbeat of this viewing (RFC 3339 UTC)")
 
 
 class TicketOut(Model):
@@ -216,7 +276,13 @@ class TicketOut(Model):
     updated_at: datetime
     last_activity_at: datetime
     closed_at: datetime | None
+    requester_name: str | None = Field(None, description="the requester's display name when they were set")
+    assignee_name: str | None = Field(None, description="the assignee's display name when they were set")
     version: int
+    viewers: list[ViewerOut] | None = Field(
+        None, description="agents only, on GET of one ticket: other agents viewing it (heartbeat in the last 60 s), at most 5"
+    )
+    viewers_more: int | None = Field(None, description="agents only: how many more are viewing")
 
 
 class TicketPage(Model):

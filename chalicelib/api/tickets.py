@@ -52,9 +52,13 @@ def list_tickets(ctx: RequestContext) -> Reply:
 
 @api.route("/v1/tickets/{ticket_id}", "GET", summary="Get one ticket", response=TicketOut, errors=(404,))
 def get_ticket(ctx: RequestContext, ticket_id: str) -> Reply:
-    ticket = composition.ticket_service().open(ctx.caller, ticket_id, ctx.now)
+    ticket, viewers, more = composition.presence_service().open(ctx.caller, ticket_id, ctx.now)
     links = composition.record_actions_service().visible_links(ctx.caller, ticket)
-    return Reply(ticket_view(ticket, ctx.caller, links=links), version=ticket.version)
+    body = ticket_view(ticket, ctx.caller, links=links)
+    if ctx.caller.is_staff:  # customers never see who is on a ticket
+        body["viewers"] = [{"user_id": v.who.user_id, "name": v.who.name, "since": v.since} for v in viewers]
+        body["viewers_more"] = more
+    return Reply(body, version=ticket.version)
 
 
 @api.route(

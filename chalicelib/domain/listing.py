@@ -20,6 +20,7 @@ from chalicelib.domain.visibility import Caller
 NONE = "-"  # partition value for "no team" / "unassigned"
 FILTER_KEYS = (
     "status",
+    "status_category",
     "priority",
     "type",
     "assignee_id",
@@ -31,6 +32,8 @@ FILTER_KEYS = (
 # Filters on agent-only properties (API.md: customers never get agent-only data): for other
 # roles they would be an oracle for the hidden values (which of my tickets is tagged `vip`?).
 STAFF_ONLY_FILTERS = ("team_id", "tag")
+# Residual filters on list attributes ("contains"): the filter key and the attribute it tests.
+LIST_FILTERS = {"tag": "tags", "follower": "followers"}
 SORTS = ("-last_activity_at", "last_activity_at", "-created_at", "created_at")
 # Filters that name an index partition, most selective first.
 _PARTITION_FILTERS = (
@@ -45,13 +48,23 @@ _PARTITION_FILTERS = (
 
 def index_partitions(ticket: Ticket) -> set[str]:
     """Every partition a live ticket is listed under."""
+    category = ticket.status_category
+    team, assignee = ticket.team_id or NONE, ticket.assignee_id or NONE
     parts = {
         "ALL",
         f"STATUS#{ticket.status}",
         f"USER#{ticket.requester_id}",
-        f"TEAM#{ticket.team_id or NONE}",
-        f"ASSIGNEE#{ticket.assignee_id or NONE}",
+        f"TEAM#{team}",
+        f"ASSIGNEE#{assignee}",
+        # The views' partitions (domain.views): by status category, alone and within the
+        # team/assignee ones, so "my open tickets" or "pending in my teams" read only what
+        # they return. Four entries more per ticket (docs/data-model.md, the budget).
+        f"CATEGORY#{category}",
+        f"TEAM#{team}#{category}",
+        f"ASSIGNEE#{assignee}#{category}",
     }
+    if ticket.assignee_id is None:
+        parts.add(f"TEAM#{team}#UNASSIGNED#{category}")
     parts.update(f"USER#{user}" for user in ticket.cc)
     parts.update(f"TAG#{tag}" for tag in ticket.tags)
     if ticket.organization_id:
@@ -73,6 +86,13 @@ def scope_partitions(caller: Caller) -> tuple[str, ...]:
     return (f"USER#{caller.user_id}",)
 
 
+def category_partition(partition: str, category: str) -> str:
+    """The partition holding the tickets of `partition` whose status category is `category`."""
+    if partition == "ALL":
+        return f"CATEGORY#{category}"
+    return f"{partition}#{category}"
+
+
 @dataclass(frozen=True)
 class ListPlan:
     partitions: tuple[str, ...]
@@ -80,6 +100,8 @@ class ListPlan:
     visibility_filter: bool = False  # whether the caller's visibility must be checked per item
     descending: bool = True
     by: str = "last_activity_at"
+    # Inclusive lower bound on the sort key (a view's "last 7 days"): a key condition, not a filter.
+    lower_bound: str | None = None
 
 
 def plan_list(caller: Caller, filters: Mapping[str, str], sort: str = "-last_activity_at") -> ListPlan:
@@ -92,6 +114,11 @@ def plan_list(caller: Caller, filters: Mapping[str, str], sort: str = "-last_act
     scope = scope_partitions(caller)
     if "tag" in filters:  # tags are stored lowercased
         filters = {**filters, "tag": filters["tag"].strip().lower()}
+    category = filters.get("status_category")
+    if category is not None and "status" not in filters:
+        planned = _plan_by_category(scope, filters, category, descending, by)
+        if planned is not None:
+            return planned
     for key, prefix in _PARTITION_FILTERS:
         if key not in filters:
             continue
@@ -104,12 +131,35 @@ def plan_list(caller: Caller, filters: Mapping[str, str], sort: str = "-last_act
     return ListPlan(scope, dict(filters), False, descending, by)
 
 
+def _plan_by_category(
+    scope: tuple[str, ...], filters: Mapping[str, str], category: str, descending: bool, by: str
+) -> ListPlan | None:
+    """A status category with no filter, an assignee, a team, or a team's unassigned tickets is
+    served by a category partition; other combinations keep the category as a residual filter."""
+    rest = {k: v for k, v in filters.items() if k != "status_category"}
+    everything = scope == ("ALL",)
+    if not rest:
+        return ListPlan(tuple(category_partition(p, category) for p in scope), {}, False, descending, by)
+    assignee, team = rest.get("assignee_id"), rest.get("team_id")
+    if set(rest) == {"assignee_id"} and assignee is not None:
+        base = f"ASSIGNEE#{assignee or NONE}"
+        return ListPlan((category_partition(base, category),), {}, not (everything or base in scope), descending, by)
+    if set(rest) == {"team_id"} and team is not None:
+        base = f"TEAM#{team or NONE}"
+        return ListPlan((category_partition(base, category),), {}, not (everything or base in scope), descending, by)
+    if set(rest) == {"team_id", "assignee_id"} and team is not None and (assignee or NONE) == NONE:
+        base = f"TEAM#{team or NONE}"
+        partition = f"{base}#UNASSIGNED#{category}"
+        return ListPlan((partition,), {}, not (everything or base in scope), descending, by)
+    return None
+
+
 def matches(plan: ListPlan, caller: Caller, item: Mapping[str, Any], visible: Callable[..., bool]) -> bool:
     """In-memory evaluation of the plan's residual filters (the storage layer renders the same
     rules as a DynamoDB filter expression; this twin lets tests check the planner)."""
     for key, value in plan.filters.items():
-        if key == "tag":
-            if value not in item.get("tags", []):
+        if key in LIST_FILTERS:
+            if value not in item.get(LIST_FILTERS[key], []):
                 return False
         elif (item.get(key) or None) != (None if value in ("", NONE) else value):
             return False

@@ -111,6 +111,10 @@ class Ticket:
     channel_details: dict[str, Any] | None = None
     closed_at: datetime | None = None
     deleted_at: datetime | None = None
+    # Display names as the directory had them when the person was set (list entries show them
+    # without a second request; issue 11). Not properties: no history, not editable.
+    requester_name: str | None = None
+    assignee_name: str | None = None
     version: int = 1
 
     @property

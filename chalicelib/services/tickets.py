@@ -94,6 +94,12 @@ class TicketService:
         self, caller: Caller, filters: Mapping[str, str], *, sort: str, limit: int, position: str | None
     ) -> tuple[list[Ticket], str | None]:
         plan = plan_list(caller, filters, sort)
+        return self.list_planned(caller, plan, limit=limit, position=position)
+
+    def list_planned(
+        self, caller: Caller, plan: ListPlan, *, limit: int, position: str | None
+    ) -> tuple[list[Ticket], str | None]:
+        """A page of a plan made by `domain.listing.plan_list` (views plan with it too)."""
         return self._tickets.list(plan, caller, limit=limit, position=position)
 
     def my_tickets(
@@ -136,11 +142,13 @@ class TicketService:
         organization_id = values.pop("organization_id", None)
         if requester_id == caller.user_id:
             organization_id = organization_id or caller.org_id
+            requester_name = caller.name or None
         else:
             requester = self._directory.get("user", requester_id)
             if requester is None:
                 raise ValidationFailed([FieldError("requester_id", "no such user")])
             organization_id = organization_id or requester.data.get("organization_id")
+            requester_name = requester.name
         if values.get("channel_details") is not None:
             values["channel_details"] = validate_channel_details(values.get("channel") or "api", values["channel_details"])
         catalog = self._statuses.catalog(must_know=values.get("status"))
@@ -153,6 +161,8 @@ class TicketService:
             catalog=catalog,
             now=now,
         )
+        ticket.requester_name = requester_name
+        ticket.assignee_name = self.display_name(caller, ticket.assignee_id)
         # Only references the caller named are checked; the requester's own org comes from
         # the token or the requester's record and is trusted.
         checks = self.reference_checks(ticket, provided - {"requester_id"})
@@ -170,11 +180,14 @@ class TicketService:
 
         def change(current: Ticket) -> TicketWrite | None:
             patch = dict(values)
-            if "requester_id" in patch and patch["requester_id"] != current.requester_id and "organization_id" not in patch:
+            requester_name = current.requester_name
+            if "requester_id" in patch and patch["requester_id"] != current.requester_id:
                 requester = self._directory.get("user", patch["requester_id"])
                 if requester is None:
                     raise ValidationFailed([FieldError("requester_id", "no such user")])
-                patch["organization_id"] = requester.data.get("organization_id")
+                if "organization_id" not in patch:
+                    patch["organization_id"] = requester.data.get("organization_id")
+                requester_name = requester.name
             if "channel_details" in patch or "channel" in patch:
                 # The details must fit the channel the ticket ends up with (422 otherwise).
                 details = patch.get("channel_details", current.channel_details)
@@ -185,6 +198,9 @@ class TicketService:
             updated, changes = apply_patch(current, patch, catalog=catalog, now=now)
             if not changes:
                 return None
+            updated.requester_name = requester_name
+            if updated.assignee_id != current.assignee_id:
+                updated.assignee_name = self.display_name(caller, updated.assignee_id)
             checks = self.reference_checks(updated, {c.property for c in changes})
             # Property-change entries join the timeline in the same transaction.
             entries = property_change_activities(current.id, changes, caller, now, lambda: new_activity_id(now))
@@ -225,13 +241,19 @@ class TicketService:
                 self._sleep(backoff(attempt))
         raise Conflict("the ticket is changing too often; retry shortly", retry_after=1)
 
-    def open(self, caller: Caller, ticket_id: str, now: datetime) -> Ticket:
+    def open(self, caller: Caller, ticket_id: str, now: datetime, read: Ticket | None = None) -> Ticket:
         """GET by a caller: the assigned agent opening an unread ticket marks it read.
 
         A write on a GET, only in that case (one transaction, so the list entries agree with
-        the ticket); a lost race leaves it unread for the next open. Everyone else: 1 GetItem.
+        the ticket); a lost race leaves it unread for the next open. Everyone else: 1 GetItem
+        (none when the caller already `read` the ticket, e.g. with its viewers).
         """
-        ticket = self.get(caller, ticket_id)
+        if read is None:
+            ticket = self.get(caller, ticket_id)
+        elif can_see(caller, read):
+            ticket = read
+        else:
+            raise TicketNotFound("ticket not found")
         status = activity_status_on_open(caller, ticket)
         if status is None:
             return ticket
@@ -278,6 +300,15 @@ class TicketService:
     def sla_ledger(self, current: Ticket | None, new: Ticket, signals: frozenset[str], now: datetime) -> list[Record]:
         """Sets `new.sla`; answers the SLA ledger items the write must commit with it."""
         return self._sla.settle(current, new, signals, now) if self._sla is not None else []
+
+    def display_name(self, caller: Caller, user_id: str | None) -> str | None:
+        """A user's name for list entries: the caller's own from the request, else 1 GetItem."""
+        if user_id is None:
+            return None
+        if user_id == caller.user_id:
+            return caller.name or None
+        entry = self._directory.get("user", user_id)
+        return entry.name if entry is not None else None
 
     @staticmethod
     def _require_staff(caller: Caller) -> None:

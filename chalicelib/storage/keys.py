@@ -154,3 +154,27 @@ def mail_thread_sk(at: datetime, message_id: str) -> str:
 def message_id_pk(message_id: str) -> str:
     """Which ticket a Message-ID belongs to (inbound threading: one BatchGetItem of ids)."""
     return f"MSGID#{message_id}"
+
+
+# -- views (issue 11) ----------------------------------------------------------------------
+VIEW_SK = "VIEW"
+
+
+def view_pk(view_id: str) -> str:
+    return f"VIEW#{view_id}"
+
+
+def view_audience(visibility: str, owner_id: str, team_id: str | None) -> str:
+    """The GSI1 partition a saved view is listed under: who may use it."""
+    if visibility == "team":
+        return f"VIEWS#team#{team_id}"
+    if visibility == "shared":
+        return "VIEWS#shared"
+    return f"VIEWS#private#{owner_id}"
+
+
+PRESENCE_PREFIX = f"{TICKET_SK}#PRESENCE#"  # under the ticket's "TICKET" sort key: read with it
+
+
+def presence_sk(user_id: str) -> str:
+    return f"{PRESENCE_PREFIX}{user_id}"

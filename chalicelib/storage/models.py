@@ -98,6 +98,8 @@ class TicketItem(Record, discriminator="ticket"):
     last_activity_at = UTCDateTimeAttribute()
     closed_at = UTCDateTimeAttribute(null=True)
     deleted_at = UTCDateTimeAttribute(null=True)
+    requester_name = UnicodeAttribute(null=True)
+    assignee_name = UnicodeAttribute(null=True)
     version = NumberAttribute()
     ttl = TTLAttribute(null=True)
 
@@ -362,3 +364,48 @@ class SuppressionItem(Record, discriminator="mail_suppression"):
     address = UnicodeAttribute()
     reason = UnicodeAttribute()  # bounce | complaint | rejected
     at = UnicodeAttribute()
+
+
+class ViewsByAudience(GlobalSecondaryIndex["ViewItem"]):
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    GSI1PK = UnicodeAttribute(hash_key=True)
+    GSI1SK = UnicodeAttribute(range_key=True)
+
+
+class ViewItem(Record, discriminator="view"):
+    """PK VIEW#<id>, SK VIEW: a saved view. GSI1 files it under who may use it
+    (`VIEWS#private#<owner>`, `VIEWS#team#<team>`, `VIEWS#shared`), sorted by creation, so the
+    sidebar's list is one Query per audience the caller belongs to."""
+
+    id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    visibility = UnicodeAttribute()
+    team_id = UnicodeAttribute(null=True)
+    filters = JSONAttribute(default=dict)
+    sort = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = NumberAttribute(default=1)
+    GSI1PK = UnicodeAttribute()
+    GSI1SK = UnicodeAttribute()
+    by_audience = ViewsByAudience()
+
+
+class PresenceItem(Record, discriminator="presence"):
+    """PK TICKET#<id>, SK TICKET#PRESENCE#<user>: an agent viewing the ticket (one heartbeat
+    write). The SK starts with `TICKET`, so GET of a ticket reads it and its viewers in one Query
+    (`begins_with(SK, "TICKET")`). The viewer's access (role, access, teams) is kept so readers
+    show only viewers who may see the ticket: a heartbeat never reads the ticket."""
+
+    user_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    role = UnicodeAttribute()
+    access = UnicodeAttribute()
+    teams = ListAttribute(of=UnicodeAttribute, default=list)
+    since = UnicodeAttribute()  # keys.stamp(): the first heartbeat of this viewing
+    seen_at = UnicodeAttribute()  # keys.stamp(): the last heartbeat
+    ttl = TTLAttribute(null=True)  # seen_at + 60 s; deletion is late, readers filter on seen_at

@@ -12,6 +12,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import (
     Conflict,
+    Contention,
     DomainError,
     FieldError,
     MalformedRequest,
@@ -19,7 +20,7 @@ from chalicelib.domain.errors import (
     ValidationFailed,
     VersionConflict,
 )
-from chalicelib.domain.listing import NONE, ListPlan, PartitionPage, index_partitions, merge_pages
+from chalicelib.domain.listing import LIST_FILTERS, NONE, ListPlan, PartitionPage, index_partitions, merge_pages
 from chalicelib.domain.tickets import Change, Ticket
 from chalicelib.domain.visibility import Audience, Caller
 from chalicelib.storage import keys
@@ -64,6 +65,10 @@ def _to_ticket(item: TicketItem) -> Ticket:
     values["sla"] = item.sla.as_dict() if item.sla is not None else None
     values["version"] = int(values["version"])
     return Ticket(**values)
+
+
+def ticket_from_item(item: TicketItem) -> Ticket:
+    return _to_ticket(item)
 
 
 def ticket_from_image(image: dict[str, Any]) -> Ticket:
@@ -184,9 +189,11 @@ class TicketRepository(Repository):
         filters = _residual_condition(plan, caller)
         pages = []
         for partition in plan.partitions:
-            range_condition = None
-            if position is not None:
-                range_condition = sort_attr < position if plan.descending else sort_attr > position
+            try:
+                range_condition = _range_condition(sort_attr, plan, position)
+            except _Exhausted:
+                pages.append(PartitionPage([], None))
+                continue
             with translated():
                 results = index.query(
                     partition,
@@ -204,6 +211,34 @@ class TicketRepository(Repository):
             pages, limit=limit, descending=plan.descending, sort_key=lambda raw: raw[sort_name]["S"]
         )
         return [_to_ticket(TicketEntry.from_raw_data(raw)) for raw in chosen], next_position
+
+    def reindex_page(self, after: str | None, limit: int = 25) -> tuple[int, str | None]:
+        """Re-put every list entry of the next `limit` live tickets of the `ALL` partition (newest
+        activity first, after the position `after`), so tickets written before a new partition
+        existed get it. One transaction per ticket, conditioned on the version read: a ticket
+        written meanwhile got its entries from that write. Answers (tickets re-indexed, position)."""
+        with translated():
+            sort_attr = TicketEntry.GSI1SK
+            range_condition = sort_attr < after if after is not None else None
+            results = TicketEntry.by_activity.query(
+                "ALL", range_condition, scan_index_forward=False, limit=limit, page_size=limit
+            )
+            page = next(results.page_iter)
+        ids = [raw["id"]["S"] for raw in page.get("Items", [])]
+        done = 0
+        for ticket in self.get_many(ids).values():
+            try:
+                with translated(), self._transaction() as tx:
+                    tx.condition_check(
+                        TicketItem, keys.ticket_pk(ticket.id), keys.TICKET_SK, condition=TicketItem.version == ticket.version
+                    )
+                    for entry in _entries(ticket).values():
+                        tx.save(entry)
+                done += 1
+            except (TransactionCancelled, Contention):
+                continue  # changed meanwhile: that write put all of its entries
+        last = page.get("LastEvaluatedKey")
+        return done, (last["GSI1SK"]["S"] if last else None)
 
     def has_any(self, partition: str) -> bool:
         with translated():
@@ -403,11 +438,30 @@ def _explain(
     return Unavailable("the write was refused; retry")
 
 
+def _range_condition(sort_attr: Any, plan: ListPlan, position: str | None) -> Condition | None:
+    """After the cursor's position, and not below the plan's lower bound (both key conditions).
+    Raises _Exhausted when nothing can be left (the cursor is already below the bound)."""
+    low = plan.lower_bound
+    if position is None:
+        return sort_attr >= low if low is not None else None
+    if low is None:
+        return sort_attr < position if plan.descending else sort_attr > position
+    if plan.descending:
+        if position <= low:
+            raise _Exhausted
+        return sort_attr.between(low, keys.before(position))
+    return sort_attr >= low if low > position else sort_attr > position
+
+
+class _Exhausted(Exception):
+    """A partition with nothing left in the plan's range: no Query is needed."""
+
+
 def _residual_condition(plan: ListPlan, caller: Caller) -> Condition | None:
     conditions: list[Condition] = []
     for key, value in plan.filters.items():
-        if key == "tag":
-            conditions.append(TicketEntry.tags.contains(value))
+        if key in LIST_FILTERS:
+            conditions.append(getattr(TicketEntry, LIST_FILTERS[key]).contains(value))
             continue
         attribute = getattr(TicketEntry, key)
         if not value or value == NONE:

@@ -50,6 +50,7 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("GET", "/v1/tickets/{ticket_id}/sla"): None,
     ("GET", "/v1/tickets/{ticket_id}/sla/ledger"): None,
     ("GET", "/v1/templates/{template_id}/render"): "query",  # ?ticket_id=
+    ("PUT", "/v1/tickets/{ticket_id}/presence"): None,
 }
 # Routes that name no ticket: only the role dimension applies (403 for a role not listed).
 NO_TICKET = "names no ticket"
@@ -58,6 +59,12 @@ STATES = ("invisible", "deleted", "other_organization")
 # Documented answers other than 404: staff who relate to a deleted ticket learn from a merge that
 # it must be restored first (docs/decisions.md "Merge"; test_merge_conflicts).
 DOCUMENTED = {(("POST", "/v1/tickets/{ticket_id}/merge"), "deleted", role): 409 for role in ("admin", "agent")}
+# A heartbeat reads no ticket: it answers 204 for every ticket id, visible or not, existing or not,
+# so the answer says nothing; it is never shown to anyone (docs/decisions.md "Workspace: views and
+# presence"; tests/api/test_presence.py).
+DOCUMENTED.update(
+    {(("PUT", "/v1/tickets/{ticket_id}/presence"), state, role): 204 for state in STATES for role in ("admin", "agent")}
+)
 # The caller of each role who must not see the ticket of each state (admins see every live ticket).
 CALLERS = {
     "invisible": {"agent": "agent_support", "customer": "alice"},

@@ -40,10 +40,11 @@ TAGS = ("vip", "bug", "billing", "urgent")
 # Filter values: the pools tickets draw from, plus values no ticket has.
 FILTER_VALUES: dict[str, tuple[str, ...]] = {
     "status": (*STATUSES, "on_hold"),
+    "status_category": ("open", "pending", "resolved", "closed"),
     "priority": PRIORITIES,
     "type": TYPES,
-    "assignee_id": (*AGENTS, "zoe", "alice"),
-    "team_id": (*TEAMS, "legal"),
+    "assignee_id": (*AGENTS, "zoe", "alice", NONE),
+    "team_id": (*TEAMS, "legal", NONE),
     "requester_id": (*CUSTOMERS, "erin", "agnes"),
     "organization_id": (*ORGS, "initech"),
     "tag": (*TAGS, "nope"),
@@ -126,7 +127,10 @@ def filter_sets(draw: st.DrawFn) -> dict[str, str]:
 filters_strategy = filter_sets()
 
 
-ITEM_FIELDS = ("id", "requester_id", "cc", "organization_id", "team_id", "assignee_id", "status", "priority", "type", "tags")
+ITEM_FIELDS = (
+    "id", "requester_id", "cc", "organization_id", "team_id", "assignee_id", "status", "status_category", "priority", "type",
+    "tags", "followers",
+)  # fmt: skip
 
 
 def as_item(ticket: Ticket) -> dict[str, Any]:
@@ -157,7 +161,7 @@ def brute_force(caller: Caller, filters: Mapping[str, str], population: list[Tic
             if key == "tag":
                 if value not in ticket.tags:
                     return False
-            elif getattr(ticket, key) != value:
+            elif getattr(ticket, key) != (None if value == NONE else value):
                 return False
         return True
 
@@ -263,6 +267,11 @@ def test_index_partitions_of_a_ticket() -> None:
         f"TEAM#{NONE}",
         f"ASSIGNEE#{NONE}",
         "TAG#vip",
+        # the views' partitions: by status category, and a team's unassigned tickets
+        "CATEGORY#open",
+        f"TEAM#{NONE}#open",
+        f"ASSIGNEE#{NONE}#open",
+        f"TEAM#{NONE}#UNASSIGNED#open",
     }
 
 
