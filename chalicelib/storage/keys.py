@@ -154,3 +154,19 @@ def mail_thread_sk(at: datetime, message_id: str) -> str:
 def message_id_pk(message_id: str) -> str:
     """Which ticket a Message-ID belongs to (inbound threading: one BatchGetItem of ids)."""
     return f"MSGID#{message_id}"
+
+
+# -- routing and counters (issue 11; docs/data-model.md, "Routing") --------------------------
+STAFF_PARTITION = "STAFF"  # GSI1PK of every agent's and admin's user record
+CURSOR_SK = "CURSOR"
+COUNTED_SK = "COUNTED"
+
+
+def routing_cursor_pk(team_id: str) -> str:
+    return f"ROUTING#{team_id}"
+
+
+def open_counter_key(counter: str) -> tuple[str, str]:
+    """(PK, SK) of a counter named by `domain.counters.counter_id`: `COUNT#<partition>`, `<category>`."""
+    partition, _, category = counter.rpartition("|")
+    return f"COUNT#{partition}", category
