@@ -28,7 +28,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import notifications, workflows  # noqa: E402
+from bench import notifications, routing, workflows  # noqa: E402
 from bench.dynamo_meter import Meter  # noqa: E402
 
 SECRET = "bench-secret-0123456789abcdef0123456789"
@@ -404,9 +404,12 @@ def main() -> int:
     first = first_request()
     load = None if args.no_load else stack_throughput(requests_per_worker=100, workers=4)
     mail = notifications.measure()
+    routed = routing.measure()
     text = (
         render(rows, imports, first, package_size(), load, flows, sentiment_timings())
         + "\n".join(notifications.render(mail))
+        + "\n"
+        + "\n".join(routing.render(routed))
         + "\n"
     )
     Path(args.output).write_text(text)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from chalicelib.services.events import EventFeed
     from chalicelib.services.presence import PresenceService
     from chalicelib.services.record_actions import RecordActionsService
+    from chalicelib.services.routing import OpenCounters, Router, RoutingRuleService
     from chalicelib.services.sla import SlaConfigCache, SlaService
     from chalicelib.services.statuses import StatusCatalogCache
     from chalicelib.services.tickets import TicketService
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from chalicelib.storage.events import EventRepository
     from chalicelib.storage.mail import MailRepository, SesSender
     from chalicelib.storage.presence import PresenceRepository
+    from chalicelib.storage.routing import RoutingRepository
     from chalicelib.storage.secrets import SecretReader
     from chalicelib.storage.sla import SlaTimers
     from chalicelib.storage.tickets import TicketRepository
@@ -252,6 +254,10 @@ def reset() -> None:
         ses_sender,
         secretsmanager_client,
         secret_reader,
+        routing_rule_service,
+        routing_repository,
+        router,
+        open_counters,
     ):
         builder.cache_clear()
 
@@ -541,3 +547,33 @@ def ses_sender() -> SesSender:
     from chalicelib.storage.mail import SesSender
 
     return SesSender(ses_client(), mail_settings().configuration_set)
+
+
+# -- routing (issue 11) ---------------------------------------------------------------------
+@per_environment
+def routing_rule_service() -> RoutingRuleService:
+    from chalicelib.services.routing import RoutingRuleService
+
+    return RoutingRuleService(directory_repository())
+
+
+@per_environment
+def routing_repository() -> RoutingRepository:
+    from chalicelib.storage.routing import RoutingRepository
+
+    _storage_bound()
+    return RoutingRepository()
+
+
+@per_environment
+def router() -> Router:
+    from chalicelib.services.routing import Router
+
+    return Router(ticket_service(), directory_repository(), routing_repository(), status_catalog())
+
+
+@per_environment
+def open_counters() -> OpenCounters:
+    from chalicelib.services.routing import OpenCounters
+
+    return OpenCounters(routing_repository())

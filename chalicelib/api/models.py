@@ -60,6 +60,7 @@ Channel = Literal["email", "chat", "phone", "conference", "web", "api"]
 StatusName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 Role = Literal["admin", "agent", "customer"]
 Access = Literal["all", "team", "assigned"]
+Availability = Literal["available", "away", "offline"]
 Sort = Literal["-last_activity_at", "last_activity_at", "-created_at", "created_at"]
 Limit = Annotated[int, Field(ge=1, le=100)]
 Cursor = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
@@ -329,12 +330,15 @@ class UserPatch(Patch):
     access: Access | None = None
     disabled: bool | None = None  # true: every request of the user answers 403 from the next one
     notifications: bool | None = None
+    availability: Availability | None = None
 
 
 class MePatch(Patch):
-    """What a user changes about themselves: whether the help desk mails them."""
+    """What a user changes about themselves: whether the help desk mails them, and (staff) whether
+    routing may assign them new tickets."""
 
     notifications: bool | None = None
+    availability: Availability | None = None
 
 
 class UserOut(Model):
@@ -348,6 +352,7 @@ class UserOut(Model):
     access: Access | None = None
     disabled: bool = False
     notifications: bool = True  # mail about their tickets (PATCH /v1/me)
+    availability: Availability | None = None  # staff only: routing assigns `available` ones
     created_at: datetime
     updated_at: datetime
     version: int

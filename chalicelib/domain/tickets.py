@@ -250,6 +250,8 @@ def create_ticket(
     _check_custom_fields(ticket.custom_fields)
     ticket.followers = _with_auto_follow([], ticket.assignee_id)
     history = [Change(name, None, getattr(ticket, name)) for name in EDITABLE if getattr(ticket, name) not in (None, [], {})]
+    if ticket.followers:  # the assignee's auto-follow is a change like any follow (history entry)
+        history.append(Change("followers", [], list(ticket.followers)))
     return ticket, history
 
 
@@ -305,6 +307,8 @@ def apply_patch(
     if any(change.property == "assignee_id" for change in changes):
         # Only a new assignee follows by default; an assignee who unfollowed stays unfollowed.
         updated.followers = _with_auto_follow(updated.followers, updated.assignee_id)
+        if updated.followers != ticket.followers:  # recorded like a follow (history entry)
+            changes.append(Change("followers", list(ticket.followers), list(updated.followers)))
     updated.updated_at = now
     updated.version = ticket.version + 1
     return updated, changes

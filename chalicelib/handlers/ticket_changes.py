@@ -13,6 +13,12 @@ follow a committed ticket change.
   after the escalation, so a redelivered record starts nothing twice); one whose `run` went up
   (continued before an execution's one-year limit, or restarted by an operator) starts that run.
   The API only writes the escalation: a crash can no longer leave one without its workflow.
+- **Routing** (services/routing.py). A ticket item inserted (by the API, mail, an import:
+  any path) with neither team nor assignee gets the first matching rule's team and assignee,
+  written at the version the record carries: a redelivered record finds the ticket moved on
+  and routes nothing twice.
+- **Open-ticket counters.** Every ticket item's new image moves the counters of its
+  partitions by the difference to what the ticket last contributed, once per version.
 - **Events expire.** Workflows write outbox events from ASL, which cannot compute an epoch
   TTL; an event item inserted without `ttl` gets `at` + the feed's retention here, so the
   `EVENTS` partition stays bounded whoever wrote the event.
@@ -23,6 +29,7 @@ Every step is idempotent, so a redelivered batch repeats nothing visible.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +54,8 @@ def follow_ticket_changes(event: Any) -> dict[str, Any]:
         composition.file_store(),
         events=composition.event_repository(),
         escalations=composition.escalation_starter(),
+        router=composition.router(),
+        counters=composition.open_counters(),
     )
 
 
@@ -58,10 +67,22 @@ def handle(
     count: Callable[[str, int], None] | None = None,
     events: Any = None,
     escalations: Any = None,
+    router: Any = None,
+    counters: Any = None,
+    clock: Callable[[], datetime] = composition.clock,
 ) -> dict[str, Any]:
+    assigned: Counter[str] = Counter()  # this batch's assignments, not yet counted (least_open)
+
     def upkeep(record: Mapping[str, Any]) -> None:
         if escalations is not None:
             escalations.start_for(record)
+        image = ticket_image(record)
+        if image is not None:
+            ticket = ticket_from_image(image)
+            if counters is not None:
+                counters.follow(ticket)
+            if router is not None and record.get("eventName") == "INSERT":
+                router.route_new(ticket, clock(), assigned)
         expiring = event_without_expiry(record)
         if expiring is not None and events is not None:
             events.expire(*expiring)
@@ -79,6 +100,14 @@ def handle(
 
 def _ticket_item(image: Mapping[str, Any]) -> bool:
     return image.get("SK", {}).get("S") == keys.TICKET_SK and image.get("PK", {}).get("S", "").startswith("TICKET#")
+
+
+def ticket_image(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The new image of a ticket item's INSERT or MODIFY (None for other items and removals)."""
+    if record.get("eventName") not in ("INSERT", "MODIFY"):
+        return None
+    new = (record.get("dynamodb") or {}).get("NewImage") or {}
+    return dict(new) if _ticket_item(new) else None
 
 
 def workflow_change(record: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]] | None:

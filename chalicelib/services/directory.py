@@ -17,6 +17,7 @@ from chalicelib.domain.errors import (
     ValidationFailed,
     VersionConflict,
 )
+from chalicelib.domain.routing import check_availability
 from chalicelib.domain.statuses import CATEGORIES, validate_custom_status
 from chalicelib.domain.visibility import Caller
 from chalicelib.services.sla import SlaService
@@ -98,6 +99,7 @@ class DirectoryService:
         name = values.pop("name", entry.name)
         if kind == "user":
             self._check_user_refs(values)
+            check_availability(values.get("role") or entry.data.get("role") or "customer", values.get("availability"))
         data = {**entry.data, **values}
         data = self._check_sla_config(kind, data, entry.id)
         return self._directory.update(kind, entry, name=name, data=data, now=now, expected_version=entry.version)
@@ -126,10 +128,12 @@ class DirectoryService:
         return entry
 
     def update_me(self, caller: Caller, values: Mapping[str, Any], now: datetime) -> Entry:
-        """Only the user's own preferences (`notifications`); the rest comes from their token."""
+        """Only the user's own preferences (`notifications`, staff: `availability`); the rest is
+        an admin's. Going away keeps the user's tickets; only new assignments stop."""
         for _ in range(3):  # a concurrent token record bumps the version: read again
             entry = self.me(caller)
-            data = {**entry.data, **{k: v for k, v in values.items() if k == "notifications"}}
+            check_availability(entry.data.get("role") or "customer", values.get("availability"))
+            data = {**entry.data, **{k: v for k, v in values.items() if k in ("notifications", "availability")}}
             try:
                 return self._directory.update("user", entry, name=entry.name, data=data, now=now, expected_version=entry.version)
             except VersionConflict:

@@ -64,6 +64,8 @@ class TicketWrite:
     event_extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     # What the write means to the SLA clocks: a response kind or a customer message (domain.sla).
     signals: frozenset[str] = frozenset()
+    # Items put only if their condition holds (routing's round-robin cursor); a failed one retries.
+    guarded: list[tuple[Record, Any]] = dataclasses.field(default_factory=list)
 
 
 class TicketService:
@@ -230,7 +232,14 @@ class TicketService:
             try:
                 event = _event(write.event, write.ticket, caller, now, write.changes, write.event_extra)
                 self._tickets.update(
-                    current, write.ticket, write.changes, caller.user_id, now, write.checks, also_put=[*write.also_put, event]
+                    current,
+                    write.ticket,
+                    write.changes,
+                    caller.user_id,
+                    now,
+                    write.checks,
+                    also_put=[*write.also_put, event],
+                    guarded=write.guarded,
                 )
                 return write.ticket
             except VersionConflict:

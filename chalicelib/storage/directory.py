@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.errors import Conflict, NotFound, Unavailable, VersionConflict
+from chalicelib.domain.routing import STAFF_ROLES, availability_of
 from chalicelib.storage import keys
 from chalicelib.storage.base import Repository
 from chalicelib.storage.errors import TransactionCancelled, translated
@@ -31,6 +32,10 @@ def _entry(kind: str, item: DirectoryItem) -> Entry:
     data = dict(item.data or {})
     if kind == "user":
         data["notifications"] = item.notifications is not False
+        availability = availability_of(item.role or data.get("role") or "customer", data)
+        data.pop("availability", None)
+        if availability is not None:
+            data["availability"] = availability
     return Entry(kind, item.id, item.name, data, item.created_at, item.updated_at, int(item.version))
 
 
@@ -82,18 +87,27 @@ class DirectoryRepository(Repository):
 
     @staticmethod
     def _new_item(kind: str, entry_id: str, name: str, data: dict[str, Any], now: datetime) -> DirectoryItem:
-        return DirectoryItem(
-            keys.directory_pk(kind),
-            entry_id,
-            id=entry_id,
-            name=name,
-            role=data.get("role"),
-            notifications=data.get("notifications") if kind == "user" else None,
-            data=data,
-            created_at=now,
-            updated_at=now,
-            version=1,
+        return _staff_keyed(
+            kind,
+            DirectoryItem(
+                keys.directory_pk(kind),
+                entry_id,
+                id=entry_id,
+                name=name,
+                role=data.get("role"),
+                notifications=data.get("notifications") if kind == "user" else None,
+                data=data,
+                created_at=now,
+                updated_at=now,
+                version=1,
+            ),
         )
+
+    def staff(self) -> list[Entry]:
+        """Every agent's and admin's user record: Queries of GSI1 `STAFF` until read (customers,
+        however many, are not in that partition)."""
+        with translated():
+            return [_entry("user", item) for item in DirectoryItem.staff.query(keys.STAFF_PARTITION)]
 
     def update(self, kind: str, entry: Entry, *, name: str, data: dict[str, Any], now: datetime, expected_version: int) -> Entry:
         item = DirectoryItem(
@@ -108,6 +122,7 @@ class DirectoryRepository(Repository):
             updated_at=now,
             version=expected_version + 1,
         )
+        _staff_keyed(kind, item)
         with translated(on_condition_failed=lambda: VersionConflict(f"the {kind} changed meanwhile")):
             item.save(condition=DirectoryItem.version == expected_version)
         return _entry(kind, item)
@@ -153,6 +168,7 @@ class DirectoryRepository(Repository):
                     DirectoryItem.name.set(name),
                     DirectoryItem.role.set(data.get("role")),
                     DirectoryItem.data.set(data),
+                    *_staff_key_actions(data.get("role"), user_id),
                     DirectoryItem.updated_at.set(now),
                     DirectoryItem.created_at.set(DirectoryItem.created_at | now),
                     DirectoryItem.version.add(1),
@@ -178,3 +194,16 @@ class DirectoryRepository(Repository):
             except DirectoryItem.DoesNotExist:
                 return False
         return True
+
+
+def _staff_keyed(kind: str, item: DirectoryItem) -> DirectoryItem:
+    """A staff user's record carries GSI1 `STAFF` / <id> (DirectoryRepository.staff); others none."""
+    if kind == "user" and item.role in STAFF_ROLES:
+        item.GSI1PK, item.GSI1SK = keys.STAFF_PARTITION, item.id
+    return item
+
+
+def _staff_key_actions(role: str | None, user_id: str) -> list[Any]:
+    if role in STAFF_ROLES:
+        return [DirectoryItem.GSI1PK.set(keys.STAFF_PARTITION), DirectoryItem.GSI1SK.set(user_id)]
+    return [DirectoryItem.GSI1PK.remove(), DirectoryItem.GSI1SK.remove()]

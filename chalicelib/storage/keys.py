@@ -178,3 +178,19 @@ PRESENCE_PREFIX = f"{TICKET_SK}#PRESENCE#"  # under the ticket's "TICKET" sort k
 
 def presence_sk(user_id: str) -> str:
     return f"{PRESENCE_PREFIX}{user_id}"
+
+
+# -- routing and counters (issue 11; docs/data-model.md, "Routing") --------------------------
+STAFF_PARTITION = "STAFF"  # GSI1PK of every agent's and admin's user record
+CURSOR_SK = "CURSOR"
+COUNTED_SK = "COUNTED"
+
+
+def routing_cursor_pk(team_id: str) -> str:
+    return f"ROUTING#{team_id}"
+
+
+def open_counter_key(counter: str) -> tuple[str, str]:
+    """(PK, SK) of a counter named by `domain.counters.counter_id`: `COUNT#<partition>`, `<category>`."""
+    partition, _, category = counter.rpartition("|")
+    return f"COUNT#{partition}", category

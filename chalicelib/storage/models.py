@@ -156,6 +156,15 @@ class CounterItem(Record, discriminator="counter"):
     value = NumberAttribute(default=0)
 
 
+class StaffIndex(GlobalSecondaryIndex["DirectoryItem"]):
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    GSI1PK = UnicodeAttribute(hash_key=True)
+    GSI1SK = UnicodeAttribute(range_key=True)
+
+
 class DirectoryItem(Record, discriminator="directory"):
     """PK DIR#<kind>, SK <id>: a user, organization, team or custom status."""
 
@@ -169,6 +178,11 @@ class DirectoryItem(Record, discriminator="directory"):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = NumberAttribute(default=1)
+    # Staff users only (agents, admins): GSI1 `STAFF` / <user id>, so routing reads a team's
+    # members from the staff alone, never from every customer (docs/data-model.md, "Routing").
+    GSI1PK = UnicodeAttribute(null=True)
+    GSI1SK = UnicodeAttribute(null=True)
+    staff = StaffIndex()
 
 
 class PublicTimeline(GlobalSecondaryIndex["ActivityItem"]):
@@ -409,3 +423,25 @@ class PresenceItem(Record, discriminator="presence"):
     since = UnicodeAttribute()  # keys.stamp(): the first heartbeat of this viewing
     seen_at = UnicodeAttribute()  # keys.stamp(): the last heartbeat
     ttl = TTLAttribute(null=True)  # seen_at + 60 s; deletion is late, readers filter on seen_at
+
+
+class RoundRobinCursorItem(Record, discriminator="round_robin_cursor"):
+    """PK ROUTING#<team id>, SK CURSOR: the member whose turn was last (round robin), advanced
+    only in the transaction that assigns the next ticket, conditioned on `version`."""
+
+    last_user_id = UnicodeAttribute(null=True)
+    version = NumberAttribute(default=0)
+
+
+class OpenCounterItem(Record, discriminator="open_counter"):
+    """PK COUNT#<partition>, SK <status category>: how many tickets the partition holds."""
+
+    count = NumberAttribute(default=0)
+
+
+class CountedItem(Record, discriminator="counted"):
+    """PK TICKET#<id>, SK COUNTED: the ticket version the counters last applied, and the
+    counters it added 1 to then (domain.counters.contribution)."""
+
+    version = NumberAttribute()
+    counters = ListAttribute(of=UnicodeAttribute, default=list)

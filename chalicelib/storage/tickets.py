@@ -281,12 +281,16 @@ class TicketRepository(Repository):
         at: datetime,
         checks: Iterable[ExistenceCheck] = (),
         also_put: Sequence[Record] = (),
+        guarded: Sequence[tuple[Record, Condition]] = (),
     ) -> None:
         """One transaction, conditional on the version read: ticket, entry diff, history, and
-        `also_put` items (a comment and its ticket change commit together or not at all)."""
+        `also_put` items (a comment and its ticket change commit together or not at all).
+        `guarded` items are put only if their condition holds (a round-robin cursor still at the
+        turn the write was decided on); a failed one is Contention: re-read and decide again."""
         checks = list(checks)
         old_entries, new_entries = _entries(old), _entries(new)
         removed = old_entries.keys() - new_entries.keys()
+        history = _history_items(new, changes, actor_id, at)
         try:
             with translated(), self._transaction() as tx:
                 tx.save(_ticket_item(new), condition=TicketItem.version == old.version)
@@ -297,12 +301,18 @@ class TicketRepository(Repository):
                     tx.save(entry)
                 for partition in removed:
                     tx.delete(TicketEntry(keys.ticket_pk(old.id), keys.entry_sk(partition)))
-                for item in _history_items(new, changes, actor_id, at):
+                for item in history:
                     tx.save(item)
                 for item in also_put:
                     tx.save(item)
+                for item, condition in guarded:
+                    tx.save(item, condition=condition)
         except TransactionCancelled as cancelled:
             ticket_index = len(checks) + len(removed)
+            # Puts follow checks and deletes in PynamoDB's order; the guarded ones are the last.
+            total = ticket_index + 1 + len(_head_changes(old, new)) + len(new_entries) + len(history) + len(also_put)
+            if guarded and ticket_index not in cancelled.failed_indexes() and any(i >= total for i in cancelled.failed_indexes()):
+                raise Contention("the routing turn was taken meanwhile") from cancelled
             raise _explain(cancelled, checks, ticket_index, VersionConflict("the ticket changed meanwhile")) from cancelled
 
     # -- upkeep after the commit (chalicelib/handlers/ticket_changes.py) ------------------

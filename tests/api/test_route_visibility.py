@@ -22,6 +22,7 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("GET", "/v1/tickets/{ticket_id}"): None,
     ("DELETE", "/v1/tickets/{ticket_id}"): None,
     ("POST", "/v1/tickets/{ticket_id}/restore"): {},
+    ("POST", "/v1/tickets/{ticket_id}/route"): {},
     ("GET", "/v1/tickets/{ticket_id}/history"): None,
     ("POST", "/v1/tickets/{ticket_id}/comments"): {"body": "hello"},
     ("GET", "/v1/tickets/{ticket_id}/timeline"): None,

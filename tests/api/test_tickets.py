@@ -72,7 +72,9 @@ def test_patch_records_every_changed_property_in_history(world, make_ticket):
     latest = {entry["property"]: entry for entry in history if entry["at"] == history[0]["at"]}
     assert latest["priority"]["old"] == "normal" and latest["priority"]["new"] == "high"
     assert latest["team_id"] == {**latest["team_id"], "old": None, "new": "support", "actor_id": "agent-all"}
-    assert set(latest) == {"priority", "team_id", "assignee_id", "tags"}
+    # The new assignee's auto-follow is in history like any follow.
+    assert set(latest) == {"priority", "team_id", "assignee_id", "tags", "followers"}
+    assert (latest["followers"]["old"], latest["followers"]["new"]) == ([], ["agent-support"])
 
     only_priority = agent.get(f"/v1/tickets/{ticket['id']}/history?property=priority").data["items"]
     assert [(e["old"], e["new"]) for e in only_priority] == [("normal", "high"), (None, "normal")]

@@ -175,7 +175,7 @@ def test_property_changes_appear_as_system_entries_public_or_internal(world, tic
     assert agent.patch(path, {"assignee_id": "agent-support"}).status_code == 200
     entries = [a for a in items(agent, ticket["id"]) if a["type"] == "system"]
     changed = [sorted(c["property"] for c in e["fields"]["changes"]) for e in entries]
-    assert sorted(changed) == [["assignee_id"], ["status"], ["tags", "team_id"]]
+    assert sorted(changed) == [["assignee_id"], ["followers"], ["status"], ["tags", "team_id"]]  # auto-follow: internal
     visible = [a for a in items(alice, ticket["id"]) if a["type"] == "system"]
     properties = sorted(c["property"] for e in visible for c in e["fields"]["changes"])
     assert properties == ["assignee_id", "status"]

@@ -87,7 +87,7 @@ def test_create_null_tags_and_cc_fall_back_to_empty_lists() -> None:
 
 def test_create_history_lists_set_properties_with_old_none() -> None:
     _, history = new_ticket({"tags": ["vip"], "assignee_id": "agnes", "custom_fields": {"plan": "gold"}})
-    assert all(change.old is None for change in history)
+    assert all(change.old in (None, []) for change in history)
     assert {c.property: c.new for c in history} == {
         "subject": "Printer on fire",
         "description": "It is on fire.",
@@ -100,6 +100,7 @@ def test_create_history_lists_set_properties_with_old_none() -> None:
         "assignee_id": "agnes",
         "tags": ["vip"],
         "custom_fields": {"plan": "gold"},
+        "followers": ["agnes"],  # the assignee's auto-follow, recorded like any follow
     }
 
 
@@ -219,7 +220,7 @@ def test_assignee_auto_follows_on_patch() -> None:
     ticket, _ = new_ticket()
     updated, changes = patch(ticket, assignee_id="agnes")
     assert updated.followers == ["agnes"]
-    assert changes == [Change("assignee_id", None, "agnes")]
+    assert changes == [Change("assignee_id", None, "agnes"), Change("followers", [], ["agnes"])]
 
 
 def test_reassignment_keeps_previous_followers_and_adds_the_new_assignee() -> None:

@@ -167,11 +167,19 @@ def run_every_function(local: Local) -> None:
     admin = local.authorize(mint_local_token(sub="admin-1", role="admin", secret=SECRET))
     assert admin["role"] == "admin" and admin["principalId"] == "admin-1"
 
+    assert local.call(admin, "POST", "/v1/teams", {"id": "support", "name": "Support"})[0] == 201
     status, _ = local.call(
         admin,
         "POST",
         "/v1/users",
-        {"id": "c0ffee-agent", "name": "Ada", "email": "ada@example.com", "role": "agent", "access": "all"},
+        {
+            "id": "c0ffee-agent",
+            "name": "Ada",
+            "email": "ada@example.com",
+            "role": "agent",
+            "access": "all",
+            "team_ids": ["support"],
+        },
     )
     assert status == 201
     customer = {"id": "c0ffee-customer", "name": "Cy", "email": CUSTOMER_EMAIL, "role": "customer"}
@@ -268,6 +276,14 @@ def run_every_function(local: Local) -> None:
     local.invoke_stream("TicketStream", local.new_stream_records())
     workflows = sfn.list_executions(stateMachineArn=local.provisioned.physical["EscalationStateMachine"])["executions"]
     assert [e["name"] for e in workflows] == [escalation["id"]]
+
+    # TicketStream routes a new ticket: the rules, the team's staff, the round-robin cursor.
+    rule = {"name": "Everything", "team_id": "support", "assignment": "round_robin"}
+    assert local.call(admin, "POST", "/v1/routing-rules", rule)[0] == 201
+    local.new_stream_records()
+    status, routed = local.call(admin, "POST", "/v1/tickets", {"subject": "Printer", "description": "Jammed."})
+    local.invoke_stream("TicketStream", local.new_stream_records())
+    assert local.call(admin, "GET", f"/v1/tickets/{routed['id']}")[1]["assignee_id"] == "c0ffee-agent"
 
 
 def test_every_function_runs_with_its_declared_environment_and_does_its_job(local: Local) -> None:
