@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.errors import Conflict, NotFound, Unavailable, VersionConflict
+from chalicelib.domain.mail.addresses import normalize_address
 from chalicelib.storage import keys
 from chalicelib.storage.base import Repository
 from chalicelib.storage.errors import TransactionCancelled, translated
@@ -32,6 +33,14 @@ def _entry(kind: str, item: DirectoryItem) -> Entry:
     if kind == "user":
         data["notifications"] = item.notifications is not False
     return Entry(kind, item.id, item.name, data, item.created_at, item.updated_at, int(item.version))
+
+
+def email_index(kind: str, entry_id: str, data: dict[str, Any]) -> dict[str, str | None]:
+    """GSI1 keys of a user with an email (inbound mail finds its sender by address)."""
+    address = normalize_address(str(data.get("email") or "")) if kind == "user" else ""
+    if not address:
+        return {"GSI1PK": None, "GSI1SK": None}
+    return {"GSI1PK": keys.email_index_pk(address), "GSI1SK": f"USER#{entry_id}"}
 
 
 class DirectoryRepository(Repository):
@@ -93,6 +102,7 @@ class DirectoryRepository(Repository):
             created_at=now,
             updated_at=now,
             version=1,
+            **email_index(kind, entry_id, data),
         )
 
     def update(self, kind: str, entry: Entry, *, name: str, data: dict[str, Any], now: datetime, expected_version: int) -> Entry:
@@ -107,6 +117,7 @@ class DirectoryRepository(Repository):
             created_at=entry.created_at,
             updated_at=now,
             version=expected_version + 1,
+            **email_index(kind, entry.id, data),
         )
         with translated(on_condition_failed=lambda: VersionConflict(f"the {kind} changed meanwhile")):
             item.save(condition=DirectoryItem.version == expected_version)
@@ -156,6 +167,7 @@ class DirectoryRepository(Repository):
                     DirectoryItem.updated_at.set(now),
                     DirectoryItem.created_at.set(DirectoryItem.created_at | now),
                     DirectoryItem.version.add(1),
+                    *_index_actions(email_index("user", user_id, data)),
                 ]
             )
 
@@ -170,6 +182,13 @@ class DirectoryRepository(Repository):
                 raise
             return existing
 
+    def users_by_email(self, address: str, limit: int = 10) -> list[Entry]:
+        """The users whose email is `address` (normalized): one Query of GSI1 (eventually
+        consistent: a user created a moment ago may be missing; callers read by id first)."""
+        with translated():
+            items = list(DirectoryItem.by_email.query(keys.email_index_pk(address), limit=limit, page_size=limit))
+        return sorted((_entry("user", item) for item in items), key=lambda e: e.id)
+
     def is_deleted_user(self, user_id: str) -> bool:
         """Whether an admin deleted this user (one GetItem, only for ids with no user record)."""
         with translated():
@@ -178,3 +197,10 @@ class DirectoryRepository(Repository):
             except DirectoryItem.DoesNotExist:
                 return False
         return True
+
+
+def _index_actions(index: dict[str, str | None]) -> list[Any]:
+    return [
+        getattr(DirectoryItem, name).set(value) if value else getattr(DirectoryItem, name).remove()
+        for name, value in index.items()
+    ]

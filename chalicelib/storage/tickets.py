@@ -50,6 +50,26 @@ class ExistenceCheck:
     condition: Condition | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class ConditionalPut:
+    """An item put inside the ticket's transaction only if `condition` holds (e.g. an inbound
+    Message-ID not seen before); when it does not, the write raises `refused` and nothing commits."""
+
+    item: Record
+    condition: Condition
+    refused: DomainError
+
+
+Put = Record | ConditionalPut
+
+
+def _put(tx: TransactWrite, item: Put) -> None:
+    if isinstance(item, ConditionalPut):
+        tx.save(item.item, condition=item.condition)
+    else:
+        tx.save(item)
+
+
 def _to_ticket(item: TicketItem) -> Ticket:
     values = {name: getattr(item, name) for name in _TICKET_FIELDS}
     values["cc"] = list(values["cc"] or [])
@@ -218,7 +238,7 @@ class TicketRepository(Repository):
         changes: Sequence[Change],
         actor_id: str,
         checks: Iterable[ExistenceCheck] = (),
-        also_put: Sequence[Record] = (),
+        also_put: Sequence[Put] = (),
     ) -> None:
         """One transaction: the ticket, its list entries, its initial history, the checks, and
         any other item that must appear with it (`also_put`, e.g. its first timeline entry)."""
@@ -233,9 +253,10 @@ class TicketRepository(Repository):
                 for item in _history_items(ticket, changes, actor_id, ticket.created_at):
                     tx.save(item)
                 for item in also_put:
-                    tx.save(item)
+                    _put(tx, item)
         except TransactionCancelled as cancelled:
-            raise _explain(cancelled, checks, len(checks), Conflict("ticket id already exists")) from cancelled
+            on_ticket = Conflict("ticket id already exists")
+            raise _explain(cancelled, checks, len(checks), on_ticket, _conditional(also_put)) from cancelled
 
     def update(
         self,
@@ -245,7 +266,7 @@ class TicketRepository(Repository):
         actor_id: str,
         at: datetime,
         checks: Iterable[ExistenceCheck] = (),
-        also_put: Sequence[Record] = (),
+        also_put: Sequence[Put] = (),
     ) -> None:
         """One transaction, conditional on the version read: ticket, entry diff, history, and
         `also_put` items (a comment and its ticket change commit together or not at all)."""
@@ -265,10 +286,11 @@ class TicketRepository(Repository):
                 for item in _history_items(new, changes, actor_id, at):
                     tx.save(item)
                 for item in also_put:
-                    tx.save(item)
+                    _put(tx, item)
         except TransactionCancelled as cancelled:
             ticket_index = len(checks) + len(removed)
-            raise _explain(cancelled, checks, ticket_index, VersionConflict("the ticket changed meanwhile")) from cancelled
+            on_ticket = VersionConflict("the ticket changed meanwhile")
+            raise _explain(cancelled, checks, ticket_index, on_ticket, _conditional(also_put)) from cancelled
 
     # -- upkeep after the commit (chalicelib/handlers/ticket_changes.py) ------------------
     def refresh_entries(self, ticket: Ticket, fields: Sequence[str]) -> int:
@@ -384,8 +406,16 @@ def _add_checks(tx: TransactWrite, checks: Sequence[ExistenceCheck]) -> None:
         tx.condition_check(Record, check.pk, check.sk, condition=condition)
 
 
+def _conditional(items: Sequence[Put]) -> list[ConditionalPut]:
+    return [item for item in items if isinstance(item, ConditionalPut)]
+
+
 def _explain(
-    cancelled: TransactionCancelled, checks: Sequence[ExistenceCheck], ticket_index: int, on_ticket: DomainError
+    cancelled: TransactionCancelled,
+    checks: Sequence[ExistenceCheck],
+    ticket_index: int,
+    on_ticket: DomainError,
+    conditional: Sequence[ConditionalPut] = (),
 ) -> DomainError:
     """Which item of a cancelled transaction failed: a check or the ticket itself.
 
@@ -398,6 +428,8 @@ def _explain(
         return ValidationFailed([FieldError(name, "does not exist") for name in bad])
     if ticket_index in failed:
         return on_ticket
+    if conditional and failed:  # neither a check nor the ticket: the conditional put (one per write)
+        return conditional[0].refused
     if cancelled.transient:
         return Unavailable("the ticket is being changed by another request; retry", retry_after=1)
     return Unavailable("the write was refused; retry")
