@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.services.directory import DirectoryService
     from chalicelib.services.escalations import EscalationService, EscalationStarter
     from chalicelib.services.events import EventFeed
+    from chalicelib.services.inbound_mail import InboundMailService
     from chalicelib.services.record_actions import RecordActionsService
     from chalicelib.services.sla import SlaConfigCache, SlaService
     from chalicelib.services.statuses import StatusCatalogCache
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from chalicelib.storage.directory import DirectoryRepository
     from chalicelib.storage.escalations import EscalationRepository, EscalationWorkflow
     from chalicelib.storage.events import EventRepository
+    from chalicelib.storage.inbound_mail import InboundMailRepository
     from chalicelib.storage.mail import MailRepository, SesSender
     from chalicelib.storage.sla import SlaTimers
     from chalicelib.storage.tickets import TicketRepository
@@ -243,6 +245,7 @@ def reset() -> None:
         mail_repository,
         ses_client,
         ses_sender,
+        inbound_mail_repository,
     ):
         builder.cache_clear()
 
@@ -474,3 +477,33 @@ def ses_sender() -> SesSender:
     from chalicelib.storage.mail import SesSender
 
     return SesSender(ses_client(), mail_settings().configuration_set)
+
+
+# -- inbound mail (issue 10) -------------------------------------------------------------------
+# The receiver writes tickets and comments through the same services as the API (same rules,
+# events, SLA), bound to the table like the API is (Settings needs no API secret to be built).
+@per_environment
+def inbound_mail_repository() -> InboundMailRepository:
+    from chalicelib.storage.inbound_mail import InboundMailRepository
+
+    _storage_bound()
+    return InboundMailRepository()
+
+
+def inbound_mail_service(count: Callable[[str, int], None]) -> InboundMailService:
+    """Built once per environment by the handler (`handlers/inbound_mail.receiver`)."""
+    from chalicelib.services.inbound_mail import InboundMailService
+    from chalicelib.storage.inbound_mail import RawMailStore
+
+    return InboundMailService(
+        RawMailStore(s3_client()),
+        inbound_mail_repository(),
+        ticket_repository(),
+        directory_repository(),
+        ticket_service(),
+        conversation_service(),
+        mail_settings(),
+        clock=clock,
+        count=count,
+        log=logger(),
+    )

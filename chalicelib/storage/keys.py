@@ -154,3 +154,23 @@ def mail_thread_sk(at: datetime, message_id: str) -> str:
 def message_id_pk(message_id: str) -> str:
     """Which ticket a Message-ID belongs to (inbound threading: one BatchGetItem of ids)."""
     return f"MSGID#{message_id}"
+
+
+# -- inbound mail (issue 10) ---------------------------------------------------------
+INBOUND_ORIGINAL_PREFIX = "MAIL#IN#"
+MAIL_PARKED_PK = "MAIL#PARKED"
+ORG_DOMAIN_PK = "DIR#org-domain"
+
+
+def inbound_original_sk(activity_id: str | None) -> str:
+    """The raw message of an inbound comment, or (None) of the mail that opened the ticket."""
+    return f"{INBOUND_ORIGINAL_PREFIX}{activity_id or 'ticket'}"
+
+
+def mail_rate_pk(address: str) -> str:
+    return f"MAIL#RATE#{address}"
+
+
+def email_index_pk(address: str) -> str:
+    """GSI1 partition of the users with this (normalized) address."""
+    return f"EMAIL#{address}"
