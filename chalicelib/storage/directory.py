@@ -12,7 +12,7 @@ from chalicelib.domain.mail.addresses import normalize_address
 from chalicelib.storage import keys
 from chalicelib.storage.base import Repository
 from chalicelib.storage.errors import TransactionCancelled, translated
-from chalicelib.storage.models import DirectoryItem
+from chalicelib.storage.models import DirectoryItem, OrgDomainItem
 
 KINDS = ("user", "organization", "team", "status", "business_hours", "sla_policy")
 
@@ -181,6 +181,65 @@ class DirectoryRepository(Repository):
             if existing is None:  # deleted again in between: the token names nobody
                 raise
             return existing
+
+    # -- organizations and their mail domains --------------------------------------------------
+    def write_organization(
+        self, entry: Entry | None, entry_id: str, name: str, data: dict[str, Any], now: datetime, expected_version: int | None
+    ) -> Entry:
+        """Create (entry None) or update an organization and its `DIR#org-domain` items in one
+        transaction: a domain added is put only if no organization has it (Conflict naming it),
+        a domain dropped is deleted only if it is this organization's."""
+        old = set(entry.data.get("domains") or []) if entry is not None else set()
+        new = list(dict.fromkeys(data.get("domains") or []))
+        added, removed = [d for d in new if d not in old], sorted(old - set(new))
+        if entry is None:
+            item, condition = self._new_item("organization", entry_id, name, data, now), DirectoryItem.PK.does_not_exist()
+        else:
+            item = DirectoryItem(
+                keys.directory_pk("organization"),
+                entry.id,
+                id=entry.id,
+                name=name,
+                data=data,
+                created_at=entry.created_at,
+                updated_at=now,
+                version=(expected_version or entry.version) + 1,
+            )
+            condition = DirectoryItem.version == (expected_version or entry.version)
+        try:
+            with translated(), self._transaction() as tx:
+                for domain in removed:  # deletes go first in the request: indexes 0..len(removed)-1
+                    tx.delete(OrgDomainItem(keys.ORG_DOMAIN_PK, domain), condition=OrgDomainItem.organization_id == entry_id)
+                tx.save(item, condition=condition)
+                for domain in added:
+                    claim = OrgDomainItem(keys.ORG_DOMAIN_PK, domain, organization_id=entry_id)
+                    tx.save(claim, condition=OrgDomainItem.PK.does_not_exist())
+        except TransactionCancelled as exc:
+            failed = exc.failed_indexes()
+            taken = [added[i - len(removed) - 1] for i in failed if i > len(removed)]
+            if taken:
+                raise Conflict(f"the domain {taken[0]} belongs to another organization") from exc
+            if len(removed) in failed:
+                if entry is None:
+                    raise Conflict(f"organization {entry_id!r} already exists") from exc
+                raise VersionConflict("the organization changed meanwhile") from exc
+            raise Unavailable("the organization could not be written; retry") from exc
+        return _entry("organization", item)
+
+    def delete_organization(self, entry: Entry) -> None:
+        """The organization and its domain items, one transaction."""
+        with translated(on_condition_failed=lambda: NotFound("organization not found")), self._transaction() as tx:
+            tx.delete(DirectoryItem(keys.directory_pk("organization"), entry.id), condition=DirectoryItem.PK.exists())
+            for domain in entry.data.get("domains") or []:
+                tx.delete(OrgDomainItem(keys.ORG_DOMAIN_PK, domain))
+
+    def organization_of_domain(self, domain: str) -> str | None:
+        """The organization whose `domains` hold `domain` (one GetItem)."""
+        with translated():
+            try:
+                return str(OrgDomainItem.get(keys.ORG_DOMAIN_PK, domain, consistent_read=True).organization_id)
+            except OrgDomainItem.DoesNotExist:
+                return None
 
     def users_by_email(self, address: str, limit: int = 10) -> list[Entry]:
         """The users whose email is `address` (normalized): one Query of GSI1 (eventually
