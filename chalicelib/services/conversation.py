@@ -167,10 +167,12 @@ class ConversationService:
         activity_id: str | None = None,
         fields: Mapping[str, Any] | None = None,
         also_put: Sequence[Put] = (),
+        attachments: Sequence[Mapping[str, Any]] = (),
     ) -> Posted:
         """A public reply or internal note and the ticket change it causes, in one transaction.
-        Channels (inbound mail) may name the activity's id, its `fields` and items that commit
-        with it (`also_put`: the Message-ID claim, attachment records)."""
+        Channels (inbound mail) may name the activity's id, its `fields`, its already stored
+        `attachments` and items that commit with it (`also_put`: the Message-ID claim, the
+        attachment records)."""
         if visibility is None:
             visibility = self._settings.default_reply_visibility() if caller.is_staff else "public"
         prepared = prepare_body(body)
@@ -218,6 +220,7 @@ class ConversationService:
                 cc=[user for user in cc if user in new_cc],
                 notify=notify,
                 fields=dict(fields or {}),
+                attachments=[dict(a) for a in attachments],
             )
             posted["activity"] = activity
             checks = self._tickets.reference_checks(updated, {c.property for c in changes} - {"cc"})

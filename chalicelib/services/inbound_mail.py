@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.config import MailSettings
-from chalicelib.domain.conversation import prepare_body
+from chalicelib.domain.conversation import Activity, prepare_body
 from chalicelib.domain.errors import (
     Conflict,
     Contention,
@@ -55,10 +56,17 @@ from chalicelib.domain.visibility import Caller, is_end_user_of
 from chalicelib.services.conversation import ConversationService
 from chalicelib.services.directory import caller_of
 from chalicelib.services.tickets import TicketService
-from chalicelib.storage.activities import new_activity_id
+from chalicelib.storage.activities import new_activity_id, to_item
 from chalicelib.storage.directory import DirectoryRepository, Entry
-from chalicelib.storage.inbound_mail import AlreadyReceived, InboundMailRepository, Original, OriginalMissing, RawMailStore
-from chalicelib.storage.tickets import TicketRepository
+from chalicelib.storage.inbound_mail import (
+    AlreadyReceived,
+    InboundFiles,
+    InboundMailRepository,
+    Original,
+    OriginalMissing,
+    RawMailStore,
+)
+from chalicelib.storage.tickets import Put, TicketRepository
 
 # A person writes a few mails an hour; a loop with a system we do not recognise as automated
 # writes one per notification. 20 in 10 minutes stops such a loop after 20 comments, and no
@@ -71,6 +79,14 @@ NO_TEXT = "(no text)"
 MAX_ENVELOPE_RECIPIENTS = 50
 OUTCOMES = ("created", "commented", "duplicate", "loop", "parked", "refused", "malformed", "rejected")
 METRIC_PREFIX = "MailInbound"  # MailInboundCreated, MailInboundDuplicate, ... (+ MailInboundRetried)
+
+MAIL_ACTOR = "system"
+LEFT_OUT = {
+    "type_not_allowed": "this file type is not accepted",
+    "too_large": "over 500 KB",
+    "too_many": "more than 5 files in one message",
+    "empty": "empty",
+}
 
 Count = Callable[[str, int], None]
 
@@ -95,6 +111,7 @@ class InboundMailService:
         ticket_service: TicketService,
         conversation: ConversationService,
         settings: MailSettings,
+        files: InboundFiles,
         *,
         clock: Callable[[], datetime],
         count: Count,
@@ -107,6 +124,7 @@ class InboundMailService:
         self._ticket_service = ticket_service
         self._conversation = conversation
         self._settings = settings
+        self._files = files
         self._addresses = ReplyAddresses(settings.support_domain, settings.secrets)
         self._ids = MessageIds(settings.support_domain, settings.secrets)
         self._clock = clock
@@ -217,6 +235,7 @@ class InboundMailService:
             return self._new_ticket(message, message_id, original, "follow_up_of_closed", users)
         now = self._clock()
         activity_id = new_activity_id(now)
+        summaries, records = self._attachments(message, ticket.id, activity_id, author.user_id, now)
         posted = self._conversation.comment(
             author,
             ticket.id,
@@ -228,7 +247,8 @@ class InboundMailService:
             now=now,
             activity_id=activity_id,
             fields={"channel": "email"},
-            also_put=self._inbound.received(message_id, ticket.id, activity_id, original, now),
+            also_put=[*self._inbound.received(message_id, ticket.id, activity_id, original, now), *records],
+            attachments=summaries,
         )
         return Received("commented", reason, ticket.id, posted.activity.id)
 
@@ -245,9 +265,42 @@ class InboundMailService:
             "description": prepare_body(_body(message)).text,
             "channel": "email",
         }
-        also_put = self._inbound.received(message_id, ticket_id, None, original, now)
+        _, records = self._attachments(message, ticket_id, None, requester.user_id, now)
+        also_put = [*self._inbound.received(message_id, ticket_id, None, original, now), *records]
         ticket = self._ticket_service.create(requester, values, now, also_put=also_put, ticket_id=ticket_id)
         return Received("created", reason, ticket.id)
+
+    # -- attachments -------------------------------------------------------------------------
+    def _attachments(
+        self, message: ParsedInbound, ticket_id: str, comment_id: str | None, uploader: str, now: datetime
+    ) -> tuple[list[dict[str, Any]], list[Put]]:
+        """Store the allowed parts (the API's allow-list, 500 KB, 5 per message: the parser
+        checked them); answer the message's attachment summaries and the records that commit with
+        it: the attachment items, confirmed, and an internal note naming the parts left out."""
+        stored = []
+        for part in message.attachments:
+            attachment_id = uuid.uuid4().hex
+            key = self._files.store(ticket_id, attachment_id, part.filename, part.content_type, part.data)
+            stored.append((attachment_id, part.filename, part.content_type, len(part.data), key))
+        records: list[Put] = [*self._files.records(ticket_id, comment_id, stored, uploader, now)]
+        if message.left_out:
+            lines = [
+                f"- {p.filename or '(no name)'} ({p.content_type}, {p.size} bytes): {LEFT_OUT[p.reason]}"
+                for p in message.left_out
+            ]
+            text = "Left out of the email (not attached to the ticket):\n" + "\n".join(lines)
+            note = Activity(
+                id=new_activity_id(now),
+                ticket_id=ticket_id,
+                type="note",
+                visibility="internal",
+                actor_id=MAIL_ACTOR,
+                at=now,
+                body=prepare_body(html.escape(text, quote=False)).text,
+            )
+            records.append(to_item(note))
+        summaries = [{"id": i, "filename": f, "content_type": t, "size": n} for i, f, t, n, _ in stored]
+        return summaries, records
 
     # -- people ------------------------------------------------------------------------------
     def _users_of(self, address: str) -> list[Entry]:
@@ -278,6 +331,9 @@ class InboundMailService:
         user_id = mail_user_id(address)
         local, _ = split_address(address)
         data: dict[str, Any] = {"email": address, "role": "customer", "source": "email"}
+        organization_id = self._directory.organization_of_domain(split_address(address)[1])
+        if organization_id is not None:  # API.md: an unknown sender joins the org whose domain matches
+            data["organization_id"] = organization_id
         try:
             return self._directory.create_user(user_id, name or local or address, data, self._clock())
         except Conflict:

@@ -9,7 +9,7 @@ twice and nothing is half-written (docs/decisions.md, "Email: inbound").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +22,8 @@ from chalicelib.storage import keys
 from chalicelib.storage.base import Repository
 from chalicelib.storage.errors import THROTTLING, translated
 from chalicelib.storage.models import (
+    AttachmentCountItem,
+    AttachmentItem,
     InboundOriginalItem,
     MailRateItem,
     MailThreadItem,
@@ -171,3 +173,56 @@ class RawMailStore:
             raise Unavailable(f"S3 refused the read ({code}); retry shortly") from exc
         except BotoCoreError as exc:
             raise Unavailable(f"S3 could not be reached ({type(exc).__name__})") from exc
+
+
+class InboundFiles:
+    """Attachments of inbound mail: the bytes go to the attachments bucket before the message's
+    transaction; the records (`records`) commit in it. If the transaction fails, the objects stay
+    without records (never listed, never downloadable): swept with the ticket's prefix when it is
+    purged, or by listing `tickets/<id>/<attachment id>/` against its `ATT#` items."""
+
+    def __init__(self, client: Any, bucket: Callable[[], str]) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    def store(self, ticket_id: str, attachment_id: str, filename: str, content_type: str, data: bytes) -> str:
+        key = keys.attachment_object_key(ticket_id, attachment_id, filename)
+        try:
+            self._client.put_object(Bucket=self._bucket(), Key=key, Body=data, ContentType=content_type)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in THROTTLING or code in ("SlowDown", "Throttling"):
+                raise Throttled("S3 is throttling writes; retry shortly") from exc
+            raise Unavailable(f"S3 refused the write ({code}); retry shortly") from exc
+        except BotoCoreError as exc:
+            raise Unavailable(f"S3 could not be reached ({type(exc).__name__})") from exc
+        return key
+
+    @staticmethod
+    def records(
+        ticket_id: str, comment_id: str | None, files: Sequence[tuple[str, str, str, int, str]], uploader: str, now: datetime
+    ) -> list[Record]:
+        """Confirmed attachment items of one new message and its per-message count.
+        `files`: (attachment id, filename, content type, size, object key)."""
+        pk = keys.ticket_pk(ticket_id)
+        items: list[Record] = [
+            AttachmentItem(
+                pk,
+                keys.attachment_sk(attachment_id),
+                id=attachment_id,
+                ticket_id=ticket_id,
+                comment_id=comment_id,
+                filename=filename,
+                content_type=content_type,
+                size=size,
+                visibility="public",
+                object_key=object_key,
+                uploaded_by=uploader,
+                created_at=now,
+                uploaded_at=now,
+            )
+            for attachment_id, filename, content_type, size, object_key in files
+        ]
+        if files:
+            items.append(AttachmentCountItem(pk, keys.attachment_count_sk(comment_id), count=len(files)))
+        return items

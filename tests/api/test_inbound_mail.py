@@ -20,6 +20,7 @@ from tests.api.conftest import ApiUser
 from tests.api.test_notifications import DOMAIN, mails_to, send_pending, sent
 
 BUCKET = "helpdesk-test-inbound"
+ATTACHMENTS = "helpdesk-local-attachments"  # Settings' default
 mail = test_notifications.mail  # the bus, the notification queue and SES, as notifications use them
 people = test_notifications.people
 
@@ -38,6 +39,7 @@ def inbound(mail: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[M
     from chalicelib.handlers import inbound_mail as handler
 
     boto3.client("s3").create_bucket(Bucket=BUCKET)
+    boto3.client("s3").create_bucket(Bucket=ATTACHMENTS)
     metrics = Metrics()
     monkeypatch.setattr(handler, "emit_metric", metrics)
     handler.receiver.cache_clear()
@@ -283,3 +285,78 @@ def test_malformed_and_hostile_messages_each_get_a_counted_outcome_and_the_batch
     assert inbound.counts.get("MailInboundMalformed", 0) >= 4  # no headers, empty, no From, junk body, missing object
     for ticket in tickets_of(people["agent"]):
         assert "\r" not in ticket["subject"] and "\n" not in ticket["subject"]
+
+
+# -- organizations' mail domains ---------------------------------------------------------------
+def test_an_unknown_sender_at_an_organizations_domain_becomes_its_customer(people, inbound):
+    admin = people["admin"]
+    assert admin.patch("/v1/organizations/acme", {"domains": ["acme.example", "acme-corp.example"]}).status_code == 200
+    deliver(message(sender="Carol <carol@acme-corp.example>", subject="Badge", text="My badge fails."))
+
+    (ticket,) = tickets_of(people["agent"])
+    carol = admin.get(f"/v1/users/{ticket['requester_id']}").data
+    assert carol["organization_id"] == "acme" and carol["role"] == "customer"
+    assert ticket["organization_id"] == "acme"
+    deliver(message(sender="dan@elsewhere.example", subject="Hi", text="Hello."))
+    dan = next(t for t in tickets_of(people["agent"]) if t["subject"] == "Hi")
+    assert dan["organization_id"] is None
+
+
+def test_a_mail_domain_belongs_to_one_organization_and_must_be_a_domain(people):
+    admin = people["admin"]
+    assert admin.patch("/v1/organizations/acme", {"domains": ["acme.example"]}).status_code == 200
+
+    taken = admin.post("/v1/organizations", {"id": "globex", "name": "Globex", "domains": ["globex.example", "acme.example"]})
+    assert taken.status_code == 409 and "acme.example" in taken.data["detail"]
+    assert admin.get("/v1/organizations/globex").status_code == 404  # nothing half-written
+    assert admin.post("/v1/organizations", {"id": "x", "name": "X", "domains": ["localhost"]}).status_code == 422
+
+    assert admin.patch("/v1/organizations/acme", {"domains": []}).status_code == 200  # frees it
+    created = admin.post("/v1/organizations", {"id": "globex", "name": "Globex", "domains": ["acme.example"]})
+    assert created.status_code == 201 and created.data["domains"] == ["acme.example"]
+    assert admin.delete("/v1/organizations/globex").status_code == 204
+    assert admin.post("/v1/organizations", {"id": "initech", "name": "Initech", "domains": ["acme.example"]}).status_code == 201
+
+
+# -- attachments -------------------------------------------------------------------------------
+def with_files(*files: tuple[str, str, bytes], **kw: Any) -> bytes:
+    built = EmailMessage()
+    built["From"], built["To"] = kw.get("sender", "alice@acme.example"), f"support@{DOMAIN}"
+    built["Subject"], built["Message-ID"] = kw.get("subject", "Logs"), f"<{uuid.uuid4().hex}@mail.example>"
+    built.set_content(kw.get("text", "Logs attached."))
+    for filename, content_type, data in files:
+        maintype, subtype = content_type.split("/")
+        built.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return built.as_bytes()
+
+
+def test_an_allowed_file_is_stored_on_the_comment_and_a_disallowed_part_is_noted_for_agents(people, emailed_ticket, inbound):
+    tid = emailed_ticket["id"]
+    raw = with_files(
+        ("vpn.log.txt", "text/plain", b"line 1\nline 2\n"),
+        ("setup.exe", "application/x-msdownload", b"MZ" + b"\0" * 100),
+        ("huge.pdf", "application/pdf", b"%PDF" + b"x" * 600_000),
+        subject=f"[#{emailed_ticket['number']}] logs",
+    )
+    deliver(raw)
+
+    (reply,) = comments(people["alice"], tid)
+    assert reply["body"] == "Logs attached."
+    assert [(a["filename"], a["size"]) for a in reply["attachments"]] == [("vpn.log.txt", 14)]
+    listed = people["alice"].get(f"/v1/tickets/{tid}/attachments").data["items"]
+    assert [a["filename"] for a in listed] == ["vpn.log.txt"]
+    (key,) = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=ATTACHMENTS)["Contents"]]
+    assert key.startswith(f"tickets/{tid}/") and key.endswith("/vpn.log.txt")
+    assert boto3.client("s3").get_object(Bucket=ATTACHMENTS, Key=key)["Body"].read() == b"line 1\nline 2\n"
+
+    notes = people["agent"].get(f"/v1/tickets/{tid}/timeline?type=note").data["items"]
+    (note,) = notes
+    assert "setup.exe" in note["body"] and "huge.pdf" in note["body"] and note["visibility"] == "internal"
+    assert [e for e in people["alice"].get(f"/v1/tickets/{tid}/timeline").data["items"] if e["type"] == "note"] == []
+
+
+def test_a_first_mail_with_a_file_opens_a_ticket_with_the_file_on_it(people, inbound):
+    deliver(with_files(("report.csv", "text/csv", b"a,b\n1,2\n"), subject="Report"))
+    (ticket,) = tickets_of(people["alice"])
+    listed = people["alice"].get(f"/v1/tickets/{ticket['id']}/attachments").data["items"]
+    assert [(a["filename"], a["comment_id"]) for a in listed] == [("report.csv", None)]
