@@ -493,7 +493,7 @@ def inbound_mail_repository() -> InboundMailRepository:
 def inbound_mail_service(count: Callable[[str, int], None]) -> InboundMailService:
     """Built once per environment by the handler (`handlers/inbound_mail.receiver`)."""
     from chalicelib.services.inbound_mail import InboundMailService
-    from chalicelib.storage.inbound_mail import InboundFiles, RawMailStore
+    from chalicelib.storage.inbound_mail import InboundFiles, RawMailStore, RefusalNotices
 
     return InboundMailService(
         RawMailStore(s3_client()),
@@ -504,6 +504,8 @@ def inbound_mail_service(count: Callable[[str, int], None]) -> InboundMailServic
         conversation_service(),
         mail_settings(),
         InboundFiles(s3_client(), lambda: settings().attachments_bucket),
+        RefusalNotices(),
+        ses_sender(),
         clock=clock,
         count=count,
         log=logger(),

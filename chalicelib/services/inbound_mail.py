@@ -47,10 +47,11 @@ from chalicelib.domain.errors import (
     Unavailable,
     ValidationFailed,
 )
-from chalicelib.domain.mail import inbound, threading, trimming
+from chalicelib.domain.mail import inbound, loops, threading, trimming
 from chalicelib.domain.mail.addresses import ReplyAddresses, split_address
 from chalicelib.domain.mail.message_ids import MessageIds
 from chalicelib.domain.mail.parsed import ParsedInbound
+from chalicelib.domain.mail.refusals import refusal_notice
 from chalicelib.domain.tickets import Ticket, is_blank
 from chalicelib.domain.visibility import Caller, is_end_user_of
 from chalicelib.services.conversation import ConversationService
@@ -65,7 +66,9 @@ from chalicelib.storage.inbound_mail import (
     Original,
     OriginalMissing,
     RawMailStore,
+    RefusalNotices,
 )
+from chalicelib.storage.mail import MailRejected, SesSender
 from chalicelib.storage.tickets import Put, TicketRepository
 
 # A person writes a few mails an hour; a loop with a system we do not recognise as automated
@@ -112,6 +115,8 @@ class InboundMailService:
         conversation: ConversationService,
         settings: MailSettings,
         files: InboundFiles,
+        refusals: RefusalNotices,
+        ses: SesSender,
         *,
         clock: Callable[[], datetime],
         count: Count,
@@ -125,6 +130,8 @@ class InboundMailService:
         self._conversation = conversation
         self._settings = settings
         self._files = files
+        self._refusals = refusals
+        self._ses = ses
         self._addresses = ReplyAddresses(settings.support_domain, settings.secrets)
         self._ids = MessageIds(settings.support_domain, settings.secrets)
         self._clock = clock
@@ -178,10 +185,49 @@ class InboundMailService:
         except OriginalMissing:
             return self._done(Received("malformed", "original_missing"), original)
         except MailTooLarge:
-            return self._done(Received("refused", "too_large"), original)
+            return self._done(self._refuse(original), original)
         except MalformedMail:
             return self._done(Received("malformed", "unreadable_mime"), original)
         return self._done(self._apply(message, original, envelope_recipients, release), original)
+
+    def _refuse(self, original: Original) -> Received:
+        """Over 20 MB: no ticket; a notice to the sender when it is a person (see
+        `domain.mail.refusals`), at most once per message and within the sender's rate."""
+        head = self._raw.head(original)
+        end = head.find(b"\r\n\r\n") if b"\r\n\r\n" in head else head.find(b"\n\n")
+        try:
+            message = inbound.parse(head[: end if end >= 0 else len(head)] + b"\r\n\r\n")
+        except (MalformedMail, MailTooLarge):
+            return Received("refused", "too_large_unreadable")
+        sender = message.sender.address
+        if not sender:
+            return Received("refused", "too_large_no_sender")
+        automated = loops.automated_reason(message, self._ids)
+        if automated is not None:
+            return Received("refused", f"too_large_{automated}")
+        now = self._clock()
+        if self._inbound.count_sender(sender, now, RATE_WINDOW) > RATE_LIMIT:
+            return Received("refused", "too_large_over_rate")
+        if not self._refusals.claim(original, now):
+            return Received("refused", "too_large_notice_sent_before")
+        notice = refusal_notice(
+            message_id=self._ids.for_message(f"refused\x00{original.key}", sender),
+            to=sender,
+            from_name=self._settings.from_name,
+            from_address=self._addresses.plain,
+            subject=message.subject,
+            in_reply_to=message.message_id,
+            limit_bytes=inbound.MAX_MESSAGE_BYTES,
+            now=now,
+        )
+        try:
+            self._ses.send(notice, self._addresses.plain, [sender])
+        except MailRejected:
+            return Received("refused", "too_large_notice_rejected")
+        except (Throttled, Unavailable):
+            self._refusals.release(original)
+            raise
+        return Received("refused", "too_large")
 
     def _apply(self, message: ParsedInbound, original: Original, envelope: Sequence[str], release: bool) -> Received:
         sender = message.sender.address

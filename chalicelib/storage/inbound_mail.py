@@ -9,12 +9,14 @@ twice and nothing is half-written (docs/decisions.md, "Email: inbound").
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.domain.errors import Conflict, MailTooLarge, Throttled, Unavailable
 from chalicelib.domain.mail.inbound import MAX_MESSAGE_BYTES
@@ -148,6 +150,38 @@ class InboundMailRepository(Repository):
             item.save()
 
 
+class _Taken(Conflict):
+    """A conditional put found the item there (internal)."""
+
+
+class RefusalNotices:
+    """At most one refusal notice per stored message: a conditional put on `MAIL#REFUSED` before
+    SES is called (a redelivered record sends none; a notice lost in a crash is not re-sent:
+    one missing notice beats a bounce storm)."""
+
+    def claim(self, original: Original, now: datetime) -> bool:
+        item = ParkedMailItem(
+            keys.MAIL_REFUSED_PK,
+            original.key,
+            bucket=original.bucket,
+            object_key=original.key,
+            reason="too_large",
+            at=keys.stamp(now),
+            ttl=now + PARKED_RETENTION,
+        )
+        try:
+            with translated(on_condition_failed=_Taken):
+                item.save(condition=ParkedMailItem.PK.does_not_exist())
+        except _Taken:
+            return False
+        return True
+
+    def release(self, original: Original) -> None:
+        """SES failed before sending: the retry may claim it again (best effort)."""
+        with contextlib.suppress(PynamoDBException):
+            ParkedMailItem(keys.MAIL_REFUSED_PK, original.key).delete()
+
+
 class RawMailStore:
     """The inbound bucket, read only under `inbound/` (the receipt rule's prefix and the role's)."""
 
@@ -170,6 +204,19 @@ class RawMailStore:
                 raise OriginalMissing(code) from exc
             if code in THROTTLING or code in ("SlowDown", "Throttling"):
                 raise Throttled("S3 is throttling reads; retry shortly") from exc
+            raise Unavailable(f"S3 refused the read ({code}); retry shortly") from exc
+        except BotoCoreError as exc:
+            raise Unavailable(f"S3 could not be reached ({type(exc).__name__})") from exc
+
+    def head(self, original: Original, size: int = 64 * 1024) -> bytes:
+        """The first `size` bytes (a refused message's headers: who to tell)."""
+        try:
+            response = self._client.get_object(Bucket=original.bucket, Key=original.key, Range=f"bytes=0-{size - 1}")
+            return bytes(response["Body"].read(size))
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "404", "NoSuchBucket"):
+                raise OriginalMissing(code) from exc
             raise Unavailable(f"S3 refused the read ({code}); retry shortly") from exc
         except BotoCoreError as exc:
             raise Unavailable(f"S3 could not be reached ({type(exc).__name__})") from exc

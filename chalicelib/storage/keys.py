@@ -159,6 +159,7 @@ def message_id_pk(message_id: str) -> str:
 # -- inbound mail (issue 10) ---------------------------------------------------------
 INBOUND_ORIGINAL_PREFIX = "MAIL#IN#"
 MAIL_PARKED_PK = "MAIL#PARKED"
+MAIL_REFUSED_PK = "MAIL#REFUSED"  # SK <object key>: the refusal notice of that message was sent
 ORG_DOMAIN_PK = "DIR#org-domain"
 
 

@@ -360,3 +360,24 @@ def test_a_first_mail_with_a_file_opens_a_ticket_with_the_file_on_it(people, inb
     (ticket,) = tickets_of(people["alice"])
     listed = people["alice"].get(f"/v1/tickets/{ticket['id']}/attachments").data["items"]
     assert [(a["filename"], a["comment_id"]) for a in listed] == [("report.csv", None)]
+
+
+# -- refused -----------------------------------------------------------------------------------
+def test_a_message_over_20_mb_opens_nothing_and_its_sender_gets_one_notice(people, inbound):
+    big = with_files(("film.mp4", "video/mp4", b"\0" * (21 * 1024 * 1024)), subject="The video")
+    once = record(stored(big))
+    assert receive(once) == {"batchItemFailures": []}
+    assert receive(once) == {"batchItemFailures": []}  # redelivered: no second notice
+
+    assert tickets_of(people["agent"]) == []
+    (notice,) = mails_to("alice@acme.example")
+    assert notice["Subject"] == "Not delivered: The video" and notice["Auto-Submitted"] == "auto-replied"
+    assert "larger than 20 MB" in notice.get_body(preferencelist=("plain",)).get_content()
+    assert inbound.counts["MailInboundRefused"] == 2
+
+
+def test_an_automated_message_over_20_mb_gets_no_notice(people, inbound):
+    big = message(sender="robot@acme.example", subject="Backup", text="x" * (21 * 1024 * 1024), Auto_Submitted="auto-generated")
+    deliver(big)
+    assert sent() == [] and tickets_of(people["agent"]) == []
+    assert inbound.counts == {"MailInboundRefused": 1}
