@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.services.directory import DirectoryService
     from chalicelib.services.escalations import EscalationService, EscalationStarter
     from chalicelib.services.events import EventFeed
-    from chalicelib.services.inbound_mail import InboundMailService
+    from chalicelib.services.inbound_mail import InboundMailService, InboundOriginals
     from chalicelib.services.record_actions import RecordActionsService
     from chalicelib.services.sla import SlaConfigCache, SlaService
     from chalicelib.services.statuses import StatusCatalogCache
@@ -246,6 +246,7 @@ def reset() -> None:
         ses_client,
         ses_sender,
         inbound_mail_repository,
+        inbound_originals,
     ):
         builder.cache_clear()
 
@@ -510,3 +511,10 @@ def inbound_mail_service(count: Callable[[str, int], None]) -> InboundMailServic
         count=count,
         log=logger(),
     )
+
+
+@per_environment
+def inbound_originals() -> InboundOriginals:
+    from chalicelib.services.inbound_mail import InboundOriginals
+
+    return InboundOriginals(ticket_service(), inbound_mail_repository(), s3_client)

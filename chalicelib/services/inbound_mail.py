@@ -43,6 +43,7 @@ from chalicelib.domain.errors import (
     MailTooLarge,
     MalformedMail,
     NotAllowed,
+    NotFound,
     Throttled,
     Unavailable,
     ValidationFailed,
@@ -458,3 +459,34 @@ def _notification(body: Any) -> Mapping[str, Any] | None:
     if not isinstance(data, Mapping) or data.get("notificationType") != "Received":
         return None
     return data
+
+
+ORIGINAL_URL_SECONDS = 5 * 60
+TICKET_DESCRIPTION = "description"  # the activity id naming the mail that opened the ticket
+
+
+class InboundOriginals:
+    """Agents read the raw message a comment (or the ticket itself) came from; anyone else, and
+    anything not from mail, is 404 (the original names addresses and headers customers never see)."""
+
+    def __init__(self, tickets: TicketService, inbound_mail: InboundMailRepository, s3_client: Callable[[], Any]) -> None:
+        self._tickets = tickets
+        self._inbound = inbound_mail
+        self._s3 = s3_client
+
+    def download(self, caller: Caller, ticket_id: str, activity_id: str) -> tuple[str, int]:
+        ticket = self._tickets.get(caller, ticket_id)  # 404 when the caller may not see it
+        if not caller.is_staff:
+            raise NotFound("no original message")
+        original = self._inbound.original(ticket.id, None if activity_id == TICKET_DESCRIPTION else activity_id)
+        if original is None:
+            raise NotFound("no original message")
+        try:
+            url = self._s3().generate_presigned_url(
+                "get_object",
+                Params={"Bucket": original.bucket, "Key": original.key, "ResponseContentType": "message/rfc822"},
+                ExpiresIn=ORIGINAL_URL_SECONDS,
+            )
+        except Exception as exc:  # botocore must not leak above the service
+            raise Unavailable("file storage is unavailable; retry") from exc
+        return str(url), ORIGINAL_URL_SECONDS

@@ -381,3 +381,25 @@ def test_an_automated_message_over_20_mb_gets_no_notice(people, inbound):
     deliver(big)
     assert sent() == [] and tickets_of(people["agent"]) == []
     assert inbound.counts == {"MailInboundRefused": 1}
+
+
+# -- the original, for agents --------------------------------------------------------------------
+def test_agents_download_the_original_of_an_emailed_comment_and_customers_get_404(people, emailed_ticket, inbound, client):
+    import urllib.parse
+
+    tid = emailed_ticket["id"]
+    raw = message(subject=f"[#{emailed_ticket['number']}] more", text="See the headers.")
+    deliver(raw)
+    (reply,) = comments(people["agent"], tid)
+
+    got = people["agent"].get(f"/v1/tickets/{tid}/activities/{reply['id']}/original")
+    assert got.status_code == 200 and got.data["expires_in"] == 300
+    from chalicelib.domain.mail.inbound import parse
+
+    key = urllib.parse.unquote(urllib.parse.urlparse(got.data["download_url"]).path).lstrip("/").removeprefix(f"{BUCKET}/")
+    assert parse(boto3.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read()).message_id == parse(raw).message_id
+    first = people["agent"].get(f"/v1/tickets/{tid}/activities/description/original")
+    assert first.status_code == 200
+    assert people["alice"].get(f"/v1/tickets/{tid}/activities/{reply['id']}/original").status_code == 404
+    agents_note = people["agent"].post(f"/v1/tickets/{tid}/comments", {"body": "typed", "visibility": "internal"}).data
+    assert people["agent"].get(f"/v1/tickets/{tid}/activities/{agents_note['id']}/original").status_code == 404
