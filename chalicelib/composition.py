@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.services.directory import DirectoryService
     from chalicelib.services.escalations import EscalationService, EscalationStarter
     from chalicelib.services.events import EventFeed
+    from chalicelib.services.inbound_mail import InboundMailService, InboundOriginals
     from chalicelib.services.presence import PresenceService
     from chalicelib.services.record_actions import RecordActionsService
     from chalicelib.services.routing import OpenCounters, Router, RoutingRuleService
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from chalicelib.storage.directory import DirectoryRepository
     from chalicelib.storage.escalations import EscalationRepository, EscalationWorkflow
     from chalicelib.storage.events import EventRepository
+    from chalicelib.storage.inbound_mail import InboundMailRepository
     from chalicelib.storage.mail import MailRepository, SesSender
     from chalicelib.storage.presence import PresenceRepository
     from chalicelib.storage.routing import RoutingRepository
@@ -258,6 +260,8 @@ def reset() -> None:
         routing_repository,
         router,
         open_counters,
+        inbound_mail_repository,
+        inbound_originals,
     ):
         builder.cache_clear()
 
@@ -577,3 +581,43 @@ def open_counters() -> OpenCounters:
     from chalicelib.services.routing import OpenCounters
 
     return OpenCounters(routing_repository())
+
+
+# -- inbound mail (issue 10) -------------------------------------------------------------------
+# The receiver writes tickets and comments through the same services as the API (same rules,
+# events, SLA), bound to the table like the API is (Settings needs no API secret to be built).
+@per_environment
+def inbound_mail_repository() -> InboundMailRepository:
+    from chalicelib.storage.inbound_mail import InboundMailRepository
+
+    _storage_bound()
+    return InboundMailRepository()
+
+
+def inbound_mail_service(count: Callable[[str, int], None]) -> InboundMailService:
+    """Built once per environment by the handler (`handlers/inbound_mail.receiver`)."""
+    from chalicelib.services.inbound_mail import InboundMailService
+    from chalicelib.storage.inbound_mail import InboundFiles, RawMailStore, RefusalNotices
+
+    return InboundMailService(
+        RawMailStore(s3_client()),
+        inbound_mail_repository(),
+        ticket_repository(),
+        directory_repository(),
+        ticket_service(),
+        conversation_service(),
+        mail_settings(),
+        InboundFiles(s3_client(), lambda: settings().attachments_bucket),
+        RefusalNotices(),
+        ses_sender(),
+        clock=clock,
+        count=count,
+        log=logger(),
+    )
+
+
+@per_environment
+def inbound_originals() -> InboundOriginals:
+    from chalicelib.services.inbound_mail import InboundOriginals
+
+    return InboundOriginals(ticket_service(), inbound_mail_repository(), s3_client)

@@ -77,3 +77,16 @@ def record_mail_feedback(event: SNSEvent) -> None:
     from chalicelib.handlers import notifications
 
     notifications.record_mail_feedback(event)
+
+
+# As for the other queues: the template replaces the placeholder with InboundMailQueue's ARN
+# (infra/template.json, ReceiveMail); SES's receipt rule → InboundMailTopic → this queue.
+PLACEHOLDER_INBOUND_MAIL_QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:helpdesk-unbound-InboundMailQueue"
+INBOUND_MAIL_QUEUE_ARN = os.environ.get("HELPDESK_INBOUND_MAIL_QUEUE_ARN") or PLACEHOLDER_INBOUND_MAIL_QUEUE_ARN
+
+
+@blueprint.on_sqs_message(queue_arn=INBOUND_MAIL_QUEUE_ARN, name="receive_mail", batch_size=5)
+def receive_mail(event: SQSEvent) -> dict[str, Any]:
+    from chalicelib.handlers import inbound_mail
+
+    return inbound_mail.receive_mail(event)

@@ -61,7 +61,7 @@ from chalicelib.storage import keys
 from chalicelib.storage.activities import ActivityRepository, Revision, items_for, new_activity_id
 from chalicelib.storage.directory import DirectoryRepository, Entry
 from chalicelib.storage.models import DirectoryItem
-from chalicelib.storage.tickets import ExistenceCheck
+from chalicelib.storage.tickets import ExistenceCheck, Put
 
 REPLY_VISIBILITIES = ("public", "internal")
 SETTINGS_ID = "workspace"
@@ -164,15 +164,22 @@ class ConversationService:
         notify: Sequence[str],
         status: str | None,
         now: datetime,
+        activity_id: str | None = None,
+        fields: Mapping[str, Any] | None = None,
+        also_put: Sequence[Put] = (),
+        attachments: Sequence[Mapping[str, Any]] = (),
     ) -> Posted:
-        """A public reply or internal note and the ticket change it causes, in one transaction."""
+        """A public reply or internal note and the ticket change it causes, in one transaction.
+        Channels (inbound mail) may name the activity's id, its `fields`, its already stored
+        `attachments` and items that commit with it (`also_put`: the Message-ID claim, the
+        attachment records)."""
         if visibility is None:
             visibility = self._settings.default_reply_visibility() if caller.is_staff else "public"
         prepared = prepare_body(body)
         if not prepared.text.strip():
             raise ValidationFailed([FieldError("body", "is empty once unsafe markup is removed")])
         cc, notify = list(dict.fromkeys(cc)), list(dict.fromkeys(notify))
-        activity_id = new_activity_id(now)  # one id across retries: a retry never posts twice
+        activity_id = activity_id or new_activity_id(now)  # one id across retries: a retry never posts twice
         posted: dict[str, Activity] = {}
         cc_orgs = self._tickets.user_organizations(cc[: MAX_CC + 1]) if cc and not caller.is_staff else []
 
@@ -212,6 +219,8 @@ class ConversationService:
                 team_ids=actor_teams(caller),
                 cc=[user for user in cc if user in new_cc],
                 notify=notify,
+                fields=dict(fields or {}),
+                attachments=[dict(a) for a in attachments],
             )
             posted["activity"] = activity
             checks = self._tickets.reference_checks(updated, {c.property for c in changes} - {"cc"})
@@ -223,7 +232,8 @@ class ConversationService:
             entries = [activity, *property_change_activities(current.id, changes, caller, now, lambda: new_activity_id(now))]
             extra = {"comment_id": activity_id, "visibility": visibility}
             signals = comment_signals(caller.is_staff, visibility)
-            return TicketWrite(updated, changes, checks, items_for(entries), COMMENT_CREATED, extra, signals=signals)
+            items: list[Put] = [*items_for(entries), *also_put]
+            return TicketWrite(updated, changes, checks, items, COMMENT_CREATED, extra, signals=signals)
 
         ticket = self._tickets.write(caller, ticket_id, change, now=now)
         return Posted(posted["activity"], ticket)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +17,7 @@ from chalicelib.domain.errors import (
     ValidationFailed,
     VersionConflict,
 )
+from chalicelib.domain.mail.addresses import split_address
 from chalicelib.domain.routing import check_availability
 from chalicelib.domain.statuses import CATEGORIES, validate_custom_status
 from chalicelib.domain.visibility import Caller
@@ -76,6 +77,9 @@ class DirectoryService:
         values = self._check_sla_config(kind, values, entry_id)
         if kind == "user":
             return self._directory.create_user(entry_id, name, values, now)
+        if kind == "organization":
+            values["domains"] = validate_domains(values.get("domains") or [])
+            return self._directory.write_organization(None, entry_id, name, values, now, None)
         return self._directory.create(kind, entry_id, name, values, now)
 
     def update(
@@ -102,6 +106,9 @@ class DirectoryService:
             check_availability(values.get("role") or entry.data.get("role") or "customer", values.get("availability"))
         data = {**entry.data, **values}
         data = self._check_sla_config(kind, data, entry.id)
+        if kind == "organization":
+            data["domains"] = validate_domains(data.get("domains") or [])
+            return self._directory.write_organization(entry, entry.id, name, data, now, entry.version)
         return self._directory.update(kind, entry, name=name, data=data, now=now, expected_version=entry.version)
 
     def delete(self, caller: Caller, kind: str, entry_id: str, now: datetime) -> None:
@@ -113,6 +120,8 @@ class DirectoryService:
             self._sla.check_business_hours_unused(entry_id, [p.data for p in self._directory.list_all("sla_policy")])
         if kind == "user":
             self._directory.delete_user(entry_id, now)
+        elif kind == "organization":
+            self._directory.delete_organization(self.get(caller, kind, entry_id))
         else:
             self._directory.delete(kind, entry_id)
         if kind == "sla_policy" and self._sla is not None:
@@ -200,6 +209,23 @@ class DirectoryService:
     def _require_admin(caller: Caller) -> None:
         if not caller.is_admin:
             raise NotAllowed("only admins manage the directory")
+
+
+def validate_domains(domains: Sequence[str]) -> list[str]:
+    """An organization's mail domains: each a host name of two labels or more (`acme.example`),
+    lowercase, once; 422 naming the bad one."""
+    errors = []
+    kept: list[str] = []
+    for index, raw in enumerate(domains):
+        domain = str(raw).strip().lower().rstrip(".")
+        local, parsed = split_address(f"x@{domain}")
+        if not local or parsed != domain or "." not in domain or len(domain) > 253:
+            errors.append(FieldError(f"domains[{index}]", "is not a mail domain (e.g. acme.example)"))
+        elif domain not in kept:
+            kept.append(domain)
+    if errors:
+        raise ValidationFailed(errors)
+    return kept
 
 
 def _seed_data(claimed: Caller) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from chalicelib.storage.activities import items_for, new_activity_id
 from chalicelib.storage.directory import DirectoryRepository
 from chalicelib.storage.events import ticket_event_item
 from chalicelib.storage.models import DirectoryItem, Record
-from chalicelib.storage.tickets import PURGE_AFTER, ExistenceCheck, HistoryEntry, TicketRepository
+from chalicelib.storage.tickets import PURGE_AFTER, ExistenceCheck, HistoryEntry, Put, TicketRepository
 
 # Concurrent PATCHes of one ticket are serialized by its version; a writer that lost the
 # race re-reads and re-applies its own change, so different fields never overwrite each other.
@@ -59,7 +59,7 @@ class TicketWrite:
     ticket: Ticket
     changes: list[Change]
     checks: list[ExistenceCheck] = dataclasses.field(default_factory=list)
-    also_put: list[Record] = dataclasses.field(default_factory=list)
+    also_put: list[Put] = dataclasses.field(default_factory=list)
     event: str = events.TICKET_UPDATED
     event_extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     # What the write means to the SLA clocks: a response kind or a customer message (domain.sla).
@@ -131,7 +131,20 @@ class TicketService:
         return out
 
     # -- writes ----------------------------------------------------------------------
-    def create(self, caller: Caller, values: Mapping[str, Any], now: datetime) -> Ticket:
+    def new_ticket_id(self) -> str:
+        return self._new_id()
+
+    def create(
+        self,
+        caller: Caller,
+        values: Mapping[str, Any],
+        now: datetime,
+        *,
+        also_put: Sequence[Put] = (),
+        ticket_id: str | None = None,
+    ) -> Ticket:
+        """`also_put`: items that commit with the ticket or not at all, under `ticket_id` (from
+        `new_ticket_id`) when they name it (an inbound mail's Message-ID and thread)."""
         values = dict(values)
         if not caller.is_staff:
             forbidden = [name for name in AGENT_ONLY_ON_CREATE if values.get(name) is not None]
@@ -155,7 +168,7 @@ class TicketService:
             values["channel_details"] = validate_channel_details(values.get("channel") or "api", values["channel_details"])
         catalog = self._statuses.catalog(must_know=values.get("status"))
         ticket, changes = create_ticket(
-            ticket_id=self._new_id(),
+            ticket_id=ticket_id or self._new_id(),
             number=0,
             values=values,
             requester_id=requester_id,
@@ -172,7 +185,7 @@ class TicketService:
         ledger = self.sla_ledger(None, ticket, frozenset(), now)
         ticket.number = self._tickets.next_number()
         event = _event(events.TICKET_CREATED, ticket, caller, now, changes, {"number": ticket.number})
-        self._tickets.create(ticket, changes, caller.user_id, checks, also_put=[event, *ledger])
+        self._tickets.create(ticket, changes, caller.user_id, checks, also_put=[event, *ledger, *also_put])
         return ticket
 
     def update(

@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.errors import Conflict, NotFound, Unavailable, VersionConflict
+from chalicelib.domain.mail.addresses import normalize_address
 from chalicelib.domain.routing import STAFF_ROLES, availability_of
 from chalicelib.storage import keys
 from chalicelib.storage.base import Repository
 from chalicelib.storage.errors import TransactionCancelled, translated
-from chalicelib.storage.models import DirectoryItem
+from chalicelib.storage.models import DirectoryItem, OrgDomainItem
 
 KINDS = ("user", "organization", "team", "status", "business_hours", "sla_policy")
 
@@ -37,6 +38,14 @@ def _entry(kind: str, item: DirectoryItem) -> Entry:
         if availability is not None:
             data["availability"] = availability
     return Entry(kind, item.id, item.name, data, item.created_at, item.updated_at, int(item.version))
+
+
+def email_index(kind: str, entry_id: str, data: dict[str, Any]) -> dict[str, str | None]:
+    """GSI3 keys of a user with an email (inbound mail finds its sender by address)."""
+    address = normalize_address(str(data.get("email") or "")) if kind == "user" else ""
+    if not address:
+        return {"GSI3PK": None, "GSI3SK": None}
+    return {"GSI3PK": keys.email_index_pk(address), "GSI3SK": f"USER#{entry_id}"}
 
 
 class DirectoryRepository(Repository):
@@ -100,6 +109,7 @@ class DirectoryRepository(Repository):
                 created_at=now,
                 updated_at=now,
                 version=1,
+                **email_index(kind, entry_id, data),
             ),
         )
 
@@ -121,6 +131,7 @@ class DirectoryRepository(Repository):
             created_at=entry.created_at,
             updated_at=now,
             version=expected_version + 1,
+            **email_index(kind, entry.id, data),
         )
         _staff_keyed(kind, item)
         with translated(on_condition_failed=lambda: VersionConflict(f"the {kind} changed meanwhile")):
@@ -172,6 +183,7 @@ class DirectoryRepository(Repository):
                     DirectoryItem.updated_at.set(now),
                     DirectoryItem.created_at.set(DirectoryItem.created_at | now),
                     DirectoryItem.version.add(1),
+                    *_index_actions(email_index("user", user_id, data)),
                 ]
             )
 
@@ -185,6 +197,72 @@ class DirectoryRepository(Repository):
             if existing is None:  # deleted again in between: the token names nobody
                 raise
             return existing
+
+    # -- organizations and their mail domains --------------------------------------------------
+    def write_organization(
+        self, entry: Entry | None, entry_id: str, name: str, data: dict[str, Any], now: datetime, expected_version: int | None
+    ) -> Entry:
+        """Create (entry None) or update an organization and its `DIR#org-domain` items in one
+        transaction: a domain added is put only if no organization has it (Conflict naming it),
+        a domain dropped is deleted only if it is this organization's."""
+        old = set(entry.data.get("domains") or []) if entry is not None else set()
+        new = list(dict.fromkeys(data.get("domains") or []))
+        added, removed = [d for d in new if d not in old], sorted(old - set(new))
+        if entry is None:
+            item, condition = self._new_item("organization", entry_id, name, data, now), DirectoryItem.PK.does_not_exist()
+        else:
+            item = DirectoryItem(
+                keys.directory_pk("organization"),
+                entry.id,
+                id=entry.id,
+                name=name,
+                data=data,
+                created_at=entry.created_at,
+                updated_at=now,
+                version=(expected_version or entry.version) + 1,
+            )
+            condition = DirectoryItem.version == (expected_version or entry.version)
+        try:
+            with translated(), self._transaction() as tx:
+                for domain in removed:  # deletes go first in the request: indexes 0..len(removed)-1
+                    tx.delete(OrgDomainItem(keys.ORG_DOMAIN_PK, domain), condition=OrgDomainItem.organization_id == entry_id)
+                tx.save(item, condition=condition)
+                for domain in added:
+                    claim = OrgDomainItem(keys.ORG_DOMAIN_PK, domain, organization_id=entry_id)
+                    tx.save(claim, condition=OrgDomainItem.PK.does_not_exist())
+        except TransactionCancelled as exc:
+            failed = exc.failed_indexes()
+            taken = [added[i - len(removed) - 1] for i in failed if i > len(removed)]
+            if taken:
+                raise Conflict(f"the domain {taken[0]} belongs to another organization") from exc
+            if len(removed) in failed:
+                if entry is None:
+                    raise Conflict(f"organization {entry_id!r} already exists") from exc
+                raise VersionConflict("the organization changed meanwhile") from exc
+            raise Unavailable("the organization could not be written; retry") from exc
+        return _entry("organization", item)
+
+    def delete_organization(self, entry: Entry) -> None:
+        """The organization and its domain items, one transaction."""
+        with translated(on_condition_failed=lambda: NotFound("organization not found")), self._transaction() as tx:
+            tx.delete(DirectoryItem(keys.directory_pk("organization"), entry.id), condition=DirectoryItem.PK.exists())
+            for domain in entry.data.get("domains") or []:
+                tx.delete(OrgDomainItem(keys.ORG_DOMAIN_PK, domain))
+
+    def organization_of_domain(self, domain: str) -> str | None:
+        """The organization whose `domains` hold `domain` (one GetItem)."""
+        with translated():
+            try:
+                return str(OrgDomainItem.get(keys.ORG_DOMAIN_PK, domain, consistent_read=True).organization_id)
+            except OrgDomainItem.DoesNotExist:
+                return None
+
+    def users_by_email(self, address: str, limit: int = 10) -> list[Entry]:
+        """The users whose email is `address` (normalized): one Query of GSI3 (eventually
+        consistent: a user created a moment ago may be missing; callers read by id first)."""
+        with translated():
+            items = list(DirectoryItem.by_email.query(keys.email_index_pk(address), limit=limit, page_size=limit))
+        return sorted((_entry("user", item) for item in items), key=lambda e: e.id)
 
     def is_deleted_user(self, user_id: str) -> bool:
         """Whether an admin deleted this user (one GetItem, only for ids with no user record)."""
@@ -207,3 +285,10 @@ def _staff_key_actions(role: str | None, user_id: str) -> list[Any]:
     if role in STAFF_ROLES:
         return [DirectoryItem.GSI1PK.set(keys.STAFF_PARTITION), DirectoryItem.GSI1SK.set(user_id)]
     return [DirectoryItem.GSI1PK.remove(), DirectoryItem.GSI1SK.remove()]
+
+
+def _index_actions(index: dict[str, str | None]) -> list[Any]:
+    return [
+        getattr(DirectoryItem, name).set(value) if value else getattr(DirectoryItem, name).remove()
+        for name, value in index.items()
+    ]

@@ -194,3 +194,24 @@ def open_counter_key(counter: str) -> tuple[str, str]:
     """(PK, SK) of a counter named by `domain.counters.counter_id`: `COUNT#<partition>`, `<category>`."""
     partition, _, category = counter.rpartition("|")
     return f"COUNT#{partition}", category
+
+
+# -- inbound mail (issue 10) ---------------------------------------------------------
+INBOUND_ORIGINAL_PREFIX = "MAIL#IN#"
+MAIL_PARKED_PK = "MAIL#PARKED"
+MAIL_REFUSED_PK = "MAIL#REFUSED"  # SK <object key>: the refusal notice of that message was sent
+ORG_DOMAIN_PK = "DIR#org-domain"
+
+
+def inbound_original_sk(activity_id: str | None) -> str:
+    """The raw message of an inbound comment, or (None) of the mail that opened the ticket."""
+    return f"{INBOUND_ORIGINAL_PREFIX}{activity_id or 'ticket'}"
+
+
+def mail_rate_pk(address: str) -> str:
+    return f"MAIL#RATE#{address}"
+
+
+def email_index_pk(address: str) -> str:
+    """GSI3 partition of the users with this (normalized) address."""
+    return f"EMAIL#{address}"

@@ -61,6 +61,15 @@ class ByCreation(GlobalSecondaryIndex["TicketEntry"]):
     GSI2SK = UnicodeAttribute(range_key=True)
 
 
+class ByEmail(GlobalSecondaryIndex["DirectoryItem"]):
+    class Meta:
+        index_name = "GSI3"
+        projection = AllProjection()
+
+    GSI3PK = UnicodeAttribute(hash_key=True)
+    GSI3SK = UnicodeAttribute(range_key=True)
+
+
 class TicketItem(Record, discriminator="ticket"):
     """PK TICKET#<id>, SK TICKET: the ticket record itself."""
 
@@ -183,6 +192,19 @@ class DirectoryItem(Record, discriminator="directory"):
     GSI1PK = UnicodeAttribute(null=True)
     GSI1SK = UnicodeAttribute(null=True)
     staff = StaffIndex()
+    # Users with an email only: GSI3 `EMAIL#<address>` / `USER#<id>`, so inbound mail finds its
+    # sender (one index Query); organizations: one item per domain instead (OrgDomainItem).
+    # (GSI1 and GSI2 share GSI1PK, which staff records use: the address needs its own index.)
+    GSI3PK = UnicodeAttribute(null=True)
+    GSI3SK = UnicodeAttribute(null=True)
+    by_email = ByEmail()
+
+
+class OrgDomainItem(Record, discriminator="org_domain"):
+    """PK DIR#org-domain, SK <domain>: the organization a mail domain belongs to (one each: the
+    put is conditional), written in the organization's own transaction."""
+
+    organization_id = UnicodeAttribute()
 
 
 class PublicTimeline(GlobalSecondaryIndex["ActivityItem"]):
@@ -365,11 +387,44 @@ class MailThreadItem(Record, discriminator="mail_thread"):
 
 
 class MessageIdItem(Record, discriminator="message_id"):
-    """PK MSGID#<message id>, SK MSGID: the ticket a Message-ID belongs to."""
+    """PK MSGID#<message id>, SK MSGID: the ticket a Message-ID belongs to. Inbound ones are put
+    only if absent, in the transaction of the comment or ticket they became (duplicates add
+    nothing), and name that message and where its original is kept."""
 
     ticket_id = UnicodeAttribute()
     direction = UnicodeAttribute()  # outbound | inbound
     at = UnicodeAttribute()
+    activity_id = UnicodeAttribute(null=True)  # inbound: the comment (None: the ticket's description)
+    original_bucket = UnicodeAttribute(null=True)  # inbound: the raw message as received
+    original_key = UnicodeAttribute(null=True)
+
+
+class InboundOriginalItem(Record, discriminator="inbound_original"):
+    """PK TICKET#<id>, SK MAIL#IN#<activity id | ticket>: where the raw message of an inbound
+    comment (or of the mail that opened the ticket) is kept; agents only (never on the timeline)."""
+
+    message_id = UnicodeAttribute()
+    bucket = UnicodeAttribute()
+    object_key = UnicodeAttribute()
+    at = UnicodeAttribute()
+
+
+class MailRateItem(Record, discriminator="mail_rate"):
+    """PK MAIL#RATE#<address>, SK <window start>: inbound messages of one sender in one window."""
+
+    count = NumberAttribute(default=0)
+    ttl = TTLAttribute(null=True)
+
+
+class ParkedMailItem(Record, discriminator="mail_parked"):
+    """PK MAIL#PARKED, SK <at>#<object key>: a message not processed (sender over its rate);
+    the raw message stays in the inbound bucket until an operator releases it."""
+
+    bucket = UnicodeAttribute()
+    object_key = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    at = UnicodeAttribute()
+    ttl = TTLAttribute(null=True)
 
 
 class SuppressionItem(Record, discriminator="mail_suppression"):

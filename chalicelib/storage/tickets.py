@@ -51,6 +51,26 @@ class ExistenceCheck:
     condition: Condition | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class ConditionalPut:
+    """An item put inside the ticket's transaction only if `condition` holds (e.g. an inbound
+    Message-ID not seen before); when it does not, the write raises `refused` and nothing commits."""
+
+    item: Record
+    condition: Condition
+    refused: DomainError
+
+
+Put = Record | ConditionalPut
+
+
+def _put(tx: TransactWrite, item: Put) -> None:
+    if isinstance(item, ConditionalPut):
+        tx.save(item.item, condition=item.condition)
+    else:
+        tx.save(item)
+
+
 def _to_ticket(item: TicketItem) -> Ticket:
     values = {name: getattr(item, name) for name in _TICKET_FIELDS}
     values["cc"] = list(values["cc"] or [])
@@ -253,7 +273,7 @@ class TicketRepository(Repository):
         changes: Sequence[Change],
         actor_id: str,
         checks: Iterable[ExistenceCheck] = (),
-        also_put: Sequence[Record] = (),
+        also_put: Sequence[Put] = (),
     ) -> None:
         """One transaction: the ticket, its list entries, its initial history, the checks, and
         any other item that must appear with it (`also_put`, e.g. its first timeline entry)."""
@@ -268,9 +288,10 @@ class TicketRepository(Repository):
                 for item in _history_items(ticket, changes, actor_id, ticket.created_at):
                     tx.save(item)
                 for item in also_put:
-                    tx.save(item)
+                    _put(tx, item)
         except TransactionCancelled as cancelled:
-            raise _explain(cancelled, checks, len(checks), Conflict("ticket id already exists")) from cancelled
+            on_ticket = Conflict("ticket id already exists")
+            raise _explain(cancelled, checks, len(checks), on_ticket, _conditional(also_put)) from cancelled
 
     def update(
         self,
@@ -280,7 +301,7 @@ class TicketRepository(Repository):
         actor_id: str,
         at: datetime,
         checks: Iterable[ExistenceCheck] = (),
-        also_put: Sequence[Record] = (),
+        also_put: Sequence[Put] = (),
         guarded: Sequence[tuple[Record, Condition]] = (),
     ) -> None:
         """One transaction, conditional on the version read: ticket, entry diff, history, and
@@ -291,6 +312,8 @@ class TicketRepository(Repository):
         old_entries, new_entries = _entries(old), _entries(new)
         removed = old_entries.keys() - new_entries.keys()
         history = _history_items(new, changes, actor_id, at)
+        turn_taken = Contention("the routing turn was taken meanwhile")
+        also_put = [*also_put, *(ConditionalPut(item, condition, turn_taken) for item, condition in guarded)]
         try:
             with translated(), self._transaction() as tx:
                 tx.save(_ticket_item(new), condition=TicketItem.version == old.version)
@@ -304,16 +327,11 @@ class TicketRepository(Repository):
                 for item in history:
                     tx.save(item)
                 for item in also_put:
-                    tx.save(item)
-                for item, condition in guarded:
-                    tx.save(item, condition=condition)
+                    _put(tx, item)
         except TransactionCancelled as cancelled:
             ticket_index = len(checks) + len(removed)
-            # Puts follow checks and deletes in PynamoDB's order; the guarded ones are the last.
-            total = ticket_index + 1 + len(_head_changes(old, new)) + len(new_entries) + len(history) + len(also_put)
-            if guarded and ticket_index not in cancelled.failed_indexes() and any(i >= total for i in cancelled.failed_indexes()):
-                raise Contention("the routing turn was taken meanwhile") from cancelled
-            raise _explain(cancelled, checks, ticket_index, VersionConflict("the ticket changed meanwhile")) from cancelled
+            on_ticket = VersionConflict("the ticket changed meanwhile")
+            raise _explain(cancelled, checks, ticket_index, on_ticket, _conditional(also_put)) from cancelled
 
     # -- upkeep after the commit (chalicelib/handlers/ticket_changes.py) ------------------
     def refresh_entries(self, ticket: Ticket, fields: Sequence[str]) -> int:
@@ -429,8 +447,16 @@ def _add_checks(tx: TransactWrite, checks: Sequence[ExistenceCheck]) -> None:
         tx.condition_check(Record, check.pk, check.sk, condition=condition)
 
 
+def _conditional(items: Sequence[Put]) -> list[ConditionalPut]:
+    return [item for item in items if isinstance(item, ConditionalPut)]
+
+
 def _explain(
-    cancelled: TransactionCancelled, checks: Sequence[ExistenceCheck], ticket_index: int, on_ticket: DomainError
+    cancelled: TransactionCancelled,
+    checks: Sequence[ExistenceCheck],
+    ticket_index: int,
+    on_ticket: DomainError,
+    conditional: Sequence[ConditionalPut] = (),
 ) -> DomainError:
     """Which item of a cancelled transaction failed: a check or the ticket itself.
 
@@ -443,6 +469,8 @@ def _explain(
         return ValidationFailed([FieldError(name, "does not exist") for name in bad])
     if ticket_index in failed:
         return on_ticket
+    if conditional and failed:  # neither a check nor the ticket: the conditional put (one per write)
+        return conditional[0].refused
     if cancelled.transient:
         return Unavailable("the ticket is being changed by another request; retry", retry_after=1)
     return Unavailable("the write was refused; retry")

@@ -95,6 +95,7 @@ def test_every_lambda_entry_point_resolves_to_a_callable_lambda_can_call() -> No
         "deliver_webhooks": "chalicelib.handlers.deliver_webhooks",
         "send_notifications": "chalicelib.handlers.send_notifications",
         "record_mail_feedback": "chalicelib.handlers.record_mail_feedback",
+        "receive_mail": "chalicelib.handlers.receive_mail",
         "jwt_auth": "chalicelib.api.auth.jwt_auth",
     }
     for handler_string in functions.values():

@@ -33,6 +33,7 @@ ROUTES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/tickets/{ticket_id}/activities/{activity_id}/restore"): {},
     ("POST", "/v1/tickets/{ticket_id}/activities/{activity_id}/comments"): {"body": "x"},
     ("GET", "/v1/tickets/{ticket_id}/activities/{activity_id}/history"): None,
+    ("GET", "/v1/tickets/{ticket_id}/activities/{activity_id}/original"): None,
     ("PUT", "/v1/tickets/{ticket_id}/followers/me"): None,
     ("DELETE", "/v1/tickets/{ticket_id}/followers/me"): None,
     ("POST", "/v1/tickets/{ticket_id}/close"): {},

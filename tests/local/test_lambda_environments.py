@@ -11,6 +11,8 @@ and, once TTL removes the deleted ticket, purges its partition and files.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import logging
 import os
@@ -18,6 +20,7 @@ import tokenize
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -162,6 +165,15 @@ def is_event(record: dict[str, Any]) -> bool:
     return record["eventName"] == "INSERT" and record["dynamodb"]["NewImage"].get("kind", {}).get("S") == "event"
 
 
+def mail_to(local: Local, address: str) -> list[Any]:
+    """The mail moto's SES accepted for `address`, oldest first, parsed."""
+    from moto.ses.models import ses_backends
+
+    messages = ses_backends[LOCAL_ACCOUNT_ID][local.aws.region].sent_messages
+    raws = [m.raw_data for m in messages if address in m.destinations]
+    return [email.message_from_bytes(raw.encode("utf-8"), policy=email.policy.default) for raw in raws]
+
+
 def run_every_function(local: Local) -> None:
     """The chain of the module docstring, asserting what each function does."""
     admin = local.authorize(mint_local_token(sub="admin-1", role="admin", secret=SECRET))
@@ -237,6 +249,23 @@ def run_every_function(local: Local) -> None:
         return ses.get_send_quota()["SentLast24Hours"] - before
 
     assert reply_and_send("We are on it.") > 0
+
+    # The customer answers the mail: SES stores it under inbound/ and notifies InboundMailTopic,
+    # which delivers to InboundMailQueue (raw); ReceiveMail posts it as the customer's comment.
+    notification = mail_to(local, CUSTOMER_EMAIL)[-1]
+    answer = EmailMessage()
+    answer["From"], answer["To"], answer["Subject"] = CUSTOMER_EMAIL, notification["Reply-To"], f"Re: {notification['Subject']}"
+    answer["Message-ID"], answer["In-Reply-To"] = "<answer-1@example.com>", notification["Message-ID"]
+    answer.set_content("Still dropping.\n\n> We are on it.\n")
+    inbound_bucket = local.provisioned.physical["InboundMailBucket"]
+    local.aws.client("s3").put_object(Bucket=inbound_bucket, Key="inbound/answer-1", Body=answer.as_bytes())
+    receipt = {"type": "S3", "bucketName": inbound_bucket, "objectKey": "inbound/answer-1"}
+    ses_notice = {"notificationType": "Received", "mail": {"messageId": "answer-1"}, "receipt": {"action": receipt}}
+    sns = local.aws.client("sns")
+    sns.publish(TopicArn=local.provisioned.physical["InboundMailTopic"], Message=json.dumps(ses_notice))
+    assert local.invoke("ReceiveMail", local.queue_event("InboundMailQueue")) == {"batchItemFailures": []}
+    status, timeline = local.call(admin, "GET", f"/v1/tickets/{ticket_id}/timeline?type=comment")
+    assert (timeline["items"][0]["actor_id"], timeline["items"][0]["body"]) == ("c0ffee-customer", "Still dropping.")
     bounce = {
         "eventType": "Bounce",
         "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": CUSTOMER_EMAIL}]},
@@ -304,6 +333,7 @@ def test_the_chain_invokes_every_lambda_function_of_the_deployment(local: Local)
         "DeliverWebhooks",
         "SendNotifications",
         "RecordMailFeedback",
+        "ReceiveMail",
     }
 
 
@@ -358,6 +388,7 @@ def test_every_function_calls_only_aws_actions_its_role_allows(local: Local, cap
         "PreTokenGeneration",
         "SendNotifications",
         "RecordMailFeedback",
+        "ReceiveMail",
     }
 
 
