@@ -112,7 +112,7 @@ def view_tickets(ctx: RequestContext, view_id: str) -> Reply:
 @api.route(
     "/v1/tickets/{ticket_id}/presence", "PUT",
     summary="Heartbeat: the caller is viewing the ticket (shown to other agents for 60 s)", roles=STAFF, status=204,
-    errors=(403,),
+    errors=(403, 404),  # 404: a path id that cannot be a ticket id (the route table's check); any well-formed id is 204
 )  # fmt: skip
 def heartbeat(ctx: RequestContext, ticket_id: str) -> Reply:
     composition.presence_service().heartbeat(ctx.caller, ticket_id, ctx.now)
