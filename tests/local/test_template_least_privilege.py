@@ -62,7 +62,7 @@ def test_no_function_environment_holds_a_secret_value_only_the_arn_of_one_its_ro
                 assert value == {"Ref": next(iter(named))} and name.endswith("_SECRET_ARN"), f"{logical_id}.{name}"
                 readers.setdefault(logical_id, set()).update(named)
 
-    assert readers == {"APIHandler": {"CursorSecret"}, "SendNotifications": {"MailSecret"}}
+    assert readers == {"APIHandler": {"CursorSecret"}, "SendNotifications": {"MailSecret"}, "ReceiveMail": {"MailSecret"}}
     for logical_id, role in roles.items():
         granted = [s for s in _statements(resources, role.logical_id) if "secretsmanager" in json.dumps(s["Action"])]
         expected = readers.get(logical_id, set())

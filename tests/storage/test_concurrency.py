@@ -64,7 +64,9 @@ def test_concurrent_patches_of_different_fields_lose_nothing(moto_server):
     assert final.custom_fields == {f"field_{i}": i for i in range(10)}
     assert final.version == 1 + len(patches)
     history, _ = service.history(AGENT, ticket.id, prop=None, limit=100, after=None)
-    assert len(history) == len(initial_history) + len(patches)  # one entry per change, none lost
+    # One entry per change, none lost; assigning also makes the assignee a follower (one entry more).
+    assert len(history) == len(initial_history) + len(patches) + 1
+    assert [h.property for h in history].count("followers") == 1
 
 
 def test_stale_if_match_under_concurrency_lets_exactly_one_writer_win(moto_server):
