@@ -190,23 +190,25 @@ class EscalationRepository(Repository):
     def restart(self, escalation_id: str, *, run: int, now: datetime) -> None:
         """Ask for run `run + 1` (the ticket stream starts it): only from run `run`, on an open
         escalation, clearing the recorded failure. The new run counts its age from `now`."""
-        item = EscalationItem(keys.escalation_pk(escalation_id), keys.ESCALATION_SK)
-        current = (EscalationItem.run == run) if run > 1 else EscalationItem.run.does_not_exist()
-        with translated(lambda: Conflict("the escalation changed meanwhile (or is resolved); reload it")):
-            item.update(
-                actions=[
-                    EscalationItem.run.set(run + 1),
-                    EscalationItem.run_started_at.set(keys.stamp(now)),
-                    EscalationItem.failure.remove(),
-                ],
-                condition=EscalationItem.PK.exists() & current & (EscalationItem.stage != Stage.RESOLVED.value),
-            )
+        self._raise_run(escalation_id, run, now)
 
     def restart_lost(self, escalation_id: str, *, run: int, now: datetime) -> None:
         """Ask for run `run + 1` after every execution was lost (the local stack's moto restarted):
-        as `restart` (the new run counts its age from `now`), and the dead task token and any
-        claim on it go too, so the API queues a transition for the new run's wait instead of
-        signalling a token nobody waits on."""
+        as `restart`, and the dead task token and any claim on it go too, so the API queues a
+        transition for the new run's wait instead of signalling a token nobody waits on."""
+        self._raise_run(
+            escalation_id,
+            run,
+            now,
+            EscalationItem.task_token.remove(),
+            EscalationItem.task_stage.remove(),
+            EscalationItem.claim_id.remove(),
+            EscalationItem.claimed_at.remove(),
+            EscalationItem.claimed_to.remove(),
+        )
+
+    @staticmethod
+    def _raise_run(escalation_id: str, run: int, now: datetime, *also: Any) -> None:
         item = EscalationItem(keys.escalation_pk(escalation_id), keys.ESCALATION_SK)
         current = (EscalationItem.run == run) if run > 1 else EscalationItem.run.does_not_exist()
         with translated(lambda: Conflict("the escalation changed meanwhile (or is resolved); reload it")):
@@ -215,11 +217,7 @@ class EscalationRepository(Repository):
                     EscalationItem.run.set(run + 1),
                     EscalationItem.run_started_at.set(keys.stamp(now)),
                     EscalationItem.failure.remove(),
-                    EscalationItem.task_token.remove(),
-                    EscalationItem.task_stage.remove(),
-                    EscalationItem.claim_id.remove(),
-                    EscalationItem.claimed_at.remove(),
-                    EscalationItem.claimed_to.remove(),
+                    *also,
                 ],
                 condition=EscalationItem.PK.exists() & current & (EscalationItem.stage != Stage.RESOLVED.value),
             )
