@@ -19,27 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.dynamo_meter import Meter  # noqa: E402
+from bench.in_process import SECRET, use_in_process_environment  # noqa: E402
 
-SECRET = "bench-secret-0123456789abcdef0123456789"
 RECIPIENTS = (1, 5, 16)  # requester + up to 15 CC (the API's CC limit)
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems")
 
 
 def measure(recipients: tuple[int, ...] = RECIPIENTS) -> list[dict[str, Any]]:
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "HELPDESK_JWT_SECRET": SECRET,
-            "HELPDESK_AUTH_MODE": "local",
-            "HELPDESK_STAGE": "local",
-            "HELPDESK_TABLE": "helpdesk-bench-mail",
-            "POWERTOOLS_LOG_LEVEL": "ERROR",
-            "TZ": "UTC",
-        }
-    )
-    os.environ.pop("AWS_ENDPOINT_URL", None)
+    use_in_process_environment("helpdesk-bench-mail", HELPDESK_STAGE="local")
     import boto3
     from chalice.test import Client
     from moto import mock_aws

@@ -30,8 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import notifications, routing, workflows  # noqa: E402
 from bench.dynamo_meter import Meter  # noqa: E402
-
-SECRET = "bench-secret-0123456789abcdef0123456789"
+from bench.in_process import SECRET, use_in_process_environment  # noqa: E402
 
 
 @dataclass
@@ -46,19 +45,7 @@ class Row:
 
 
 def _environment() -> None:
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "HELPDESK_JWT_SECRET": SECRET,
-            "HELPDESK_AUTH_MODE": "local",
-            "HELPDESK_TABLE": "helpdesk-bench",
-            "POWERTOOLS_LOG_LEVEL": "ERROR",
-            "TZ": "UTC",
-        }
-    )
-    os.environ.pop("AWS_ENDPOINT_URL", None)
+    use_in_process_environment("helpdesk-bench")
 
 
 def in_process_rows(tickets: int, iterations: int) -> list[Row]:
