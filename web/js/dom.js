@@ -68,6 +68,11 @@ function copyChildren(from, to) {
   }
 }
 
+/** A table cell that names its column (narrow screens show rows as cards, the label before the value). */
+export function cell(label, ...content) {
+  return h("td", { dataset: { label } }, ...content);
+}
+
 /** A time in the browser's time zone, with the exact instant as a tooltip. */
 export function time(iso) {
   if (!iso) return h("span", {}, "—");

@@ -1,6 +1,6 @@
 // The customer portal's "My tickets" (seed 002's columns); org admins switch to their organization's.
 import { page } from "../api.js";
-import { h, mount, time } from "../dom.js";
+import { cell, h, mount, time } from "../dom.js";
 import { navigate } from "../router.js";
 import { session } from "../session.js";
 import { statusLabel } from "./labels.js";
@@ -45,13 +45,13 @@ export async function renderPortal(main) {
           h(
             "tr",
             {},
-            h("td", {}, `#${ticket.number}`),
-            organization ? h("td", {}, ticket.requester_name || "—") : null,
-            h("td", {}, h("a", { href: `#/portal/tickets/${encodeURIComponent(ticket.id)}` }, ticket.subject)),
-            h("td", {}, time(ticket.created_at)),
-            h("td", {}, time(ticket.last_activity_at)),
-            h("td", {}, ticket.type),
-            h("td", {}, h("span.badge", {}, statusLabel(ticket))),
+            cell("ID", `#${ticket.number}`),
+            organization ? cell("Requester", ticket.requester_name || "—") : null,
+            cell("Subject", h("a", { href: `#/portal/tickets/${encodeURIComponent(ticket.id)}` }, ticket.subject)),
+            cell("Created", time(ticket.created_at)),
+            cell("Last activity", time(ticket.last_activity_at)),
+            cell("Type", ticket.type),
+            cell("Status", h("span.badge", {}, statusLabel(ticket))),
           ),
         );
       }

@@ -36,6 +36,7 @@ export async function renderTicket(main, { id }) {
   };
   renderProperties(properties, ticket, reloadAll, path);
   mount(timeline, h("h2", {}, "Timeline"), renderTimeline(ticket, entries, me));
+  installReplyKey(timeline);
   mount(
     main,
     h("p", {}, h("a", { href: "#/views/mine-open" }, "← Workspace")),
@@ -53,6 +54,25 @@ export async function renderTicket(main, { id }) {
       ),
     ),
   );
+}
+
+let replyKey = null;
+
+/** "r" (outside a field) moves to the reply box; the listener goes with the page. */
+function installReplyKey(pageElement) {
+  if (replyKey) document.removeEventListener("keydown", replyKey);
+  replyKey = (event) => {
+    if (!pageElement.isConnected) {
+      document.removeEventListener("keydown", replyKey);
+      replyKey = null;
+      return;
+    }
+    if (event.key !== "r" || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest?.("input, textarea, select")) return;
+    event.preventDefault();
+    document.getElementById("reply-body")?.focus();
+  };
+  document.addEventListener("keydown", replyKey);
 }
 
 function renderProperties(panel, ticket, reload, path) {

@@ -1,7 +1,7 @@
 // The agent workspace: views in the sidebar (counts when the API gives them), a ticket list
 // with cursor paging and sorting, and j/k/enter to move and open.
 import { ApiError, api, page } from "../api.js";
-import { h, mount, time } from "../dom.js";
+import { cell, h, mount, time } from "../dom.js";
 import { navigate } from "../router.js";
 
 const SORTS = [
@@ -102,13 +102,13 @@ function row(ticket) {
   return h(
     "tr",
     { tabindex: "-1", dataset: { ticketId: ticket.id }, ondblclick: open },
-    h("td", {}, `#${ticket.number}`),
-    h("td", {}, h("a", { href: `#/tickets/${encodeURIComponent(ticket.id)}`, title: `Priority ${ticket.priority}` }, ticket.subject)),
-    h("td", {}, ticket.requester_name || "—"),
-    h("td", {}, ticket.assignee_name || "Unassigned"),
-    h("td", {}, h("span.badge", {}, ticket.status)),
-    h("td", {}, ticket.priority),
-    h("td", {}, time(ticket.last_activity_at)),
+    cell("#", `#${ticket.number}`),
+    cell("Subject", h("a", { href: `#/tickets/${encodeURIComponent(ticket.id)}`, title: `Priority ${ticket.priority}` }, ticket.subject)),
+    cell("Requester", ticket.requester_name || "—"),
+    cell("Assignee", ticket.assignee_name || "Unassigned"),
+    cell("Status", h("span.badge", {}, ticket.status)),
+    cell("Priority", ticket.priority),
+    cell("Last activity", time(ticket.last_activity_at)),
   );
 }
 
