@@ -51,3 +51,15 @@ def test_an_org_admin_sees_a_colleagues_ticket_without_a_reply_box(page: Page, s
     expect(page.get_by_role("heading", level=1)).to_contain_text("Colleague's")
     expect(page.get_by_text("only they can reply")).to_be_visible()
     expect(page.get_by_role("form", name="Reply")).to_have_count(0)
+
+
+def test_an_org_admin_switches_to_the_organizations_tickets(page: Page, stack: Api):
+    subject = f"Colleague's printer {uuid.uuid4().hex[:6]}"
+    stack.ticket("acme-customer", subject)
+    sign_in(page, stack, ORG_ADMIN)
+    expect(page.get_by_role("heading", name="My tickets")).to_be_visible()
+    expect(page.locator("tr", has_text=subject)).to_have_count(0)
+    page.get_by_label("Show").select_option("organization")
+    expect(page.get_by_role("heading", name="My organization's tickets")).to_be_visible()
+    expect(page.locator("table.tickets th").first).to_have_text("ID")
+    expect(page.locator("tr", has_text=subject)).to_contain_text(CUSTOMER)
