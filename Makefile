@@ -10,7 +10,7 @@ PYTEST_ARGS ?= -n 2 --durations=25
 
 STAGE ?= dev
 
-.PHONY: run test lint typecheck check package deploy teardown bench fuzz clean
+.PHONY: run test lint typecheck check package deploy teardown bench fuzz clean browser-deps
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ required"'
@@ -21,8 +21,17 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(BIN)/python -m devstack $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser tests (tests/browser) drive Debian's Chromium and inject axe-core from web/node_modules.
+CHROMIUM ?= /usr/bin/chromium
+browser-deps: web/node_modules/.package-lock.json
+	@test -x $(CHROMIUM) || { echo "installing chromium (apt-get)"; apt-get update -q && apt-get install -y -q chromium; }
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "installing nodejs and npm (apt-get)"; apt-get update -q && apt-get install -y -q nodejs npm; }
+	npm ci --prefix web --no-audit --no-fund
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -74,6 +83,7 @@ fuzz: $(STAMP)
 # Not part of the test gate: prints a table and writes bench/results.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.web_size
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -16,6 +16,7 @@ from chalice.config import Config
 from chalice.local import ChaliceRequestHandler, LocalDevServer
 
 from devstack.moto_server import PortInUse
+from devstack.web_app import WebApp
 
 STAGE = "local"
 
@@ -52,10 +53,21 @@ def import_app(project_dir: Path, module_name: str, attribute: str) -> Chalice:
 
 class _OneRequestAtATime(ChaliceRequestHandler):
     _app_lock = threading.Lock()
+    web: WebApp | None = None
 
     def _generic_handle(self) -> None:
         with self._app_lock:
             super()._generic_handle()
+
+    def do_GET(self) -> None:
+        # The one path-prefix dispatch: /, /app/ and /local/ are the web app's (devstack/web_app.py).
+        if self.web is not None and self.web.handles(self.path):
+            self.web.respond(self)
+            return
+        # As every other method: ChaliceRequestHandler binds do_* to its own _generic_handle.
+        ChaliceRequestHandler._generic_handle(self)
+
+    do_HEAD = do_GET
 
     def __getattr__(self, name: str) -> object:
         # Methods chalice does not serve (TRACE, CONNECT, ...): http.server would answer a
@@ -99,8 +111,8 @@ class HttpApi:
         self.thread.join(timeout=10)
 
 
-def serve(config: Config, host: str, port: int) -> HttpApi:
-    """Bind host:port (0 picks a free port) and serve the app's routes on a thread.
+def serve(config: Config, host: str, port: int, web: WebApp | None = None) -> HttpApi:
+    """Bind host:port (0 picks a free port) and serve the app's routes on a thread (and `web`'s paths).
 
     Connections get a thread each (clients keep HTTP/1.1 connections open), but the app
     handles one request at a time, as one Lambda container does: Chalice keeps the request
@@ -110,7 +122,8 @@ def serve(config: Config, host: str, port: int) -> HttpApi:
     _answer_missing_tokens_with_problem_json()
     _answer_unknown_routes_with_problem_json()
     try:
-        server = LocalDevServer(config.chalice_app, config, host, port, handler_cls=_OneRequestAtATime)
+        handler_cls = type("RequestHandler", (_OneRequestAtATime,), {"web": web})
+        server = LocalDevServer(config.chalice_app, config, host, port, handler_cls=handler_cls)
     except OSError as exc:
         if exc.errno != errno.EADDRINUSE:
             raise

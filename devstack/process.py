@@ -38,7 +38,7 @@ def demo_tokens(state_dir: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_stack(state_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
+def running_stack(state_dir: Path, startup_timeout: float = STARTUP_TIMEOUT_SECONDS) -> Iterator[tuple[str, dict[str, str]]]:
     """A fresh stack with demo data: yields its URL and the demo users' tokens."""
     command = [sys.executable, "-m", "devstack", "--fresh", "--state-dir", str(state_dir), "--smtp-port", "0"]
     process = subprocess.Popen(
@@ -52,7 +52,7 @@ def running_stack(state_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or []], daemon=True).start()
     try:
-        yield _wait_for_ready(lines, process), demo_tokens(state_dir)
+        yield _wait_for_ready(lines, process, startup_timeout), demo_tokens(state_dir)
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -62,10 +62,10 @@ def running_stack(state_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
             process.wait()
 
 
-def _wait_for_ready(lines: queue.Queue[str], process: subprocess.Popen[str]) -> str:
+def _wait_for_ready(lines: queue.Queue[str], process: subprocess.Popen[str], timeout: float) -> str:
     """The API URL from the readiness line; the last output lines if the stack never got there."""
     seen: list[str] = []
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             line = lines.get(timeout=0.5)

@@ -37,6 +37,7 @@ from devstack.moto_server import MotoServer, PortInUse, start_moto
 from devstack.paths import DEFAULT_STATE_DIR, PROJECT_DIR, TEMPLATE_PATH
 from devstack.provision import Provisioned, Provisioner, load_template
 from devstack.snapshot import SnapshotWriter, State, recover, snapshot_path, state_to_restore
+from devstack.web_app import WebApp
 
 TOKENS_FILE = "tokens.env"
 READY_MESSAGE = "Helpdesk local stack ready on"
@@ -128,7 +129,8 @@ class LocalStack:
             journal=self.journal,
         )
         self.snapshot_writer.start()
-        self.http_api = serve(config, self.options.host, self.options.port)
+        web = WebApp(self.options.project_dir / "web", self._demo_sign_in)
+        self.http_api = serve(config, self.options.host, self.options.port, web=web)
         # Mail in: SMTP on the loopback address, doing what the template's receipt rule does.
         route = smtp_receiver.inbound_route(self.aws, self.provisioned)
         if route is not None:
@@ -141,6 +143,13 @@ class LocalStack:
                 self.demo_error = str(exc)
         self.demo_users = load_demo_users(self.options.state_dir)
         self.started = True
+
+    def _demo_sign_in(self) -> list[dict[str, object]]:
+        """The web app's local sign-in list: each demo user with a token minted now."""
+        return [
+            {"label": u.label, "name": u.name, "role": u.role, "describe": u.describe(), "token": u.token(self.jwt_secret)}
+            for u in self.demo_users
+        ]
 
     def _prepare_state_dir(self) -> State | None:
         """The saved state, if any (none means a first start: demo data gets seeded)."""

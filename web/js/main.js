@@ -1,0 +1,58 @@
+// Entry point: routes to pages; anyone not signed in goes to the sign-in page first, then back.
+import { h, mount } from "./dom.js";
+import { renderPortal } from "./pages/portal.js";
+import { renderPortalTicket } from "./pages/portal-ticket.js";
+import { renderSignIn } from "./pages/sign-in.js";
+import { renderTicket } from "./pages/ticket.js";
+import { renderWorkspace } from "./pages/workspace.js";
+import { currentPath, navigate, route, start } from "./router.js";
+import { session } from "./session.js";
+
+const main = document.getElementById("main");
+let wanted = null;
+
+function guarded(render, { staff }) {
+  return (params) => {
+    if (!session.user) {
+      wanted = currentPath();
+      navigate("/sign-in");
+      return;
+    }
+    if (staff !== session.isStaff()) {
+      navigate(home());
+      return;
+    }
+    renderWho();
+    render(main, params);
+  };
+}
+
+export function home() {
+  return session.isStaff() ? "/views/mine-open" : "/portal";
+}
+
+function renderWho() {
+  const who = document.getElementById("who");
+  if (!session.user) return mount(who);
+  mount(
+    who,
+    h("span", {}, `${session.user.name} (${session.user.role})`),
+    " ",
+    h("button.link", { type: "button", onclick: () => { session.signOut(); navigate("/sign-in"); } }, "Sign out"),
+  );
+}
+
+route("/sign-in", () => {
+  renderWho();
+  renderSignIn(main, () => {
+    const next = wanted;
+    wanted = null;
+    navigate(next && next !== "/sign-in" ? next : home());
+  });
+});
+route("/views/:view", guarded(renderWorkspace, { staff: true }));
+route("/tickets/:id", guarded(renderTicket, { staff: true }));
+route("/portal", guarded(renderPortal, { staff: false }));
+route("/portal/tickets/:id", guarded(renderPortalTicket, { staff: false }));
+
+start(() => navigate(session.user ? home() : "/sign-in"));

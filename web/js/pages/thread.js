@@ -1,0 +1,124 @@
+// The timeline as a list (the API orders it: pinned first, then newest first) and the reply box.
+import { ApiError, api } from "../api.js";
+import { clearDraft, loadDraft, saveDraft } from "../drafts.js";
+import { announce, h, mount, renderSanitized, time } from "../dom.js";
+import { actorName } from "./labels.js";
+
+const TYPE_LABELS = { comment: "Reply", note: "Internal note", email: "Email", system: "Change", call: "Call", meeting: "Meeting", task: "Task", chat: "Chat" };
+
+export function renderTimeline(ticket, entries, me) {
+  if (!entries.length) return h("p.muted", {}, "Nothing here yet.");
+  return h(
+    "ol.timeline",
+    { "aria-label": "Timeline, newest first" },
+    entries.map((entry) => {
+      const internal = entry.visibility === "internal";
+      return h(
+        `li.entry.entry-${entry.type}${internal ? ".internal" : ""}${entry.pinned ? ".pinned" : ""}`,
+        { dataset: { entryId: entry.id } },
+        h(
+          "div.entry-head",
+          {},
+          h("strong", {}, actorName(entry, ticket, me)),
+          " · ",
+          h("span", {}, TYPE_LABELS[entry.type] || entry.type),
+          entry.pinned ? h("span.badge", {}, "Pinned") : null,
+          internal ? h("span.badge.badge-internal", {}, "Internal") : null,
+          " · ",
+          time(entry.at),
+        ),
+        entry.subject ? h("div.entry-subject", {}, entry.subject) : null,
+        entry.body ? h("div.entry-body", {}, renderSanitized(entry.body)) : null,
+      );
+    }),
+  );
+}
+
+/**
+ * The reply box: public reply or (staff) internal note, optional status on send; the draft is
+ * kept in sessionStorage on every keystroke and cleared only once the API accepted the comment.
+ */
+export function replyBox({ ticket, me, staff, onSent }) {
+  const draft = loadDraft(me.id, ticket.id) || { body: "", visibility: "public", status: "" };
+  const form = h("form.reply", { "aria-label": "Reply" });
+  const textarea = h("textarea#reply-body", { name: "body", rows: 5, required: true });
+  textarea.value = draft.body;
+  const error = h("p.error#reply-error", { role: "alert" });
+  textarea.setAttribute("aria-describedby", "reply-error");
+  const visibilityRadios = staff
+    ? h(
+        "fieldset.visibility",
+        {},
+        h("legend", {}, "Reply type"),
+        ["public", "internal"].map((value) =>
+          h(
+            "label",
+            {},
+            h("input", { type: "radio", name: "visibility", value, checked: draft.visibility === value }),
+            value === "public" ? " Public reply" : " Internal note",
+          ),
+        ),
+      )
+    : null;
+  const statusSelect = staff
+    ? h(
+        "select#reply-status",
+        { name: "status" },
+        h("option", { value: "" }, "Keep status"),
+        ["open", "pending", "resolved"].map((s) => h("option", { value: s, selected: draft.status === s }, `Set ${s}`)),
+      )
+    : null;
+  const send = h("button.primary", { type: "submit" }, "Send");
+  const current = () => ({
+    body: textarea.value,
+    visibility: form.querySelector("input[name=visibility]:checked")?.value || "public",
+    status: statusSelect?.value || "",
+  });
+  const paint = () => {
+    const internal = current().visibility === "internal";
+    form.classList.toggle("internal", internal);
+    send.textContent = internal ? "Add note" : "Send reply";
+  };
+  form.addEventListener("input", () => {
+    saveDraft(me.id, ticket.id, current());
+    paint();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = current();
+    if (!values.body.trim()) {
+      error.textContent = "Write something first.";
+      return;
+    }
+    send.disabled = true;
+    error.textContent = "";
+    const body = { body: values.body, visibility: values.visibility };
+    if (values.status && values.visibility === "public") body.status = values.status;
+    try {
+      await api("POST", `/v1/tickets/${encodeURIComponent(ticket.id)}/comments`, { body });
+      clearDraft(me.id, ticket.id);
+      textarea.value = "";
+      announce(values.visibility === "internal" ? "Note added" : "Reply sent");
+      onSent();
+    } catch (exc) {
+      // The draft stays: nothing typed is lost on an error.
+      const field = exc instanceof ApiError ? exc.fieldErrors.find((e) => e.field === "body") : null;
+      error.textContent = field ? field.message : exc.message;
+    } finally {
+      send.disabled = false;
+    }
+  });
+  mount(
+    form,
+    h("label", { for: "reply-body" }, staff ? "Reply or note" : "Your reply"),
+    textarea,
+    error,
+    h("div.reply-actions", {}, visibilityRadios, statusSelect ? h("label", { for: "reply-status" }, "Status on send ") : null, statusSelect, send),
+  );
+  paint();
+  return form;
+}
+
+export function refreshInto(container, render) {
+  return async () => mount(container, await render());
+}

@@ -1,0 +1,147 @@
+// The agent's ticket page: properties (inline edit with If-Match; a 412 offers a reload), the
+// timeline and the reply box. Opening it costs three requests: ticket, timeline, presence.
+import { ApiError, api } from "../api.js";
+import { announce, h, mount, renderSanitized, time } from "../dom.js";
+import { session } from "../session.js";
+import { PRIORITIES, STATUSES } from "./labels.js";
+import { renderTimeline, replyBox } from "./thread.js";
+
+export async function renderTicket(main, { id }) {
+  mount(main, h("p", {}, "Loading ticket…"));
+  const path = `/v1/tickets/${encodeURIComponent(id)}`;
+  let ticket;
+  let entries;
+  try {
+    const [ticketResponse, timelineResponse] = await Promise.all([api("GET", path), api("GET", `${path}/timeline`)]);
+    ticket = ticketResponse.data;
+    ticket.version = Number(ticketResponse.etag || ticket.version);
+    entries = timelineResponse.data.items;
+  } catch (exc) {
+    mount(main, h("h1", {}, "Ticket"), h("p.error", { role: "alert" }, exc.status === 404 ? "No such ticket." : exc.message));
+    return;
+  }
+  // Presence: who else has this ticket open (fire and forget; an API without it changes nothing).
+  api("PUT", `${path}/presence`).catch(() => {});
+  document.title = `#${ticket.number} ${ticket.subject} · Helpdesk`;
+  const me = session.user;
+  const properties = h("aside.properties", { "aria-label": "Properties" });
+  const timeline = h("section.timeline-wrap", { "aria-label": "Timeline" });
+  const reloadAll = () => renderTicket(main, { id });
+  const refresh = async () => {
+    const [t, tl] = await Promise.all([api("GET", path), api("GET", `${path}/timeline`)]);
+    ticket = t.data;
+    ticket.version = Number(t.etag || ticket.version);
+    renderProperties(properties, ticket, reloadAll, path);
+    mount(timeline, h("h2", {}, "Timeline"), renderTimeline(ticket, tl.data.items, me));
+  };
+  renderProperties(properties, ticket, reloadAll, path);
+  mount(timeline, h("h2", {}, "Timeline"), renderTimeline(ticket, entries, me));
+  installReplyKey(timeline);
+  mount(
+    main,
+    h("p", {}, h("a", { href: "#/views/mine-open" }, "← Workspace")),
+    h("h1", {}, `#${ticket.number} `, h("span.subject", {}, ticket.subject)),
+    h(
+      "div.ticket-page",
+      {},
+      properties,
+      h(
+        "div.conversation",
+        {},
+        h("section.description", { "aria-label": "Description" }, renderSanitized(ticket.description)),
+        replyBox({ ticket, me, staff: true, onSent: refresh }),
+        timeline,
+      ),
+    ),
+  );
+}
+
+let replyKey = null;
+
+/** "r" (outside a field) moves to the reply box; the listener goes with the page. */
+function installReplyKey(pageElement) {
+  if (replyKey) document.removeEventListener("keydown", replyKey);
+  replyKey = (event) => {
+    if (!pageElement.isConnected) {
+      document.removeEventListener("keydown", replyKey);
+      replyKey = null;
+      return;
+    }
+    if (event.key !== "r" || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest?.("input, textarea, select")) return;
+    event.preventDefault();
+    document.getElementById("reply-body")?.focus();
+  };
+  document.addEventListener("keydown", replyKey);
+}
+
+function renderProperties(panel, ticket, reload, path) {
+  const error = h("p.error#properties-error", { role: "alert" });
+  const save = async (change, control) => {
+    error.replaceChildren();
+    control.disabled = true;
+    try {
+      const { data, etag } = await api("PATCH", path, { body: change, ifMatch: ticket.version });
+      Object.assign(ticket, data);
+      ticket.version = Number(etag || data.version);
+      announce("Saved");
+      renderProperties(panel, ticket, reload, path);
+    } catch (exc) {
+      if (exc instanceof ApiError && exc.status === 412) {
+        error.append("Someone else changed this ticket meanwhile. ", h("button", { type: "button", onclick: reload }, "Reload ticket"));
+      } else {
+        const field = exc instanceof ApiError ? exc.fieldErrors[0] : null;
+        error.textContent = field ? `${field.field}: ${field.message}` : exc.message;
+      }
+      control.disabled = false;
+    }
+  };
+  const select = (name, label, options, value) => {
+    const control = h(
+      `select#prop-${name}`,
+      { name },
+      options.map(([v, text]) => h("option", { value: v, selected: v === value }, text)),
+    );
+    control.addEventListener("change", () => save({ [name]: control.value || null }, control));
+    return [h("label", { for: `prop-${name}` }, label), control];
+  };
+  const statuses = STATUSES.includes(ticket.status) ? STATUSES : [...STATUSES, ticket.status];
+  const assignee = h("select#prop-assignee_id", { name: "assignee_id" }, h("option", { value: ticket.assignee_id || "" }, ticket.assignee_name || "Unassigned"));
+  // The agents are listed only when someone wants to reassign: not one of the page's three requests.
+  assignee.addEventListener("focus", () => loadAgents(assignee, ticket), { once: true });
+  assignee.addEventListener("change", () => save({ assignee_id: assignee.value || null }, assignee));
+  mount(
+    panel,
+    h("h2", {}, "Properties"),
+    error,
+    h(
+      "div.props",
+      {},
+      ...select("status", "Status", statuses.map((s) => [s, s]), ticket.status),
+      ...select("priority", "Priority", PRIORITIES.map((p) => [p, p]), ticket.priority),
+      h("label", { for: "prop-assignee_id" }, "Assignee"),
+      assignee,
+    ),
+    h(
+      "dl.facts",
+      {},
+      h("dt", {}, "Requester"), h("dd", {}, ticket.requester_name || "—"),
+      h("dt", {}, "Type"), h("dd", {}, ticket.type),
+      h("dt", {}, "Channel"), h("dd", {}, ticket.channel),
+      h("dt", {}, "Created"), h("dd", {}, time(ticket.created_at)),
+      h("dt", {}, "Last activity"), h("dd", {}, time(ticket.last_activity_at)),
+      h("dt", {}, "Tags"), h("dd", {}, (ticket.tags || []).join(", ") || "—"),
+    ),
+  );
+}
+
+async function loadAgents(control, ticket) {
+  try {
+    const { data } = await api("GET", "/v1/users", { query: { limit: 100 } });
+    const agents = data.items.filter((u) => u.role !== "customer" && u.id !== ticket.assignee_id);
+    if (ticket.assignee_id) control.append(h("option", { value: "" }, "Unassigned"));
+    control.append(...agents.map((u) => h("option", { value: u.id }, u.name)));
+  } catch {
+    // Not allowed to list users: the current assignee stays the only choice.
+  }
+}
