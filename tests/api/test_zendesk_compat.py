@@ -210,3 +210,18 @@ def test_links_never_carry_a_hostile_host_header(world, make_ticket):
     )
     assert response.status_code == 200
     assert json.loads(response.body)["links"]["next"].startswith("http://localhost/api/v2/tickets.json?")
+
+
+def test_tickets_written_before_the_number_index_are_found_by_number_after_the_reindex_command(world, make_ticket):
+    import boto3
+
+    from chalicelib import cli
+    from tests.conftest import TABLE
+
+    ticket = make_ticket()
+    boto3.client("dynamodb").delete_item(TableName=TABLE, Key={"PK": {"S": f"TICKET#{ticket['id']}"}, "SK": {"S": "NUMBER"}})
+    path = f"/api/v2/tickets/{ticket['number']}.json"
+    assert world["agent_all"].get(path).status_code == 404
+    assert cli.main(["reindex", "--table", TABLE]) == 0
+    shown = world["agent_all"].get(path)
+    assert shown.status_code == 200 and json.loads(shown.body)["ticket"]["external_id"] == ticket["id"]
