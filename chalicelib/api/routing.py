@@ -60,7 +60,13 @@ class RouteSpec:
     status: int
     public: bool
     errors: tuple[int, ...]
+    # "v1": problem+json errors, listed in OpenAPI. Other dialects (the Zendesk layer, issue 13)
+    # translate error responses with ERROR_DIALECTS and are documented by their own reference.
+    dialect: str = "v1"
 
+
+# Error translators of the other dialects, registered by their route modules.
+ERROR_DIALECTS: dict[str, Callable[[Response], Response]] = {}
 
 # (method, path) → spec and handler of every route whose module has been imported.
 REGISTERED: dict[tuple[str, str], tuple[RouteSpec, Callable[..., Reply]]] = {}
@@ -75,6 +81,8 @@ class RequestContext:
     now: datetime
     path: str
     if_match: int | None = None
+    # The path the client asked for, with API Gateway's stage prefix if any (absolute links).
+    request_path: str = ""
 
     def page_cursor(self, position: str | None, *query_parts: Any) -> str | None:
         if position is None:
@@ -134,8 +142,9 @@ def validation_errors(exc: ValidationError) -> ValidationFailed:
 class Api:
     """The routes of one resource (one OpenAPI tag); each is served through `handle`."""
 
-    def __init__(self, tag: str) -> None:
+    def __init__(self, tag: str, dialect: str = "v1") -> None:
         self.tag = tag
+        self.dialect = dialect
 
     def route(
         self,
@@ -153,7 +162,19 @@ class Api:
     ) -> Callable[[Callable[..., Reply]], Callable[..., Reply]]:
         def register(handler: Callable[..., Reply]) -> Callable[..., Reply]:
             spec = RouteSpec(
-                method, path, handler.__name__, summary, self.tag, roles, body, query, response, status, public, errors
+                method,
+                path,
+                handler.__name__,
+                summary,
+                self.tag,
+                roles,
+                body,
+                query,
+                response,
+                status,
+                public,
+                errors,
+                self.dialect,
             )
             previous = REGISTERED.get((method, path))
             # Re-importing a module re-registers its routes; a second module claiming one is a bug.
@@ -181,6 +202,8 @@ def handle(spec: RouteSpec, handler: Callable[..., Reply], blueprint: Blueprint,
     except Exception:
         composition.logger().exception("unhandled error", extra={"route": f"{spec.method} {spec.path}"})
         response = problems.internal_error()
+    if spec.dialect in ERROR_DIALECTS and response.status_code >= 400:
+        response = ERROR_DIALECTS[spec.dialect](response)
     if not spec.public:
         caller_id = (request.context.get("authorizer") or {}).get("principalId")
     composition.logger().info(
@@ -242,7 +265,16 @@ def _dispatch(
     query = _validate(spec.query, dict(request.query_params or {})) if spec.query is not None else None
     if spec.query is None and request.query_params:
         raise ValidationFailed([FieldError(name, "unknown query parameter") for name in request.query_params])
-    context = RequestContext(caller, body, query, headers, now, spec.path, _if_match(headers.get("if-match")))
+    context = RequestContext(
+        caller,
+        body,
+        query,
+        headers,
+        now,
+        spec.path,
+        _if_match(headers.get("if-match")),
+        request_path=str((request.context or {}).get("path") or ""),
+    )
 
     def compute() -> dict[str, Any]:
         reply = handler(context, **path_params)

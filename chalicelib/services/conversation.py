@@ -168,11 +168,15 @@ class ConversationService:
         fields: Mapping[str, Any] | None = None,
         also_put: Sequence[Put] = (),
         attachments: Sequence[Mapping[str, Any]] = (),
+        properties: Mapping[str, Any] | None = None,
     ) -> Posted:
         """A public reply or internal note and the ticket change it causes, in one transaction.
         Channels (inbound mail) may name the activity's id, its `fields`, its already stored
         `attachments` and items that commit with it (`also_put`: the Message-ID claim, the
-        attachment records)."""
+        attachment records). Staff may change other `properties` in the same write (the
+        Zendesk layer's update with a comment: both or neither)."""
+        if properties and not caller.is_staff:
+            raise NotAllowed.for_fields(sorted(properties), "only agents and admins may change ticket properties")
         if visibility is None:
             visibility = self._settings.default_reply_visibility() if caller.is_staff else "public"
         prepared = prepare_body(body)
@@ -187,9 +191,12 @@ class ConversationService:
             relation = check_comment(caller, current, visibility=visibility, status=status, notify=notify, cc=cc)
             check_cc_by_customer(caller, current.organization_id, cc_orgs)
             updated, changes = current, []
-            if status is not None:
-                catalog = self._statuses.catalog(must_know=status)
-                updated, changes = apply_patch(current, {"status": status}, catalog=catalog, now=now)
+            patch = {**(properties or {}), **({"status": status} if status is not None else {})}
+            if patch:
+                catalog = self._statuses.catalog(must_know=patch.get("status"))
+                updated, changes = apply_patch(current, patch, catalog=catalog, now=now)
+                if updated.assignee_id != current.assignee_id:
+                    updated.assignee_name = self._tickets.display_name(caller, updated.assignee_id)
             new_cc = merged_cc(updated, cc)
             if len(new_cc) > MAX_CC:
                 raise ValidationFailed([FieldError("cc", f"a ticket has at most {MAX_CC} CC'd users")])

@@ -215,3 +215,11 @@ def mail_rate_pk(address: str) -> str:
 def email_index_pk(address: str) -> str:
     """GSI3 partition of the users with this (normalized) address."""
     return f"EMAIL#{address}"
+
+
+NUMBER_SK = "NUMBER"
+
+
+def number_index_pk(number: int) -> str:
+    """GSI3 partition of the ticket numbered `number` (one item: numbers are unique)."""
+    return f"NUMBER#{number}"

@@ -127,6 +127,27 @@ class TicketEntry(TicketItem, discriminator="ticket_entry"):
     by_creation = ByCreation()
 
 
+class ByNumber(GlobalSecondaryIndex["TicketNumber"]):
+    class Meta:
+        index_name = "GSI3"
+        projection = AllProjection()
+
+    GSI3PK = UnicodeAttribute(hash_key=True)
+    GSI3SK = UnicodeAttribute(range_key=True)
+
+
+class TicketNumber(Record, discriminator="ticket_number"):
+    """PK TICKET#<id>, SK NUMBER: the ticket's number, findable on GSI3 `NUMBER#<n>` (the Zendesk
+    API addresses tickets by number). Written once with the ticket, never updated; it lives in the
+    ticket's partition, so the purge removes it with the rest."""
+
+    ticket_id = UnicodeAttribute()
+    number = NumberAttribute()
+    GSI3PK = UnicodeAttribute()
+    GSI3SK = UnicodeAttribute()
+    by_number = ByNumber()
+
+
 class TimelineHead(Record, discriminator="timeline_head"):
     """PK TICKET#<id>, SK ACT#~: the ticket's visibility fields at the top of its timeline range.
 

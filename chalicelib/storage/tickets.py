@@ -26,7 +26,7 @@ from chalicelib.domain.visibility import Audience, Caller
 from chalicelib.storage import keys
 from chalicelib.storage.base import Repository, next_counter_value
 from chalicelib.storage.errors import TransactionCancelled, translated
-from chalicelib.storage.models import HistoryItem, Record, TicketEntry, TicketItem, TimelineHead
+from chalicelib.storage.models import HistoryItem, Record, TicketEntry, TicketItem, TicketNumber, TimelineHead
 
 PURGE_AFTER = timedelta(days=90)
 _TICKET_FIELDS = [f.name for f in dataclasses.fields(Ticket)]
@@ -122,6 +122,17 @@ def _entries(ticket: Ticket) -> dict[str, TicketEntry]:
         entry.GSI2SK = keys.list_sort_key(ticket.created_at, ticket.id)
         entries[partition] = entry
     return entries
+
+
+def number_item(ticket: Ticket) -> TicketNumber:
+    return TicketNumber(
+        keys.ticket_pk(ticket.id),
+        keys.NUMBER_SK,
+        ticket_id=ticket.id,
+        number=ticket.number,
+        GSI3PK=keys.number_index_pk(ticket.number),
+        GSI3SK=keys.ticket_pk(ticket.id),
+    )
 
 
 def timeline_head(ticket: Ticket) -> TimelineHead:
@@ -254,11 +265,19 @@ class TicketRepository(Repository):
                     )
                     for entry in _entries(ticket).values():
                         tx.save(entry)
+                    tx.save(number_item(ticket))  # tickets written before the number index
                 done += 1
             except (TransactionCancelled, Contention):
                 continue  # changed meanwhile: that write put all of its entries
         last = page.get("LastEvaluatedKey")
         return done, (last["GSI1SK"]["S"] if last else None)
+
+    def id_for_number(self, number: int) -> str | None:
+        """The id of the ticket numbered `number`: one Query of GSI3 `NUMBER#<n>` (eventually
+        consistent, like every index: a ticket created a moment ago may not be found yet)."""
+        with translated():
+            found = list(TicketNumber.by_number.query(keys.number_index_pk(number), limit=1))
+        return str(found[0].ticket_id) if found else None
 
     def has_any(self, partition: str) -> bool:
         with translated():
@@ -282,6 +301,7 @@ class TicketRepository(Repository):
             with translated(), self._transaction() as tx:
                 tx.save(_ticket_item(ticket), condition=TicketItem.PK.does_not_exist())
                 tx.save(timeline_head(ticket))
+                tx.save(number_item(ticket))
                 _add_checks(tx, checks)
                 for entry in _entries(ticket).values():
                     tx.save(entry)

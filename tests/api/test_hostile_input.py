@@ -21,7 +21,12 @@ def _concrete(path: str) -> str:
 def test_json_nested_a_thousand_levels_is_400_on_every_route_with_a_body(world, entry, spec):
     user = world["admin"] if "admin" in spec.roles else world["alice"]
     deep = b"[" * 1000 + b"]" * 1000  # 2 KB
-    problem = assert_problem(user.request(entry.method, _concrete(entry.path), deep), 400)
+    response = user.request(entry.method, _concrete(entry.path), deep)
+    if spec.dialect == "zendesk":  # the same 400, in Zendesk's error shape (docs/zendesk.md)
+        assert response.status_code == 400, response.body
+        assert "nested" in json.loads(response.body)["description"]
+        return
+    problem = assert_problem(response, 400)
     assert "nested" in problem["detail"]
 
 

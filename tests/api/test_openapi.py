@@ -13,12 +13,14 @@ def test_openapi_documents_every_route(client):
     spec = json.loads(response.body)
     assert spec["openapi"].startswith("3.")
     documented = {(method.upper(), path) for path, ops in spec["paths"].items() for method in ops}
-    registered = {(route.method, route.path) for route in all_routes()}
+    # Every /v1 route; the Zendesk layer (/api/v2/, docs/zendesk.md) is documented by Zendesk's reference.
+    registered = {(route.method, route.path) for route in all_routes() if route.dialect == "v1"}
     assert documented == registered
+    assert all(route.path.startswith("/api/v2/") for route in all_routes() if route.dialect != "v1")
     from app import app
 
     served = {(method, path) for path, methods in app.routes.items() for method in methods}
-    assert served == registered
+    assert served == {(route.method, route.path) for route in all_routes()}
     for path, ops in spec["paths"].items():
         for op in ops.values():
             assert op["summary"] and op["responses"], path
