@@ -6,6 +6,13 @@ mappings, S3 notifications) ends in `moto.awslambda.models.LambdaFunction.invoke
 below answers it with the registered handler's return value, JSON-encoded, as Lambda would.
 Functions without a registered handler keep moto's behaviour.
 
+moto's SQS event source mappings ignore a handler's partial batch response and delete every
+message of a batch the handler returned from, so a record the handler reported as failed
+(throttled, the table busy) was lost locally where Lambda would retry it. The second patch,
+of `LambdaBackend.send_sqs_batch`, reads `batchItemFailures` as Lambda does: the reported
+records stay on the queue, in flight until their visibility timeout, then are received again
+(and after `maxReceiveCount` receives go to the dead-letter queue); the others are deleted.
+
 moto delivers DynamoDB stream batches synchronously, inside the write that produced them. Here
 they run on one background worker per function instead, in order, as Lambda polls a shard:
 the write returns first, and a handler that reads the table cannot deadlock against
@@ -42,7 +49,7 @@ from typing import Any
 
 from chalice.app import Chalice
 from chalice.utils import to_cfn_resource_name
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.models import LambdaBackend, LambdaFunction
 
 from chalicelib.config import FunctionEnvironment, function_environment
 from devstack import aws_calls
@@ -53,6 +60,7 @@ logger = logging.getLogger(__name__)
 _handlers: dict[str, Handler] = {}
 _environments: dict[str, FunctionEnvironment] = {}
 _original_invoke: Callable[..., str | bytes] | None = None
+_original_send_sqs_batch: Callable[..., bool] | None = None
 _install_lock = threading.Lock()
 _stream_workers: dict[str, ThreadPoolExecutor] = {}
 _event_threads: list[threading.Thread] = []
@@ -158,20 +166,26 @@ def register_chalice_app(app: Chalice, app_name: str, stage: str) -> dict[str, s
 
 def install() -> None:
     """Patch moto's LambdaFunction.invoke once; idempotent."""
-    global _original_invoke
+    global _original_invoke, _original_send_sqs_batch
     with _install_lock:
         if _original_invoke is None:
             _original_invoke = LambdaFunction.invoke
             LambdaFunction.invoke = _dispatching_invoke  # type: ignore[method-assign]
+        if _original_send_sqs_batch is None:
+            _original_send_sqs_batch = LambdaBackend.send_sqs_batch
+            LambdaBackend.send_sqs_batch = _send_sqs_batch  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     """Restore moto's own invoke and forget all handlers."""
-    global _original_invoke
+    global _original_invoke, _original_send_sqs_batch
     with _install_lock:
         if _original_invoke is not None:
             LambdaFunction.invoke = _original_invoke  # type: ignore[method-assign]
             _original_invoke = None
+        if _original_send_sqs_batch is not None:
+            LambdaBackend.send_sqs_batch = _original_send_sqs_batch  # type: ignore[method-assign]
+            _original_send_sqs_batch = None
         _handlers.clear()
         _environments.clear()
         for worker in _stream_workers.values():
@@ -235,6 +249,67 @@ def _dispatching_invoke(self: LambdaFunction, body: str | bytes, request_headers
         response_headers["x-amz-log-result"] = base64.b64encode(b"").decode()
         return payload.encode("utf-8")
     return payload
+
+
+def _send_sqs_batch(self: LambdaBackend, function_arn: str, messages: list[Any], queue_arn: str) -> bool:
+    """moto's `send_sqs_batch` (one invocation per message, as moto delivers), honouring partial
+    batch responses. Its callers (moto's SendMessage, `sqs_polling.deliver_due`) delete every
+    message left in `messages` when this answers True, and make them all visible again when it
+    answers False (a function error, as before); so the records the handler reported as failed
+    are taken out of the list: they stay in flight and are received again after their
+    visibility timeout, as Lambda leaves them."""
+    failed = []
+    for message in messages:
+        response_headers: dict[str, Any] = {}
+        payload = self.invoke(
+            function_name=function_arn,
+            qualifier=None,
+            body=json.dumps(_sqs_event(message, queue_arn, self.region_name)),
+            headers={},
+            response_headers=response_headers,
+        )
+        if "x-amz-function-error" in response_headers:
+            return False
+        if message.id in _reported_failures(payload):
+            failed.append(message)
+    for message in failed:
+        messages.remove(message)
+    return True
+
+
+def _sqs_event(message: Any, queue_arn: str, region: str) -> dict[str, Any]:
+    attributes = {
+        "ApproximateReceiveCount": str(message.approximate_receive_count),
+        "SentTimestamp": str(message.sent_timestamp),
+        "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+        "ApproximateFirstReceiveTimestamp": str(message.approximate_first_receive_timestamp or message.sent_timestamp),
+    }
+    if queue_arn.endswith(".fifo"):
+        attributes.update({"MessageGroupId": message.group_id, "MessageDeduplicationId": message.deduplication_id})
+    record = {
+        "messageId": message.id,
+        "receiptHandle": message.receipt_handle,
+        "body": message.body,
+        "attributes": attributes,
+        "messageAttributes": {},
+        "md5OfBody": message.body_md5,
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+    return {"Records": [record]}
+
+
+def _reported_failures(payload: Any) -> set[str]:
+    """The `itemIdentifier`s of a partial batch response (empty for any other answer)."""
+    try:
+        response = json.loads(payload) if payload else None
+    except (TypeError, ValueError):
+        return set()
+    failures = response.get("batchItemFailures") if isinstance(response, dict) else None
+    if not isinstance(failures, list):
+        return set()
+    return {str(f.get("itemIdentifier")) for f in failures if isinstance(f, dict)}
 
 
 def _run(handler: Handler, event: Any, context: LambdaContext, response_headers: Any) -> str:

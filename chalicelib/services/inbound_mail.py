@@ -207,7 +207,7 @@ class InboundMailService:
         if automated is not None:
             return Received("refused", f"too_large_{automated}")
         now = self._clock()
-        if self._inbound.count_sender(sender, now, RATE_WINDOW) > RATE_LIMIT:
+        if self._over_rate(sender, original):
             return Received("refused", "too_large_over_rate")
         if not self._refusals.claim(original, now):
             return Received("refused", "too_large_notice_sent_before")
@@ -249,7 +249,7 @@ class InboundMailService:
             return Received("duplicate" if decision.reason == "duplicate" else "loop", decision.reason, decision.ticket_id)
         if not sender:
             return Received("malformed", "no_sender")
-        if not release and self._inbound.count_sender(sender, self._clock(), RATE_WINDOW) > RATE_LIMIT:
+        if not release and self._over_rate(sender, original):
             self._inbound.park(original, "sender_rate", self._clock())
             return Received("parked", "sender_rate")
         message_id = message.message_id or _synthetic_id(original)
@@ -316,6 +316,10 @@ class InboundMailService:
         also_put = [*self._inbound.received(message_id, ticket_id, None, original, now), *records]
         ticket = self._ticket_service.create(requester, values, now, also_put=also_put, ticket_id=ticket_id)
         return Received("created", reason, ticket.id)
+
+    def _over_rate(self, sender: str, original: Original) -> bool:
+        """This message counted (once, however often it is delivered) toward its sender's rate."""
+        return self._inbound.count_sender(sender, original.key, self._clock(), RATE_WINDOW, RATE_LIMIT) > RATE_LIMIT
 
     # -- attachments -------------------------------------------------------------------------
     def _attachments(

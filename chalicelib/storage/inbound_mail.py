@@ -17,6 +17,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
+from pynamodb.expressions.condition import size
 
 from chalicelib.domain.errors import Conflict, MailTooLarge, Throttled, Unavailable
 from chalicelib.domain.mail.inbound import MAX_MESSAGE_BYTES
@@ -125,15 +126,31 @@ class InboundMailRepository(Repository):
         return Original(item.bucket, item.object_key)
 
     # -- the per-sender rate and parking ------------------------------------------------------
-    def count_sender(self, address: str, now: datetime, window: timedelta) -> int:
-        """One more message from `address` in the current window; how many it has now (one
-        UpdateItem ADD; the item expires two windows later)."""
+    def count_sender(self, address: str, message_key: str, now: datetime, window: timedelta, limit: int) -> int:
+        """Count the message stored at `message_key` toward `address`'s messages in the current
+        window; how many distinct messages it has now, or `limit + 1` once it is over the limit.
+        A redelivered message (a retry after a failure) counts once. One UpdateItem ADD to a set
+        of object keys, conditioned on the set being under the limit or holding this key, so the
+        set stays at most `limit` keys however many messages a loop sends; the item expires two
+        windows later."""
         seconds = int(window.total_seconds())
         start = datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=now.tzinfo)
         item = MailRateItem(keys.mail_rate_pk(address), keys.stamp(start))
-        with translated():
-            item.update(actions=[MailRateItem.count.add(1), MailRateItem.ttl.set(start + 2 * window)])
-        return int(item.count)
+        room = (
+            MailRateItem.messages.does_not_exist()
+            | (size(MailRateItem.messages) < limit)
+            | MailRateItem.messages.contains(message_key)
+        )
+        over = _OverRate()
+        try:
+            with translated(on_condition_failed=lambda: over):
+                item.update(
+                    actions=[MailRateItem.messages.add({message_key}), MailRateItem.ttl.set(start + 2 * window)],
+                    condition=room,
+                )
+        except _OverRate:
+            return limit + 1
+        return len(item.messages or ())
 
     def park(self, original: Original, reason: str, now: datetime) -> None:
         """Record a message left unprocessed (idempotent per object: a redelivery rewrites it)."""
@@ -148,6 +165,10 @@ class InboundMailRepository(Repository):
         )
         with translated():
             item.save()
+
+
+class _OverRate(Conflict):
+    """The sender's window holds `limit` other messages (count_sender's refused condition)."""
 
 
 class _Taken(Conflict):

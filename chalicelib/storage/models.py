@@ -11,6 +11,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -431,9 +432,11 @@ class InboundOriginalItem(Record, discriminator="inbound_original"):
 
 
 class MailRateItem(Record, discriminator="mail_rate"):
-    """PK MAIL#RATE#<address>, SK <window start>: inbound messages of one sender in one window."""
+    """PK MAIL#RATE#<address>, SK <window start>: inbound messages of one sender in one window,
+    by stored object (`messages`, at most the rate limit: a redelivery is the same message)."""
 
-    count = NumberAttribute(default=0)
+    count = NumberAttribute(default=0)  # items written before `messages`
+    messages = UnicodeSetAttribute(null=True)
     ttl = TTLAttribute(null=True)
 
 

@@ -261,6 +261,38 @@ def test_a_sender_over_the_rate_is_parked_and_an_operator_releases_the_message(p
     assert len(comments(people["agent"], emailed_ticket["id"])) == RATE_LIMIT + 1
 
 
+def test_a_message_retried_after_a_transient_failure_counts_once_toward_its_senders_rate(
+    people, emailed_ticket, inbound, monkeypatch
+):
+    from chalicelib import composition
+    from chalicelib.domain.errors import Unavailable
+    from chalicelib.handlers.inbound_mail import receiver
+    from chalicelib.services.conversation import ConversationService
+    from chalicelib.services.inbound_mail import RATE_LIMIT
+
+    monkeypatch.setattr(composition, "clock", lambda: datetime(2026, 12, 1, 10, 1, tzinfo=UTC))
+    receiver.cache_clear()
+    number = emailed_ticket["number"]
+    deliver(message(subject=f"[#{number}] n", text="First in the window."))
+    failed_once: set[str] = set()
+    comment = ConversationService.comment
+
+    def busy_the_first_time(self, caller, ticket_id, **kw):  # the table busy once per message
+        if kw["body"] not in failed_once:
+            failed_once.add(kw["body"])
+            raise Unavailable("injected: the data store is busy")
+        return comment(self, caller, ticket_id, **kw)
+
+    monkeypatch.setattr(ConversationService, "comment", busy_the_first_time)
+    for i in range(RATE_LIMIT - 1):  # 1 + 19 = 20 messages: within the rate, each delivered twice
+        attempt = record(stored(message(subject=f"[#{number}] n{i}", text=f"Note {i}.")))
+        assert receive(attempt) == {"batchItemFailures": [{"itemIdentifier": attempt["messageId"]}]}
+        assert receive(attempt) == {"batchItemFailures": []}  # SQS redelivers it: the same message, counted once
+
+    assert len(comments(people["agent"], emailed_ticket["id"])) == RATE_LIMIT
+    assert inbound.counts.get("MailInboundParked", 0) == 0
+
+
 # -- hostile and broken input ----------------------------------------------------------------
 def test_malformed_and_hostile_messages_each_get_a_counted_outcome_and_the_batch_succeeds(people, inbound):
     many = ", ".join(f"r{i}@example.com" for i in range(10_000)).encode()

@@ -35,6 +35,11 @@ SUBJECT_MAX = 250
 NAME_MAX = 120
 MAX_THREAD_IDS = 1_000
 _SPACES = re.compile(r"\s+")
+# SMTP's policy with 7-bit bodies: text that is not ASCII (or has lines over 78 octets) goes as
+# quoted-printable or base64, whichever the stdlib finds shorter, never as raw 8bit. SES's
+# SendRawEmail takes 7-bit mail, relays without 8BITMIME would mangle 8-bit, and every encoded
+# line stays far below RFC 5322's 998 octets.
+MAIL_POLICY = policy.SMTP.clone(cte_type="7bit")
 
 
 @dataclass(frozen=True)
@@ -93,8 +98,8 @@ def one_id(value: str) -> str | None:
 
 
 def build(message: Outbound) -> EmailMessage:
-    """The notification as an `EmailMessage` (policy SMTP: CRLF, folded at 78)."""
-    mail = EmailMessage(policy=policy.SMTP)
+    """The notification as an `EmailMessage` (policy SMTP: CRLF, folded at 78, 7-bit bodies)."""
+    mail = EmailMessage(policy=MAIL_POLICY)
     mail["From"] = mailbox(message.from_name, message.from_address)
     mail["To"] = mailbox(message.to.name, message.to.address)
     mail["Reply-To"] = mailbox("", message.reply_to)

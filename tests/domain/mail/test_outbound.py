@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import html
 from datetime import UTC, datetime
 from email import policy
 
@@ -128,3 +129,39 @@ def test_non_ascii_names_are_encoded_not_pasted():
 def test_an_invalid_recipient_address_is_a_domain_error(address):
     with pytest.raises(ValidationFailed):
         build(outbound(to=Recipient("Ann", address)))
+
+
+def _lines(raw):
+    return raw.split(b"\r\n")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Fixed 🔥 — the 𝄞 clef, 中文 and ümlauts.\nRegards",  # 4-byte (astral) characters, short lines
+        "Fixed, see log:\n" + "ü🔥 " * 700 + "\nRegards",  # one line of 5,600 octets in UTF-8
+        "x" * 3000 + "\nASCII only, one line over 998 octets",
+    ],
+    ids=["astral-characters", "long-8-bit-line", "long-ascii-line"],
+)
+def test_any_body_goes_out_as_7_bit_lines_within_998_octets_and_reads_back_exactly(text):
+    raw = build_bytes(outbound(text=text, html=None))
+    # SES SendRawEmail and relays without 8BITMIME take 7-bit mail; RFC 5322 caps a line at 998 octets.
+    assert raw.isascii()
+    assert max(len(line) for line in _lines(raw)) <= 998
+    mail = email.message_from_bytes(raw, policy=policy.default)
+    plain, rendered = mail.get_body(("plain",)), mail.get_body(("html",))
+    for part in (plain, rendered):
+        assert part["Content-Transfer-Encoding"] in ("7bit", "quoted-printable", "base64")
+        assert part.get_content_charset() == "utf-8"
+    assert plain.get_content().replace("\r\n", "\n").rstrip("\n") == text
+    assert html.escape(text).replace("\n", "<br>") in rendered.get_content()
+
+
+def test_8_bit_text_is_quoted_printable_or_base64_never_raw_8bit():
+    raw = build_bytes(outbound(text="Grüße, Zoë 🔥", html="<p>Grüße 🔥</p>"))
+    mail = email.message_from_bytes(raw, policy=policy.default)
+    encodings = {part.get_content_type(): part["Content-Transfer-Encoding"] for part in mail.walk() if not part.is_multipart()}
+    assert set(encodings) == {"text/plain", "text/html"}
+    assert set(encodings.values()) <= {"quoted-printable", "base64"}
+    assert mail.get_body(("plain",)).get_content().strip() == "Grüße, Zoë 🔥"
