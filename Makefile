@@ -38,6 +38,7 @@ check: lint typecheck test
 package: $(STAMP)
 	rm -rf out
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) --merge-template infra/template.json out/
+	$(BIN)/python infra/slim_package.py out/deployment.zip
 	$(BIN)/cfn-lint out/sam.json
 	@echo "Lambda package: $$(du -k out/deployment.zip | cut -f1) KiB zipped, $$(unzip -l out/deployment.zip | tail -1 | awk '{print int($$1/1024)}') KiB unpacked"
 
