@@ -25,6 +25,7 @@ from devstack import (
     mail_sent,
     moto_fast_paths,
     moto_quirks,
+    outbox,
     s3_upload_policy,
     smtp_receiver,
 )
@@ -80,6 +81,11 @@ class LocalStack:
     started: bool = False
     restarted_timers: int = 0
     resumed_escalations: list[str] = field(default_factory=list)
+    republished_events: int = 0
+    publisher_name: str = ""
+
+    def __post_init__(self) -> None:
+        self.published = outbox.PublishedList(self.options.state_dir)
 
     @property
     def snapshot_file(self) -> Path:
@@ -119,6 +125,15 @@ class LocalStack:
 
             self.restarted_timers = restart_sla_timers(self.aws.client("dynamodb"), self.provisioned.physical["HelpdeskTable"])
             self.resumed_escalations = resume_escalations()
+            self.republished_events = outbox.publish_unpublished(
+                self.aws.client("dynamodb"),
+                self.aws.client("lambda"),
+                self.provisioned.physical["HelpdeskTable"],
+                self.publisher_name,
+                self.published,
+            )
+        else:
+            self.published.replace(())
         self.snapshot_writer = SnapshotWriter(
             self.aws,
             self.provisioned,
@@ -151,6 +166,7 @@ class LocalStack:
             for name in (self.snapshot_file.name, DEMO_USERS_FILE, TOKENS_FILE):
                 (state_dir / name).unlink(missing_ok=True)
             shutil.rmtree(state_dir / JOURNAL_DIR, ignore_errors=True)
+            shutil.rmtree(state_dir / outbox.OUTBOX_DIR, ignore_errors=True)
         state = state_to_restore(state_dir)
         self.first_start = state is None
         return state
@@ -177,6 +193,9 @@ class LocalStack:
         self._set_environment(provisioner.environment()[0])
         app = config.chalice_app
         functions = lambda_dispatch.chalice_functions(app, config.app_name, STAGE)
+        # The events it publishes are noted, so a start publishes those it never got to (devstack.outbox).
+        self.publisher_name, publisher = functions[outbox.PUBLISHER_LOGICAL_ID]
+        functions[outbox.PUBLISHER_LOGICAL_ID] = (self.publisher_name, outbox.recording_published(publisher, self.published))
         provisioner.add_lambda_functions(
             {
                 **{logical_id: name for logical_id, (name, _) in functions.items()},
