@@ -19,7 +19,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m devstack $(ARGS)
+	$(BIN)/python -m devstack --throttle template $(ARGS)
 
 test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -47,6 +47,7 @@ check: lint typecheck test
 package: $(STAMP)
 	rm -rf out
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/chalice package --stage $(STAGE) --merge-template infra/template.json out/
+	$(BIN)/python infra/slim_package.py out/deployment.zip
 	$(BIN)/cfn-lint out/sam.json
 	@echo "Lambda package: $$(du -k out/deployment.zip | cut -f1) KiB zipped, $$(unzip -l out/deployment.zip | tail -1 | awk '{print int($$1/1024)}') KiB unpacked"
 

@@ -1,4 +1,4 @@
-"""`python -m devstack [--fresh] [--port N] [--moto-port N] [--smtp-port N] [--state-dir DIR]`."""
+"""`python -m devstack [--fresh] [--port N] [--moto-port N] [--smtp-port N] [--state-dir DIR] [--throttle ...]`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from devstack.paths import DEFAULT_STATE_DIR
 from devstack.smtp_receiver import DEFAULT_PORT as DEFAULT_SMTP_PORT
-from devstack.stack import StackOptions, configure_output, run
+from devstack.stack import StackOptions, configure_output, parse_throttle, run
 
 
 def parse_options(argv: list[str] | None = None) -> StackOptions:
@@ -38,6 +38,14 @@ def parse_options(argv: list[str] | None = None) -> StackOptions:
     parser.add_argument("--app", default="app", help="module holding the Chalice app")
     parser.add_argument("--app-attribute", default="app", help="name of the Chalice app object")
     parser.add_argument("--no-demo", action="store_true", help="do not seed demo data")
+    parser.add_argument(
+        "--throttle",
+        type=_throttle,
+        default=None,
+        metavar="template|RATE:BURST|off",
+        help="answer 429 + Retry-After beyond these limits, as API Gateway's stage throttling does"
+        " ('template': the template's limits, what make run uses; default off)",
+    )
     args = parser.parse_args(argv)
     return StackOptions(
         state_dir=args.state_dir.resolve(),
@@ -48,7 +56,17 @@ def parse_options(argv: list[str] | None = None) -> StackOptions:
         app_module=args.app,
         app_attribute=args.app_attribute,
         seed_demo=not args.no_demo,
+        throttle=args.throttle,
     )
+
+
+def _throttle(value: str) -> str:
+    if value not in ("template", "off"):
+        try:
+            parse_throttle(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

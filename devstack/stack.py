@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import signal
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from botocore.exceptions import ClientError
 from chalice.app import Chalice
@@ -25,13 +27,14 @@ from devstack import (
     mail_sent,
     moto_fast_paths,
     moto_quirks,
+    outbox,
     s3_upload_policy,
     smtp_receiver,
 )
 from devstack.aws import LocalAws
 from devstack.demo import DEMO_USERS_FILE, DemoSeedError, DemoUser, load_demo_users, seed_demo_data
 from devstack.event_sources import connect_event_sources
-from devstack.http_api import STAGE, HttpApi, load_chalice_config, serve
+from devstack.http_api import SHUTDOWN_GRACE_SECONDS, STAGE, HttpApi, Throttle, load_chalice_config, request_log, serve
 from devstack.journal import JOURNAL_DIR, Journal
 from devstack.moto_server import MotoServer, PortInUse, start_moto
 from devstack.paths import DEFAULT_STATE_DIR, PROJECT_DIR, TEMPLATE_PATH
@@ -40,6 +43,8 @@ from devstack.snapshot import SnapshotWriter, State, recover, snapshot_path, sta
 from devstack.web_app import WebApp
 
 TOKENS_FILE = "tokens.env"
+DETAILS_FILE = "stack.txt"
+LOG_FILE = "stack.log"
 READY_MESSAGE = "Helpdesk local stack ready on"
 logger = logging.getLogger(__name__)
 
@@ -56,6 +61,8 @@ class StackOptions:
     app_attribute: str = "app"
     seed_demo: bool = True
     snapshot_interval: float = 10.0
+    throttle: str | None = None
+    """None or "off": no throttling; "template": the template's stage limits; "RATE:BURST"."""
     project_dir: Path = PROJECT_DIR
     template_path: Path = TEMPLATE_PATH
 
@@ -81,6 +88,22 @@ class LocalStack:
     started: bool = False
     restarted_timers: int = 0
     resumed_escalations: list[str] = field(default_factory=list)
+    republished_events: int = 0
+    publisher_name: str = ""
+
+    def __post_init__(self) -> None:
+        self.published = outbox.PublishedList(self.options.state_dir)
+        self.throttle: Throttle | None = None
+
+    def _throttle(self) -> Throttle | None:
+        spec = self.options.throttle
+        if spec is None or spec == "off":
+            return None
+        template = load_template(self.options.template_path)
+        if spec == "template":
+            return Throttle.from_template(template)
+        rate, burst = parse_throttle(spec)
+        return Throttle.from_template(template, rate, burst)
 
     @property
     def snapshot_file(self) -> Path:
@@ -120,6 +143,15 @@ class LocalStack:
 
             self.restarted_timers = restart_sla_timers(self.aws.client("dynamodb"), self.provisioned.physical["HelpdeskTable"])
             self.resumed_escalations = resume_escalations()
+            self.republished_events = outbox.publish_unpublished(
+                self.aws.client("dynamodb"),
+                self.aws.client("lambda"),
+                self.provisioned.physical["HelpdeskTable"],
+                self.publisher_name,
+                self.published,
+            )
+        else:
+            self.published.replace(())
         self.snapshot_writer = SnapshotWriter(
             self.aws,
             self.provisioned,
@@ -142,6 +174,9 @@ class LocalStack:
             except DemoSeedError as exc:
                 self.demo_error = str(exc)
         self.demo_users = load_demo_users(self.options.state_dir)
+        # After the demo data: the limits are for clients, as API Gateway's are.
+        self.throttle = self._throttle()
+        self.http_api.throttle_with(self.throttle)
         self.started = True
 
     def _demo_sign_in(self) -> list[dict[str, object]]:
@@ -160,6 +195,7 @@ class LocalStack:
             for name in (self.snapshot_file.name, DEMO_USERS_FILE, TOKENS_FILE):
                 (state_dir / name).unlink(missing_ok=True)
             shutil.rmtree(state_dir / JOURNAL_DIR, ignore_errors=True)
+            shutil.rmtree(state_dir / outbox.OUTBOX_DIR, ignore_errors=True)
         state = state_to_restore(state_dir)
         self.first_start = state is None
         return state
@@ -186,6 +222,9 @@ class LocalStack:
         self._set_environment(provisioner.environment()[0])
         app = config.chalice_app
         functions = lambda_dispatch.chalice_functions(app, config.app_name, STAGE)
+        # The events it publishes are noted, so a start publishes those it never got to (devstack.outbox).
+        self.publisher_name, publisher = functions[outbox.PUBLISHER_LOGICAL_ID]
+        functions[outbox.PUBLISHER_LOGICAL_ID] = (self.publisher_name, outbox.recording_published(publisher, self.published))
         provisioner.add_lambda_functions(
             {
                 **{logical_id: name for logical_id, (name, _) in functions.items()},
@@ -221,7 +260,9 @@ class LocalStack:
             self.smtp.stop()
             self.smtp = None
         if self.http_api is not None:
-            self.http_api.stop()
+            still_running = self.http_api.stop()
+            if still_running:
+                logger.warning("%d request(s) still running after %g s; stopping anyway", still_running, SHUTDOWN_GRACE_SECONDS)
             self.http_api = None
         try:
             # Stream handlers still working on the last writes belong in the final snapshot.
@@ -249,14 +290,34 @@ class LocalStack:
         return saved
 
 
+def parse_throttle(spec: str) -> tuple[float, int]:
+    """ "RATE:BURST" (requests per second, bucket size); BURST defaults to RATE rounded up."""
+    rate_text, _, burst_text = spec.partition(":")
+    rate = float(rate_text)
+    burst = int(burst_text) if burst_text else max(1, -int(-rate // 1))
+    if rate <= 0 or burst < 1:
+        raise ValueError(f"throttle {spec!r}: RATE must be > 0 and BURST >= 1")
+    return rate, burst
+
+
 def run(options: StackOptions) -> int:
-    """Start the stack, serve until SIGINT or SIGTERM, stop it; answers the exit code."""
+    """Start the stack, serve until SIGINT or SIGTERM, stop it; answers the exit code.
+
+    The console gets the banner and what goes wrong (stderr); the functions' own output
+    (Powertools log lines, EMF metrics) and one line per HTTP request go to <state dir>/stack.log.
+    """
+    options.state_dir.mkdir(parents=True, exist_ok=True)
+    with _stdout_to(options.state_dir / LOG_FILE) as console:
+        return _run(options, console)
+
+
+def _run(options: StackOptions, console: TextIO) -> int:
     stop_requested = threading.Event()
 
     def request_stop(signum: int, frame: object) -> None:
         if stop_requested.is_set():
             # A second Ctrl-C means stopping hangs: leave without the final snapshot.
-            print("Forced exit; the last periodic snapshot stays.", flush=True)
+            print("Forced exit; the last periodic snapshot stays.", file=console, flush=True)
             os._exit(1)
         stop_requested.set()
 
@@ -271,22 +332,92 @@ def run(options: StackOptions) -> int:
         except Exception:
             logger.exception("the local stack failed to start")
             return 1
-        print_summary(stack)
+        print_summary(stack, console)
         assert stack.http_api is not None
-        print(f"{READY_MESSAGE} {stack.http_api.url}", flush=True)
+        print(f"{READY_MESSAGE} {stack.http_api.url}", file=console, flush=True)
         # Short waits keep the main thread responsive to signals on every platform.
         while not stop_requested.wait(0.5):
             pass
-        print("Stopping: SMTP and HTTP servers, final snapshot, moto ...", flush=True)
+        print("Stopping: SMTP and HTTP servers, final snapshot, moto ...", file=console, flush=True)
     finally:
         clean = stack.stop()
         for number, handler in previous_handlers.items():
             signal.signal(number, handler)
-    print(f"Stopped. State saved in {stack.snapshot_file}", flush=True)
+    print(f"Stopped. State saved in {stack.snapshot_file}", file=console, flush=True)
     return 0 if clean else 1
 
 
-def print_summary(stack: LocalStack) -> None:
+@contextlib.contextmanager
+def _stdout_to(path: Path) -> Iterator[TextIO]:
+    """Point file descriptor 1 at `path` (whoever writes it: print, Powertools' handlers made
+    earlier, EMF); yields a stream to the real console. Undone on exit."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    console = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(log, 1)
+    os.close(log)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    request_log.addHandler(handler)
+    request_log.setLevel(logging.INFO)
+    request_log.propagate = False
+    try:
+        yield console
+    finally:
+        request_log.removeHandler(handler)
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        console.close()
+
+
+def print_summary(stack: LocalStack, console: TextIO | None = None) -> None:
+    """A short banner on the console (about 20 lines); everything else in <state dir>/stack.txt."""
+    details = stack.options.state_dir / DETAILS_FILE
+    details.write_text(_details(stack), encoding="utf-8")
+    print(_banner(stack, details), file=console or sys.stdout, flush=True)
+
+
+def _banner(stack: LocalStack, details: Path) -> str:
+    assert stack.moto and stack.http_api
+    options, api_url = stack.options, stack.http_api.url
+    tokens_file = options.state_dir / TOKENS_FILE
+    if stack.first_start:
+        data = "first start" + (", demo data seeded" if options.seed_demo and not stack.demo_error else "")
+    else:
+        resumed = f", {len(stack.resumed_escalations)} escalation(s) resumed" if stack.resumed_escalations else ""
+        republished = f", {stack.republished_events} unpublished event(s) sent" if stack.republished_events else ""
+        data = f"restored{resumed}{republished} (--fresh starts over)"
+    throttle = stack.throttle
+    limits = f"{throttle.bucket.rate:g} req/s, burst {throttle.bucket.burst} (429 + Retry-After)" if throttle else "off"
+    users = ", ".join(user.label for user in stack.demo_users) or "none"
+    lines = [
+        "",
+        "Helpdesk local stack",
+        f"  API         {api_url}   (reference: {api_url}/docs)",
+        f"  AWS (moto)  {stack.moto.endpoint_url}   (AWS_ENDPOINT_URL for aws cli / boto3)",
+        "  Mail in     " + (f"smtp://{stack.smtp.address}" if stack.smtp else "not listening"),
+        f"  Mail sent   {mail_sent.sent_dir(options.state_dir)}",
+        f"  Throttle    {limits}",
+        f"  State       {options.state_dir}   ({data})",
+        f"  Demo users  {users}",
+        f"  Tokens      {tokens_file}   (TOKEN_ADMIN, TOKEN_AGENT_ALL, ...)",
+        f"  Log         {options.state_dir / LOG_FILE}   (requests, the functions' log lines and metrics)",
+        f"  Details     {details}   (resources, event sources, every token, minting more)",
+    ]
+    if stack.demo_error:
+        lines.append(f"  Demo data NOT seeded: {stack.demo_error} (see {details})")
+    lines += [
+        "Try",
+        f"  source {tokens_file}",
+        f'  curl -H "Authorization: Bearer $TOKEN_ADMIN" {api_url}/v1/tickets',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _details(stack: LocalStack) -> str:
     """What is running where, and tokens to call the API with."""
     assert stack.moto and stack.http_api and stack.provisioned
     options, provisioned = stack.options, stack.provisioned
@@ -351,7 +482,7 @@ def print_summary(stack: LocalStack) -> None:
         "  (agents: --role agent --teams T1,T2 --access all|team|assigned; customers: --role customer --org ORG [--org-admin])",
         "",
     ]
-    print("\n".join(lines), flush=True)
+    return "\n".join(lines)
 
 
 def _smtp_line(smtp: smtp_receiver.SmtpReceiver | None) -> str:
