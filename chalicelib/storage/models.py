@@ -109,6 +109,7 @@ class TicketItem(Record, discriminator="ticket"):
     deleted_at = UTCDateTimeAttribute(null=True)
     requester_name = UnicodeAttribute(null=True)
     assignee_name = UnicodeAttribute(null=True)
+    imported_from = UnicodeAttribute(null=True)  # `<source>:<number>` of an imported ticket
     version = NumberAttribute()
     ttl = TTLAttribute(null=True)
 
