@@ -215,3 +215,17 @@ def mail_rate_pk(address: str) -> str:
 def email_index_pk(address: str) -> str:
     """GSI3 partition of the users with this (normalized) address."""
     return f"EMAIL#{address}"
+
+
+# -- import (issue 13): one item per imported source record, and the run's checkpoint ----------
+EXTERNAL_SK = "EXT"
+CHECKPOINT_SK = "CHECKPOINT"
+
+
+def external_pk(source: str, kind: str, source_id: str) -> str:
+    """`EXT#zendesk#ticket#101`: a partition per source record, so an import's writes spread."""
+    return f"EXT#{source}#{kind}#{source_id}"
+
+
+def import_pk(source: str) -> str:
+    return f"IMPORT#{source}"
