@@ -50,7 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     reindex.add_argument("--table", default=None, help="defaults to $HELPDESK_TABLE (the stack output TableName)")
     reindex.add_argument("--after", default=None, help="resume after this position (printed as it goes)")
+    importing = commands.add_parser("import", help="import a Zendesk or Freshdesk export (resumable; a re-run adds nothing)")
+    importing.add_argument("source", choices=("zendesk", "freshdesk"))
+    importing.add_argument("path", help="a directory of the API's JSON pages (<endpoint>*.json), or one file")
+    importing.add_argument("--dry-run", action="store_true", help="print what would be created and every refusal; write nothing")
+    importing.add_argument("--table", default=None, help="defaults to $HELPDESK_TABLE (the stack output TableName)")
     args = parser.parse_args(argv)
+    if args.command == "import":
+        return _import(args)
     if args.command == "reindex":
         return _reindex(args)
     if args.command == "user":
@@ -102,10 +109,6 @@ def _put_user(args: argparse.Namespace) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 def _redrive_escalation(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
@@ -148,3 +151,39 @@ def _reindex(args: argparse.Namespace) -> int:
             print(f"re-indexed {total} tickets")
             return 0
         print(f"re-indexed {total} tickets so far; resume with --after '{position}'")
+
+
+def _import(args: argparse.Namespace) -> int:
+    """Map the export (pure), print the plan's counts and refusals; unless --dry-run, write it."""
+    from pathlib import Path
+
+    from chalicelib import composition
+    from chalicelib.services.imports import plan_of, read_export
+
+    export, digest = read_export(Path(args.path))
+    plan = plan_of(args.source, export)
+    for refusal in plan.refused:
+        print(f"refused {refusal.kind} {refusal.source_id}: {refusal.reason}")
+    counts = ", ".join(f"{count} {name}" for name, count in plan.counts().items())
+    if args.dry_run:
+        print(f"would create: {counts}")
+        for record in plan.tickets:
+            ticket = record.ticket
+            print(f"  ticket {record.source_id}: {ticket.status} {ticket.priority} {ticket.subject!r}")
+        return 0
+    table = args.table or os.environ.get("HELPDESK_TABLE")
+    if not table:
+        print("pass --table or set HELPDESK_TABLE (the stack output TableName)", file=sys.stderr)
+        return 2
+    os.environ["HELPDESK_TABLE"] = table
+    report = composition.import_service().run(plan, digest, progress=print)
+    for refusal in report.refused[len(plan.refused) :]:
+        print(f"refused {refusal.kind} {refusal.source_id}: {refusal.reason}")
+    print("created: " + (", ".join(f"{n} {k}" for k, n in report.created.items()) or "nothing"))
+    if report.skipped:
+        print("already imported: " + ", ".join(f"{n} {k}" for k, n in report.skipped.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from chalicelib.services.directory import DirectoryService
     from chalicelib.services.escalations import EscalationService, EscalationStarter
     from chalicelib.services.events import EventFeed
+    from chalicelib.services.imports import ImportService
     from chalicelib.services.inbound_mail import InboundMailService, InboundOriginals
     from chalicelib.services.presence import PresenceService
     from chalicelib.services.record_actions import RecordActionsService
@@ -231,6 +232,7 @@ def reset() -> None:
         escalation_starter,
         sla_config_cache,
         sla_service,
+        import_service,
         sla_timers,
         s3_client,
         attachment_repository,
@@ -418,6 +420,15 @@ def sla_service() -> SlaService:
 
     _storage_bound()
     return SlaService(sla_config_cache(), SlaLedgerRepository())
+
+
+@per_environment
+def import_service() -> ImportService:
+    """The import of another help desk's export (`python -m chalicelib.cli import`)."""
+    from chalicelib.services.imports import ImportService
+    from chalicelib.storage.imports import ImportWriter
+
+    return ImportService(ImportWriter(ticket_repository()), ticket_repository(), sla_service(), clock)
 
 
 @per_environment

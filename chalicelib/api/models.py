@@ -279,6 +279,7 @@ class TicketOut(Model):
     closed_at: datetime | None
     requester_name: str | None = Field(None, description="the requester's display name when they were set")
     assignee_name: str | None = Field(None, description="the assignee's display name when they were set")
+    imported_from: str | None = Field(None, description="`<source>:<number there>` of an imported ticket (e.g. zendesk:101)")
     version: int
     viewers: list[ViewerOut] | None = Field(
         None, description="agents only, on GET of one ticket: other agents viewing it (heartbeat in the last 60 s), at most 5"

@@ -222,8 +222,9 @@ def first_match(rules: Iterable[Rule], ticket: Ticket, requester_email: str | No
 
 def should_route_new(ticket: Ticket) -> bool:
     """A new ticket is routed only when its creator left both team and assignee empty (an agent
-    or import that named either made the choice routing would make)."""
-    return ticket.team_id is None and ticket.assignee_id is None and not ticket.is_deleted
+    or import that named either made the choice routing would make). Imported tickets are never
+    routed: they were triaged where they came from (domain.imports)."""
+    return ticket.team_id is None and ticket.assignee_id is None and not ticket.is_deleted and ticket.imported_from is None
 
 
 # -- strategies ---------------------------------------------------------------------------

@@ -115,6 +115,9 @@ class Ticket:
     # without a second request; issue 11). Not properties: no history, not editable.
     requester_name: str | None = None
     assignee_name: str | None = None
+    # `<source>:<number there>` on a ticket an import wrote (domain.imports): the ticket stream
+    # routes nothing for it. None for tickets created here.
+    imported_from: str | None = None
     version: int = 1
 
     @property

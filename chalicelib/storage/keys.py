@@ -223,3 +223,17 @@ NUMBER_SK = "NUMBER"
 def number_index_pk(number: int) -> str:
     """GSI3 partition of the ticket numbered `number` (one item: numbers are unique)."""
     return f"NUMBER#{number}"
+
+
+# -- import (issue 13): one item per imported source record, and the run's checkpoint ----------
+EXTERNAL_SK = "EXT"
+CHECKPOINT_SK = "CHECKPOINT"
+
+
+def external_pk(source: str, kind: str, source_id: str) -> str:
+    """`EXT#zendesk#ticket#101`: a partition per source record, so an import's writes spread."""
+    return f"EXT#{source}#{kind}#{source_id}"
+
+
+def import_pk(source: str) -> str:
+    return f"IMPORT#{source}"

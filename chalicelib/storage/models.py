@@ -110,6 +110,7 @@ class TicketItem(Record, discriminator="ticket"):
     deleted_at = UTCDateTimeAttribute(null=True)
     requester_name = UnicodeAttribute(null=True)
     assignee_name = UnicodeAttribute(null=True)
+    imported_from = UnicodeAttribute(null=True)  # `<source>:<number>` of an imported ticket
     version = NumberAttribute()
     ttl = TTLAttribute(null=True)
 
@@ -524,3 +525,23 @@ class CountedItem(Record, discriminator="counted"):
 
     version = NumberAttribute()
     counters = ListAttribute(of=UnicodeAttribute, default=list)
+
+
+class ExternalIdItem(Record, discriminator="external_id"):
+    """PK EXT#<source>#<kind>#<source id>, SK EXT: the record an import made of a source record,
+    put only if absent in that record's own transaction (a re-run adds nothing). Tickets are
+    `started` until their conversation and history are written, then `done`."""
+
+    target_id = UnicodeAttribute()
+    state = UnicodeAttribute()  # started | done
+    number = NumberAttribute(null=True)  # tickets: the number ours took
+    at = UnicodeAttribute()
+
+
+class ImportCheckpointItem(Record, discriminator="import_checkpoint"):
+    """PK IMPORT#<source>, SK CHECKPOINT: how far the last run of an export got (its digest and
+    the tickets done in order), so an interrupted run resumes without re-reading what it did."""
+
+    digest = UnicodeAttribute()
+    position = NumberAttribute(default=0)
+    at = UnicodeAttribute()
