@@ -6,7 +6,11 @@ the schema cannot carry: `positive_data_acceptance` (a schema-valid body may sti
 a team or cursor that does not exist: 422/400 is right) and `unsupported_method`
 (methods the API does not declare are refused by API Gateway, not by the app).
 
-    python -m devstack.fuzz [--examples 10] [--roles admin,agent,customer]
+    python -m devstack.fuzz [--examples 10] [--roles admin,agent,customer] [--workers 2]
+
+The local API answers one request at a time (as one Lambda container does); schemathesis
+generates cases in its own process, so with two workers its generating and the stack's
+answering overlap instead of taking turns.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack.fuzz")
     parser.add_argument("--examples", type=int, default=10, help="examples per operation and phase")
     parser.add_argument("--roles", default=",".join(ROLE_TOKENS))
+    parser.add_argument("--workers", type=int, default=2, help="concurrent schemathesis workers")
     args = parser.parse_args(argv)
 
     schemathesis = Path(sys.executable).with_name("schemathesis")
@@ -49,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
                 "--max-examples",
                 str(args.examples),
                 "--generation-deterministic",
+                "--workers",
+                str(args.workers),
             ]
             if subprocess.run(command, cwd=PROJECT_DIR).returncode != 0:
                 failures.append(role)
