@@ -215,3 +215,10 @@ def mail_rate_pk(address: str) -> str:
 def email_index_pk(address: str) -> str:
     """GSI3 partition of the users with this (normalized) address."""
     return f"EMAIL#{address}"
+
+
+AUTOMATION_RUN_PREFIX = "AUTO#"  # not under "ACT#" or "TICKET": timeline and presence never read runs
+
+
+def automation_run_sk(event_at: str, event_id: str, rule_id: str, step: int) -> str:
+    return f"{AUTOMATION_RUN_PREFIX}{event_at}#{event_id}#{rule_id}#{step:02d}"

@@ -500,3 +500,13 @@ class CountedItem(Record, discriminator="counted"):
 
     version = NumberAttribute()
     counters = ListAttribute(of=UnicodeAttribute, default=list)
+
+
+class AutomationRunItem(Record, discriminator="automation_run"):
+    """PK TICKET#<id>, SK AUTO#<event at>#<event id>#<rule id>#<step>: one step of one rule run
+    for one event, put only if absent in the step's own transaction (a replayed event repeats
+    nothing); counted by range for the ticket's cap window."""
+
+    rule_id = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    ttl = TTLAttribute(null=True)

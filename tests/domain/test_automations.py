@@ -188,3 +188,11 @@ def test_no_sequence_of_rules_applied_to_their_own_output_triggers_again(rules, 
             pending += produced
         rounds += 1
     assert rounds <= 1 + sum(len(r.actions) for r in rules)
+
+
+def test_the_apis_trigger_names_are_the_domains():
+    from typing import get_args
+
+    from chalicelib.api.automations import Event
+
+    assert get_args(Event) == (*auto.TRIGGERS, auto.TIME_TRIGGER)
