@@ -59,6 +59,7 @@ def follow_ticket_changes(event: Any) -> dict[str, Any]:
         router=composition.router(),
         counters=composition.open_counters(),
         automator=composition.automator(),
+        clock=composition.clock,  # looked up per call: the tests' injected clock reaches the stream
     )
 
 
