@@ -191,3 +191,23 @@ def test_an_inactive_rule_does_nothing(world, stream, make_ticket):
     ticket = make_ticket()
     stream.follow()
     assert world["agent_all"].get(f"/v1/tickets/{ticket['id']}").data["priority"] == "normal"
+
+
+def test_a_template_reply_is_a_public_comment_the_customer_reads_filled_in_for_their_ticket(world, stream, make_ticket):
+    admin = world["admin"]
+    template = admin.post("/v1/templates", {"name": "Thanks", "body": "Thanks, {{requester.name}}: ticket #{{ticket.number}}."})
+    assert template.status_code == 201, template.body
+    rule = automation(
+        admin,
+        trigger={"event": "comment.created"},
+        conditions={"author_roles": ["customer"]},
+        actions=[{"type": "template_reply", "template_id": template.data["id"]}],
+    )
+    ticket = make_ticket(as_user="alice")
+    stream.follow()
+    assert world["alice"].post(f"/v1/tickets/{ticket['id']}/comments", {"body": "Hello?"}).status_code == 201
+    stream.follow()
+
+    seen = world["alice"].get(f"/v1/tickets/{ticket['id']}/timeline?type=comment").data["items"]
+    replies = [c for c in seen if c["actor_id"] == f"automation:{rule['id']}"]
+    assert [(c["visibility"], c["body"]) for c in replies] == [("public", f"Thanks, Alice: ticket #{ticket['number']}.")]
