@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
+    from chalicelib.services.automations import AutomationService, Automator
     from chalicelib.services.conversation import ConversationService, TemplateService, WorkspaceSettings
     from chalicelib.services.directory import DirectoryService
     from chalicelib.services.escalations import EscalationService, EscalationStarter
@@ -262,6 +263,8 @@ def reset() -> None:
         routing_repository,
         router,
         open_counters,
+        automation_service,
+        automator,
         inbound_mail_repository,
         inbound_originals,
     ):
@@ -592,6 +595,33 @@ def open_counters() -> OpenCounters:
     from chalicelib.services.routing import OpenCounters
 
     return OpenCounters(routing_repository())
+
+
+# -- automations (issue 11) --------------------------------------------------------------------
+@per_environment
+def automation_service() -> AutomationService:
+    from chalicelib.services.automations import AutomationService
+
+    return AutomationService(directory_repository())
+
+
+@per_environment
+def automator() -> Automator:
+    from chalicelib.handlers.metrics import emit_metric
+    from chalicelib.services.automations import Automator
+    from chalicelib.storage.automations import AutomationRunRepository
+
+    _storage_bound()
+    return Automator(
+        ticket_service(),
+        conversation_service(),
+        template_service(),
+        directory_repository(),
+        AutomationRunRepository(),
+        status_catalog(),
+        route_new=router().route_new,
+        count=emit_metric,
+    )
 
 
 # -- inbound mail (issue 10) -------------------------------------------------------------------

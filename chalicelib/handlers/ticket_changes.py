@@ -19,6 +19,8 @@ follow a committed ticket change.
   and routes nothing twice.
 - **Open-ticket counters.** Every ticket item's new image moves the counters of its
   partitions by the difference to what the ticket last contributed, once per version.
+- **Automations** (services/automations.py). An outbox event item inserted runs the rules its
+  type triggers (not for an automation's own events), each step claimed in its own write.
 - **Events expire.** Workflows write outbox events from ASL, which cannot compute an epoch
   TTL; an event item inserted without `ttl` gets `at` + the feed's retention here, so the
   `EVENTS` partition stays bounded whoever wrote the event.
@@ -56,6 +58,8 @@ def follow_ticket_changes(event: Any) -> dict[str, Any]:
         escalations=composition.escalation_starter(),
         router=composition.router(),
         counters=composition.open_counters(),
+        automator=composition.automator(),
+        clock=composition.clock,  # looked up per call: the tests' injected clock reaches the stream
     )
 
 
@@ -70,6 +74,7 @@ def handle(
     router: Any = None,
     counters: Any = None,
     clock: Callable[[], datetime] = composition.clock,
+    automator: Any = None,
 ) -> dict[str, Any]:
     assigned: Counter[str] = Counter()  # this batch's assignments, not yet counted (least_open)
 
@@ -83,6 +88,8 @@ def handle(
                 counters.follow(ticket)
             if router is not None and record.get("eventName") == "INSERT":
                 router.route_new(ticket, clock(), assigned)
+        if automator is not None:
+            automator.follow(record, clock())
         expiring = event_without_expiry(record)
         if expiring is not None and events is not None:
             events.expire(*expiring)

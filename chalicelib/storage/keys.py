@@ -237,3 +237,10 @@ def external_pk(source: str, kind: str, source_id: str) -> str:
 
 def import_pk(source: str) -> str:
     return f"IMPORT#{source}"
+
+
+AUTOMATION_RUN_PREFIX = "AUTO#"  # not under "ACT#" or "TICKET": timeline and presence never read runs
+
+
+def automation_run_sk(event_at: str, event_id: str, rule_id: str, step: int) -> str:
+    return f"{AUTOMATION_RUN_PREFIX}{event_at}#{event_id}#{rule_id}#{step:02d}"

@@ -545,3 +545,13 @@ class ImportCheckpointItem(Record, discriminator="import_checkpoint"):
     digest = UnicodeAttribute()
     position = NumberAttribute(default=0)
     at = UnicodeAttribute()
+
+
+class AutomationRunItem(Record, discriminator="automation_run"):
+    """PK TICKET#<id>, SK AUTO#<event at>#<event id>#<rule id>#<step>: one step of one rule run
+    for one event, put only if absent in the step's own transaction (a replayed event repeats
+    nothing); counted by range for the ticket's cap window."""
+
+    rule_id = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    ttl = TTLAttribute(null=True)

@@ -1,0 +1,212 @@
+"""Automation rules (`/v1/automations`: admins write, agents read)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from chalicelib import composition
+from chalicelib.api.models import (
+    SANITIZED,
+    Channel,
+    Id,
+    Model,
+    Name,
+    Patch,
+    Priority,
+    StatusName,
+    Strict,
+    Tag,
+    TicketType,
+)
+from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
+from chalicelib.domain.automations import MAX_ACTIONS, MAX_NOTE_CHARS, MAX_VALUES
+
+api = Api("automations")
+
+Event = Literal["ticket.created", "ticket.updated", "comment.created", "sla.breached", "escalation.stage_changed", "time"]
+Position = Annotated[int, Field(ge=0, le=1_000_000, description="rules run lowest position first (ties by id)")]
+Tags = Annotated[list[Tag], Field(min_length=1, max_length=MAX_VALUES)]
+
+
+class Trigger(Strict):
+    event: Event = Field(description="the event type that sets the rule off (`time` is not available yet: 422)")
+
+
+class Conditions(Strict):
+    """All given must hold; within one, any value matches (tags_all: every value)."""
+
+    statuses: Annotated[list[StatusName], Field(max_length=MAX_VALUES)] | None = None
+    status_categories: Annotated[list[Literal["open", "pending", "resolved", "closed"]], Field(max_length=MAX_VALUES)] | None = (
+        None
+    )
+    priorities: Annotated[list[Priority], Field(max_length=MAX_VALUES)] | None = None
+    types: Annotated[list[TicketType], Field(max_length=MAX_VALUES)] | None = None
+    channels: Annotated[list[Channel], Field(max_length=MAX_VALUES)] | None = None
+    team_ids: Annotated[list[Id], Field(max_length=MAX_VALUES)] | None = None
+    organization_ids: Annotated[list[Id], Field(max_length=MAX_VALUES)] | None = None
+    tags: Annotated[list[Tag], Field(max_length=MAX_VALUES)] | None = None
+    tags_all: Annotated[list[Tag], Field(max_length=MAX_VALUES)] | None = None
+    author_roles: Annotated[list[Literal["customer", "agent", "admin"]], Field(max_length=3)] | None = None
+    comment_visibilities: Annotated[list[Literal["public", "internal"]], Field(max_length=2)] | None = None
+
+
+class ActionIn(Strict):
+    """One action; the field its type names is required (422 otherwise)."""
+
+    type: Literal[
+        "set_status",
+        "set_priority",
+        "set_type",
+        "set_team",
+        "set_assignee",
+        "add_tags",
+        "remove_tags",
+        "add_follower",
+        "internal_note",
+        "template_reply",
+    ]
+    status: StatusName | None = None
+    priority: Priority | None = None
+    ticket_type: TicketType | None = None
+    team_id: Id | None = None
+    assignee_id: Id | None = Field(default=None, description="set_assignee: null unassigns")
+    tags: Tags | None = None
+    user_id: Id | None = None
+    body: Annotated[str, StringConstraints(min_length=1, max_length=MAX_NOTE_CHARS), SANITIZED] | None = None
+    template_id: Id | None = None
+
+
+Actions = Annotated[list[ActionIn], Field(min_length=1, max_length=MAX_ACTIONS)]
+
+
+class AutomationCreate(Strict):
+    name: Name
+    active: bool = True
+    position: Position | None = None
+    trigger: Trigger
+    conditions: Conditions = Conditions()
+    actions: Actions
+
+
+class AutomationPatch(Patch):
+    name: Name | None = None
+    active: bool | None = None
+    position: Position | None = None
+    trigger: Trigger | None = None
+    conditions: Conditions | None = None
+    actions: Actions | None = None
+
+
+class AutomationOut(Model):
+    id: str
+    name: str
+    active: bool
+    built_in: bool
+    position: int
+    trigger: dict[str, str]
+    conditions: dict[str, list[str]]
+    actions: list[dict[str, Any]]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class AutomationPage(Model):
+    items: list[AutomationOut]
+    next_cursor: str | None
+
+
+def automation_view(entry: Any) -> dict[str, Any]:  # a storage.directory.Entry
+    from chalicelib.domain.automations import BUILT_IN
+
+    data = entry.data
+    return {
+        "id": entry.id,
+        "name": entry.name,
+        "active": bool(data.get("active", True)),
+        "built_in": entry.id in BUILT_IN,
+        "position": int(data.get("position", 0)),
+        "trigger": dict(data.get("trigger") or {}),
+        "conditions": dict(data.get("conditions") or {}),
+        "actions": list(data.get("actions") or []),
+        "created_at": entry.created_at,
+        "updated_at": entry.updated_at,
+        "version": entry.version,
+    }
+
+
+def _values(ctx: RequestContext) -> dict[str, Any]:
+    values = ctx.body.model_dump(exclude_unset=True)
+    if isinstance(values.get("conditions"), dict):
+        values["conditions"] = {k: v for k, v in values["conditions"].items() if v is not None}
+    if isinstance(values.get("actions"), list):
+        values["actions"] = [{k: v for k, v in a.items() if v is not None or k == "assignee_id"} for a in values["actions"]]
+    return values
+
+
+@api.route(
+    "/v1/automations",
+    "POST",
+    summary="Create an automation (runs after the others unless a position is given)",
+    roles=("admin",),
+    body=AutomationCreate,
+    response=AutomationOut,
+    status=201,
+    errors=(403, 409, 422),
+)
+def create_automation(ctx: RequestContext) -> Reply:
+    entry = composition.automation_service().create(ctx.caller, _values(ctx), ctx.now)
+    return Reply(automation_view(entry), status=201, headers={"Location": f"/v1/automations/{entry.id}"}, version=entry.version)
+
+
+@api.route(
+    "/v1/automations",
+    "GET",
+    summary="Every automation, built-in ones included, in the order they run",
+    roles=STAFF,
+    response=AutomationPage,
+    errors=(403,),
+)
+def list_automations(ctx: RequestContext) -> Reply:
+    entries = composition.automation_service().list(ctx.caller)
+    return Reply({"items": [automation_view(e) for e in entries], "next_cursor": None})
+
+
+@api.route(
+    "/v1/automations/{automation_id}", "GET", summary="Get an automation", roles=STAFF, response=AutomationOut, errors=(403, 404)
+)
+def get_automation(ctx: RequestContext, automation_id: str) -> Reply:
+    entry = composition.automation_service().get(ctx.caller, automation_id)
+    return Reply(automation_view(entry), version=entry.version)
+
+
+@api.route(
+    "/v1/automations/{automation_id}",
+    "PATCH",
+    summary="Change an automation (`active: false` turns it off, built-in ones too)",
+    roles=("admin",),
+    body=AutomationPatch,
+    response=AutomationOut,
+    errors=(403, 404, 412, 422),
+)
+def patch_automation(ctx: RequestContext, automation_id: str) -> Reply:
+    entry = composition.automation_service().update(
+        ctx.caller, automation_id, _values(ctx), expected_version=ctx.if_match, now=ctx.now
+    )
+    return Reply(automation_view(entry), version=entry.version)
+
+
+@api.route(
+    "/v1/automations/{automation_id}",
+    "DELETE",
+    summary="Delete an automation (a built-in one is turned off instead: 409)",
+    roles=("admin",),
+    status=204,
+    errors=(403, 404, 409),
+)
+def delete_automation(ctx: RequestContext, automation_id: str) -> Reply:
+    composition.automation_service().delete(ctx.caller, automation_id)
+    return Reply(status=204)

@@ -1,0 +1,315 @@
+"""Automation use cases: the admins' rules (`/v1/automations`) and running them on the events the
+ticket stream sees.
+
+Rules are directory entries of kind `automation` (PK `DIR#automation`, SK the id): `name`,
+`data` = {trigger, conditions, actions, active, position}. The built-in rules
+(domain.automations.BUILT_IN) have no entry until an admin changes one: they are listed at
+version 0, and the first PATCH stores the entry (turning one off is `{"active": false}`).
+
+A rule's run writes through `TicketService.write` (its property actions, one write) and
+`ConversationService.comment` (each note and reply), like any change: history, timeline, list
+entries, event and SLA, with the rule as the actor (`automation:<rule id>`). Each of those
+writes carries the claim of its step (storage/automations.py) in its own transaction, so a
+redelivered stream batch repeats nothing and a crash between two steps redoes only the missing ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.domain import automations as auto
+from chalicelib.domain.conversation import property_change_activities
+from chalicelib.domain.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    NotAllowed,
+    NotFound,
+    TicketNotFound,
+    ValidationFailed,
+    VersionConflict,
+)
+from chalicelib.domain.sla import CUSTOMER_MESSAGE
+from chalicelib.domain.tickets import Change, Ticket, apply_patch, stored_bytes
+from chalicelib.domain.visibility import Caller
+from chalicelib.services.conversation import ConversationService, TemplateService
+from chalicelib.services.statuses import StatusCatalogCache
+from chalicelib.services.tickets import TicketService, TicketWrite
+from chalicelib.storage import keys
+from chalicelib.storage.activities import items_for, new_activity_id
+from chalicelib.storage.automations import AlreadyRun, AutomationRunRepository
+from chalicelib.storage.directory import DirectoryRepository, Entry
+
+KIND = "automation"
+# What a built-in rule shows before an admin changed it (no entry yet: version 0).
+BUILT_IN_SINCE = datetime(2026, 12, 1, tzinfo=UTC)
+_log = logging.getLogger(__name__)
+# Who reads the ticket for the rules: nobody in particular, allowed to see every ticket.
+READER = Caller(user_id=auto.ACTOR_PREFIX, role="admin", access="all")
+
+
+class AutomationService:
+    """CRUD for admins (agents may read, to know what will happen to their tickets)."""
+
+    def __init__(self, directory: DirectoryRepository) -> None:
+        self._directory = directory
+
+    def list(self, caller: Caller) -> list[Entry]:
+        """Every rule, built-in ones included, in the order they run."""
+        _require_staff(caller)
+        entries = all_entries(self._directory)
+        return sorted(entries, key=lambda e: (int(e.data.get("position", 0)), e.id))
+
+    def get(self, caller: Caller, rule_id: str) -> Entry:
+        _require_staff(caller)
+        entry = self._directory.get(KIND, rule_id) or built_in_entry(rule_id)
+        if entry is None:
+            raise NotFound("automation not found")
+        return entry
+
+    def create(self, caller: Caller, values: Mapping[str, Any], now: datetime) -> Entry:
+        _require_admin(caller)
+        existing = self._directory.list_all(KIND)
+        if len(existing) >= auto.MAX_RULES:
+            raise Conflict(f"at most {auto.MAX_RULES} automations; delete one first")
+        position = values.get("position")
+        if position is None:  # after the last rule
+            position = max((int(e.data.get("position", 0)) for e in all_entries(self._directory)), default=-1) + 1
+        data = self._checked({**values, "position": position})
+        return self._directory.create(KIND, uuid.uuid4().hex, values["name"], data, now)
+
+    def update(
+        self, caller: Caller, rule_id: str, values: Mapping[str, Any], *, expected_version: int | None, now: datetime
+    ) -> Entry:
+        _require_admin(caller)
+        entry = self.get(caller, rule_id)
+        if expected_version is not None and entry.version != expected_version:
+            raise VersionConflict(f"automation is at version {entry.version}")
+        name = values.get("name") or entry.name
+        data = self._checked({**entry.data, **{k: v for k, v in values.items() if k != "name"}, "name": name})
+        if entry.version == 0:  # a built-in rule's first change stores it
+            try:
+                return self._directory.create(KIND, entry.id, name, data, now)
+            except Conflict as exc:  # another admin stored it meanwhile
+                raise VersionConflict("automation changed meanwhile") from exc
+        return self._directory.update(KIND, entry, name=name, data=data, now=now, expected_version=entry.version)
+
+    def delete(self, caller: Caller, rule_id: str) -> None:
+        _require_admin(caller)
+        if rule_id in auto.BUILT_IN:
+            raise Conflict('a built-in automation cannot be deleted; turn it off with PATCH {"active": false}')
+        self._directory.delete(KIND, rule_id)
+
+    def _checked(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        data = auto.check_rule(values)
+        errors: list[FieldError] = []
+        references = {"set_team": "team", "template_reply": "template"}
+        for i, action in enumerate(data["actions"]):
+            kind = references.get(action["type"])
+            if kind is not None:
+                name = "team_id" if kind == "team" else "template_id"
+                if self._directory.get(kind, action[name]) is None:
+                    errors.append(FieldError(f"actions[{i}].{name}", f"no such {kind}"))
+            elif action["type"] == "set_status":
+                if action["status"] not in auto.STATUS_CATEGORIES and self._directory.get("status", action["status"]) is None:
+                    errors.append(FieldError(f"actions[{i}].status", "no such status"))
+            elif action["type"] in ("set_assignee", "add_follower"):
+                name = "assignee_id" if action["type"] == "set_assignee" else "user_id"
+                user = self._directory.get("user", action[name]) if action[name] else None
+                if action[name] and (user is None or user.data.get("role") not in ("agent", "admin")):
+                    errors.append(FieldError(f"actions[{i}].{name}", "no such agent or admin"))
+        if not errors and stored_bytes({**data, "name": values.get("name", "")}) > auto.MAX_RULE_BYTES:
+            errors.append(FieldError("actions", f"an automation is at most {auto.MAX_RULE_BYTES} bytes as JSON"))
+        if errors:
+            raise ValidationFailed(errors)
+        return data
+
+
+def built_in_entry(rule_id: str) -> Entry | None:
+    if rule_id not in auto.BUILT_IN:
+        return None
+    name, rule = auto.BUILT_IN[rule_id]
+    return Entry(KIND, rule_id, name, rule.to_data(), BUILT_IN_SINCE, BUILT_IN_SINCE, 0)
+
+
+def all_entries(directory: DirectoryRepository) -> list[Entry]:
+    """Stored rules, and the built-in ones no admin changed yet (one Query)."""
+    stored = directory.list_all(KIND)
+    ids = {e.id for e in stored}
+    return [*stored, *(e for r in auto.BUILT_IN if r not in ids and (e := built_in_entry(r)) is not None)]
+
+
+def rule_of(entry: Entry) -> auto.Rule:
+    return auto.Rule.from_record(entry.id, entry.name, entry.data)
+
+
+@dataclasses.dataclass(frozen=True)
+class EventSeen:
+    """An outbox event item as the stream delivers it."""
+
+    id: str
+    type: str
+    at: str
+    ticket_id: str
+    detail: Mapping[str, Any]
+
+
+def event_seen(record: Mapping[str, Any]) -> EventSeen | None:
+    """The event of an outbox item's INSERT record (None for anything else)."""
+    if record.get("eventName") != "INSERT":
+        return None
+    new = (record.get("dynamodb") or {}).get("NewImage") or {}
+    if new.get("PK", {}).get("S") != keys.EVENTS_PK or new.get("kind", {}).get("S") != "event":
+        return None
+    try:
+        detail = json.loads(new["detail"]["S"])
+        return EventSeen(new["id"]["S"], new["type"]["S"], new["at"]["S"], new["ticket_id"]["S"], detail)
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+class Automator:
+    """Runs the rules an event triggers (the ticket stream calls `follow` for every record)."""
+
+    def __init__(
+        self,
+        tickets: TicketService,
+        conversation: ConversationService,
+        templates: TemplateService,
+        directory: DirectoryRepository,
+        runs: AutomationRunRepository,
+        statuses: StatusCatalogCache,
+        route_new: Callable[[Ticket, datetime], Any] | None = None,
+        count: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self._tickets = tickets
+        self._conversation = conversation
+        self._templates = templates
+        self._directory = directory
+        self._runs = runs
+        self._statuses = statuses
+        self._route_new = route_new
+        self._count = count or (lambda name, value: None)
+
+    def follow(self, record: Mapping[str, Any], now: datetime) -> int:
+        """Run what the record's event triggers; answers how many rules ran."""
+        event = event_seen(record)
+        if event is None or event.type not in auto.TRIGGERS:
+            return 0
+        actor_id = str(event.detail.get("actor_id") or "")
+        if actor_id.startswith(auto.ACTOR_PREFIX):
+            return 0  # the loop guard: an automation's own change triggers nothing (no read either)
+        rules = [rule_of(e) for e in all_entries(self._directory)]
+        rules = [r for r in rules if r.active and r.trigger == event.type]
+        if not rules:
+            return 0
+        try:
+            ticket = self._tickets.get(READER, event.ticket_id)
+            if event.type == auto.TICKET_CREATED and self._route_new is not None and ticket.version == 1:
+                # Routing decides on the version inserted; a rule writing first would make it skip
+                # the ticket. Routing first (idempotent), whichever record the stream hands over first.
+                ticket = self._route_new(ticket, now) or ticket
+        except TicketNotFound:
+            return 0  # deleted (or purged) since
+        occurrence = auto.Occurrence(
+            event.type,
+            actor_id,
+            author_role=self._role_of(actor_id) if auto.needs_author_role(rules, event.type) else None,
+            visibility=event.detail.get("visibility"),
+        )
+        fired = auto.triggered(rules, ticket, occurrence)
+        if not fired:
+            return 0
+        since = keys.stamp(auto.window_start(datetime.fromisoformat(event.at.replace("Z", "+00:00"))))
+        runs = self._runs.runs_since(ticket.id, since)
+        if auto.over_cap(runs):
+            self._count("AutomationsCapped", 1)
+            _log.warning("automations capped", extra={"ticket_id": ticket.id, "event_id": event.id, "runs": runs})
+            return 0
+        customer_message = occurrence.author_role == "customer" and occurrence.visibility == "public"
+        for rule in fired:
+            self._run(rule, event, now, customer_message=customer_message)
+        return len(fired)
+
+    # -- one rule ---------------------------------------------------------------------------
+    def _run(self, rule: auto.Rule, event: EventSeen, now: datetime, *, customer_message: bool) -> None:
+        actor = Caller(user_id=rule.actor_id, role="admin", name=rule.name, access="all")
+        steps: list[Callable[[], Any]] = [lambda: self._properties(rule, actor, event, now, customer_message)]
+        for step, action in enumerate(auto.messages(rule), start=1):
+            steps.append(lambda step=step, action=action: self._message(rule, actor, event, step, action, now))
+        for step in steps:
+            try:
+                step()
+            except AlreadyRun:
+                continue
+            except (ValidationFailed, Conflict, NotFound, NotAllowed) as exc:
+                # The ticket refuses this step now (closed, a deleted assignee, a bad move):
+                # the other steps still run; nothing half-written (each is one transaction).
+                self._count("AutomationStepsRefused", 1)
+                _log.info(
+                    "automation step refused",
+                    extra={"rule_id": rule.id, "ticket_id": event.ticket_id, "error": type(exc).__name__},
+                )
+            except DomainError:
+                raise  # unavailable, contention: the batch item fails and the stream retries
+
+    def _properties(self, rule: auto.Rule, actor: Caller, event: EventSeen, now: datetime, customer_message: bool) -> None:
+        claim = self._runs.claim(event.ticket_id, event.at, event.id, rule.id, 0, now)
+
+        def change(current: Ticket) -> TicketWrite | None:
+            patch, followers = auto.property_patch(rule, current)
+            if not patch and not followers:
+                return None
+            updated, changes = apply_patch(current, patch, catalog=self._statuses.catalog(), now=now) if patch else (current, [])
+            if followers:
+                before = list(updated.followers)
+                updated = dataclasses.replace(
+                    updated, followers=[*before, *followers], updated_at=now, version=current.version + 1
+                )
+                changes = [*changes, Change("followers", before, list(updated.followers))]
+            if not changes:
+                return None
+            checks = self._tickets.reference_checks(updated, {c.property for c in changes})
+            entries = property_change_activities(current.id, changes, actor, now, lambda: new_activity_id(now))
+            signals = frozenset({CUSTOMER_MESSAGE}) if customer_message else frozenset()
+            extra = {"automation_id": rule.id, "trigger_event_id": event.id}
+            return TicketWrite(updated, changes, checks, [*items_for(entries), claim], event_extra=extra, signals=signals)
+
+        self._tickets.write(actor, event.ticket_id, change, now=now)
+
+    def _message(self, rule: auto.Rule, actor: Caller, event: EventSeen, step: int, action: auto.Action, now: datetime) -> None:
+        if action.type == "template_reply":
+            body, visibility = self._templates.render(actor, str(action.value), event.ticket_id)["body"], "public"
+        else:
+            body, visibility = str(action.value), "internal"
+        self._conversation.comment(
+            actor,
+            event.ticket_id,
+            body=body,
+            visibility=visibility,
+            cc=[],
+            notify=[],
+            status=None,
+            now=now,
+            also_put=[self._runs.claim(event.ticket_id, event.at, event.id, rule.id, step, now)],
+        )
+
+    def _role_of(self, actor_id: str) -> str | None:
+        entry = self._directory.get("user", actor_id) if actor_id else None
+        return str(entry.data.get("role")) if entry is not None and entry.data.get("role") else None
+
+
+def _require_staff(caller: Caller) -> None:
+    if not caller.is_staff:
+        raise NotAllowed("only agents and admins may read automations")
+
+
+def _require_admin(caller: Caller) -> None:
+    if not caller.is_admin:
+        raise NotAllowed("only admins manage automations")
