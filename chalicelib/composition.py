@@ -385,7 +385,7 @@ def view_service() -> ViewService:
     from chalicelib.storage.views import ViewRepository
 
     _storage_bound()
-    return ViewService(ticket_service(), ViewRepository())
+    return ViewService(ticket_service(), ViewRepository(), routing_repository())
 
 
 @per_environment
