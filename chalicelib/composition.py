@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.services.inbound_mail import InboundMailService, InboundOriginals
     from chalicelib.services.presence import PresenceService
     from chalicelib.services.record_actions import RecordActionsService
+    from chalicelib.services.renames import Renames
     from chalicelib.services.routing import OpenCounters, Router, RoutingRuleService
     from chalicelib.services.sla import SlaConfigCache, SlaService
     from chalicelib.services.statuses import StatusCatalogCache
@@ -581,6 +582,15 @@ def open_counters() -> OpenCounters:
     from chalicelib.services.routing import OpenCounters
 
     return OpenCounters(routing_repository())
+
+
+@per_environment
+def renames() -> Renames:
+    from chalicelib.services.renames import Renames
+    from chalicelib.storage.renames import RenameRepository
+
+    _storage_bound()
+    return Renames(ticket_repository(), RenameRepository())
 
 
 # -- inbound mail (issue 10) -------------------------------------------------------------------

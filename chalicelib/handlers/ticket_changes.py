@@ -19,6 +19,9 @@ follow a committed ticket change.
   and routes nothing twice.
 - **Open-ticket counters.** Every ticket item's new image moves the counters of its
   partitions by the difference to what the ticket last contributed, once per version.
+- **Renames** (services/renames.py). A user record whose `name` changed gives their tickets
+  the new name, a page at a time (a continuation item's record runs the next page); the
+  entries get it below, as after a workflow's change of the ticket item alone.
 - **Events expire.** Workflows write outbox events from ASL, which cannot compute an epoch
   TTL; an event item inserted without `ttl` gets `at` + the feed's retention here, so the
   `EVENTS` partition stays bounded whoever wrote the event.
@@ -40,9 +43,9 @@ from chalicelib.handlers.sla_timers import start_timers
 from chalicelib.storage import keys
 from chalicelib.storage.tickets import ticket_from_image
 
-# Ticket fields that workflows change on the ticket item alone (`SET escalation`, the SLA
-# timer's breach); lists show both.
-WORKFLOW_FIELDS = ("escalation", "sla")
+# Ticket fields changed on the ticket item alone (workflows: `SET escalation`, the SLA timer's
+# breach; renames: the people's names); lists show them all.
+WORKFLOW_FIELDS = ("escalation", "sla", "requester_name", "assignee_name")
 
 
 def follow_ticket_changes(event: Any) -> dict[str, Any]:
@@ -56,6 +59,7 @@ def follow_ticket_changes(event: Any) -> dict[str, Any]:
         escalations=composition.escalation_starter(),
         router=composition.router(),
         counters=composition.open_counters(),
+        renames=composition.renames(),
     )
 
 
@@ -69,6 +73,7 @@ def handle(
     escalations: Any = None,
     router: Any = None,
     counters: Any = None,
+    renames: Any = None,
     clock: Callable[[], datetime] = composition.clock,
 ) -> dict[str, Any]:
     assigned: Counter[str] = Counter()  # this batch's assignments, not yet counted (least_open)
@@ -83,6 +88,8 @@ def handle(
                 counters.follow(ticket)
             if router is not None and record.get("eventName") == "INSERT":
                 router.route_new(ticket, clock(), assigned)
+        if renames is not None:
+            renames.follow(record, clock())
         expiring = event_without_expiry(record)
         if expiring is not None and events is not None:
             events.expire(*expiring)
