@@ -95,7 +95,7 @@ def patch_view(ctx: RequestContext, view_id: str) -> Reply:
     errors=(403, 404, 412),
 )  # fmt: skip
 def delete_view(ctx: RequestContext, view_id: str) -> Reply:
-    composition.view_service().delete(ctx.caller, view_id, expected_version=ctx.if_match)
+    composition.view_service().delete(ctx.caller, view_id, expected_version=ctx.if_match, now=ctx.now)
     return Reply(status=204)
 
 

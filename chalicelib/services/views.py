@@ -115,7 +115,7 @@ class ViewService:
             created_at=now,
             updated_at=now,
         )
-        self._views.create(view)
+        self._views.create(view, caller.user_id)
         return view
 
     def update(
@@ -130,12 +130,12 @@ class ViewService:
         updated = dataclasses.replace(current, **changed, updated_at=now, version=current.version + 1)
         check_audience(caller, updated.visibility, updated.team_id)
         plan_list(caller, updated.filters, updated.sort)
-        self._views.replace(updated, current.version)
+        self._views.replace(updated, current.version, caller.user_id)
         return updated
 
-    def delete(self, caller: Caller, view_id: str, *, expected_version: int | None) -> None:
+    def delete(self, caller: Caller, view_id: str, *, expected_version: int | None, now: datetime) -> None:
         current = self._changeable(caller, view_id, expected_version)
-        self._views.delete(current.id, current.version)
+        self._views.delete(current.id, current.version, caller.user_id, now)
 
     def _changeable(self, caller: Caller, view_id: str, expected_version: int | None) -> SavedView:
         if view_id in DEFAULT_IDS:
