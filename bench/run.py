@@ -130,6 +130,8 @@ def in_process_rows(tickets: int, iterations: int) -> list[Row]:
                 ("view pending (agent all)", lambda i: agent_all("GET", "/v1/views/pending/tickets?limit=25")),
                 ("view recently-solved (agent all)", lambda i: agent_all("GET", "/v1/views/recently-solved/tickets?limit=25")),
                 ("view following (team agent, residual)", lambda i: agent_team("GET", "/v1/views/following/tickets?limit=25")),
+                # calls per request: the caller, one Query per view audience, one BatchGetItem of counters
+                ("sidebar counts (team agent, GET /v1/views?counts=true)", lambda i: agent_team("GET", "/v1/views?counts=true")),
                 ("list, customer (USER partition)", lambda i: customer("GET", "/v1/tickets?limit=25")),
                 ("My tickets (customer)", lambda i: customer("GET", "/v1/me/tickets")),
                 ("history page", lambda i: agent_all("GET", f"/v1/tickets/{ids[i % len(ids)]}/history")),

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from chalicelib.services.inbound_mail import InboundMailService, InboundOriginals
     from chalicelib.services.presence import PresenceService
     from chalicelib.services.record_actions import RecordActionsService
+    from chalicelib.services.renames import Renames
     from chalicelib.services.routing import OpenCounters, Router, RoutingRuleService
     from chalicelib.services.sla import SlaConfigCache, SlaService
     from chalicelib.services.statuses import StatusCatalogCache
@@ -390,7 +391,7 @@ def view_service() -> ViewService:
     from chalicelib.storage.views import ViewRepository
 
     _storage_bound()
-    return ViewService(ticket_service(), ViewRepository())
+    return ViewService(ticket_service(), ViewRepository(), routing_repository())
 
 
 @per_environment
@@ -622,6 +623,15 @@ def automator() -> Automator:
         route_new=router().route_new,
         count=emit_metric,
     )
+
+
+@per_environment
+def renames() -> Renames:
+    from chalicelib.services.renames import Renames
+    from chalicelib.storage.renames import RenameRepository
+
+    _storage_bound()
+    return Renames(ticket_repository(), RenameRepository())
 
 
 # -- inbound mail (issue 10) -------------------------------------------------------------------

@@ -194,10 +194,24 @@ class ViewOut(Model):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int | None = None
+    count: int | None = Field(
+        None,
+        description="with `?counts=true`: the exact number of tickets the view lists, from counters (null: see "
+        "`count_unavailable`)",
+    )
+    count_unavailable: Literal["time_window", "follower_filter", "residual_filter"] | None = Field(
+        None,
+        description="with `?counts=true`, why `count` is null: a rolling time window (recently-solved), the follower "
+        "filter (following), or a saved view filtering by more than team, assignee and status category",
+    )
 
 
 class ViewList(Model):
     items: list[ViewOut]
+
+
+class ViewListQuery(Strict):
+    counts: bool = Field(False, description="add each view's exact `count` (one BatchGetItem for the whole list)")
 
 
 class MyTicketsQuery(Strict):

@@ -143,7 +143,7 @@ def patch_routing_rule(ctx: RequestContext, rule_id: str) -> Reply:
     "/v1/routing-rules/{rule_id}", "DELETE", summary="Delete a routing rule", roles=("admin",), status=204, errors=(403, 404)
 )
 def delete_routing_rule(ctx: RequestContext, rule_id: str) -> Reply:
-    composition.routing_rule_service().delete(ctx.caller, rule_id)
+    composition.routing_rule_service().delete(ctx.caller, rule_id, ctx.now)
     return Reply(status=204)
 
 

@@ -125,7 +125,7 @@ def patch_template(ctx: RequestContext, template_id: str) -> Reply:
     errors=(403, 404),
 )
 def delete_template(ctx: RequestContext, template_id: str) -> Reply:
-    composition.template_service().delete(ctx.caller, template_id)
+    composition.template_service().delete(ctx.caller, template_id, ctx.now)
     return Reply(status=204)
 
 

@@ -125,5 +125,5 @@ def patch_webhook(ctx: RequestContext, webhook_id: str) -> Reply:
 
 @api.route("/v1/webhooks/{webhook_id}", "DELETE", summary="Delete a webhook", roles=("admin",), status=204, errors=(403, 404))
 def delete_webhook(ctx: RequestContext, webhook_id: str) -> Reply:
-    composition.webhook_service().delete(ctx.caller, webhook_id)
+    composition.webhook_service().delete(ctx.caller, webhook_id, ctx.now)
     return Reply(status=204)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import composition
-from chalicelib.api.models import PageQuery, TicketPage, ViewCreate, ViewList, ViewOut, ViewPatch
+from chalicelib.api.models import PageQuery, TicketPage, ViewCreate, ViewList, ViewListQuery, ViewOut, ViewPatch
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
 from chalicelib.api.views import ticket_view
 from chalicelib.domain.views import DefaultView, SavedView
@@ -43,12 +43,21 @@ def view_out(view: DefaultView | SavedView) -> dict[str, Any]:
     "GET",
     summary="The caller's default views and the saved views they may use",
     roles=STAFF,
+    query=ViewListQuery,
     response=ViewList,
     errors=(403,),
 )
 def list_views(ctx: RequestContext) -> Reply:
-    defaults, saved = composition.view_service().list(ctx.caller)
-    return Reply({"items": [view_out(v) for v in (*defaults, *saved)]})
+    service = composition.view_service()
+    defaults, saved = service.list(ctx.caller)
+    views = (*defaults, *saved)
+    items = [view_out(v) for v in views]
+    if ctx.query.counts:
+        for item, (count, unavailable) in zip(items, service.counts(ctx.caller, views), strict=True):
+            item["count"] = count
+            if unavailable is not None:
+                item["count_unavailable"] = unavailable
+    return Reply({"items": items})
 
 
 @api.route(
@@ -86,7 +95,7 @@ def patch_view(ctx: RequestContext, view_id: str) -> Reply:
     errors=(403, 404, 412),
 )  # fmt: skip
 def delete_view(ctx: RequestContext, view_id: str) -> Reply:
-    composition.view_service().delete(ctx.caller, view_id, expected_version=ctx.if_match)
+    composition.view_service().delete(ctx.caller, view_id, expected_version=ctx.if_match, now=ctx.now)
     return Reply(status=204)
 
 

@@ -39,8 +39,32 @@ TYPES = (
     SLA_BREACHED,
     FEEDBACK_RECEIVED,
 )
-# Published by the escalation workflow besides API.md's list (docs/decisions.md, Escalations).
-EXTENSION_TYPES = ("escalation.stage_overdue", "escalation.failed")
+# Changes that are not a ticket's properties (issue 11, "events for every change";
+# docs/decisions.md, "Events for every change"). Activity and attachment events are about a
+# ticket (`ticket_id` set); resource events are about configuration (`resource`, `id`).
+ACTIVITY_UPDATED = "activity.updated"  # an edit or a pin
+ACTIVITY_DELETED = "activity.deleted"
+ACTIVITY_RESTORED = "activity.restored"
+ACTIVITY_COMMENTED = "activity.commented"
+ATTACHMENT_ADDED = "attachment.added"  # an upload reserved
+ATTACHMENT_CONFIRMED = "attachment.confirmed"
+RESOURCE_CREATED = "resource.created"
+RESOURCE_UPDATED = "resource.updated"
+RESOURCE_DELETED = "resource.deleted"
+CHANGE_TYPES = (
+    ACTIVITY_UPDATED,
+    ACTIVITY_DELETED,
+    ACTIVITY_RESTORED,
+    ACTIVITY_COMMENTED,
+    ATTACHMENT_ADDED,
+    ATTACHMENT_CONFIRMED,
+    RESOURCE_CREATED,
+    RESOURCE_UPDATED,
+    RESOURCE_DELETED,
+)
+# Published besides API.md's list: the escalation workflow's (docs/decisions.md, Escalations)
+# and the changes above.
+EXTENSION_TYPES = ("escalation.stage_overdue", "escalation.failed", *CHANGE_TYPES)
 
 # PutEvents takes at most 10 entries and 256 KB per call (an entry counts its Detail, type,
 # source and bus name). A change value larger than MAX_VALUE_CHARS as JSON (a description, a
@@ -83,7 +107,7 @@ def ticket_event(
 ) -> Event:
     """An event about one ticket: `detail` = {schema_version, ticket_id, version, actor_id, at,
     changes: [{property, old, new}], ...extra}."""
-    if event_type not in TYPES:
+    if event_type not in TYPES and event_type not in CHANGE_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     detail: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -96,6 +120,24 @@ def ticket_event(
     for key, value in (extra or {}).items():
         detail.setdefault(key, value)
     return Event(id=event_id, type=event_type, at=at, ticket_id=ticket_id, detail=detail)
+
+
+def resource_event(
+    event_type: str, *, event_id: str, resource: str, resource_id: str, version: int | None, actor_id: str, at: str
+) -> Event:
+    """An event about a configuration resource (a team, a view, a routing rule, ...): `detail` =
+    {schema_version, resource, id, version, actor_id, at}; no ticket (`ticket_id` empty)."""
+    if event_type not in (RESOURCE_CREATED, RESOURCE_UPDATED, RESOURCE_DELETED):
+        raise ValueError(f"not a resource event type {event_type!r}")
+    detail = {
+        "schema_version": SCHEMA_VERSION,
+        "resource": resource,
+        "id": resource_id,
+        "version": version,
+        "actor_id": actor_id,
+        "at": at,
+    }
+    return Event(id=event_id, type=event_type, at=at, ticket_id="", detail=detail)
 
 
 def _change(change: Change) -> dict[str, Any]:

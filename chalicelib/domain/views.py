@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from chalicelib.domain.counters import count_terms
 from chalicelib.domain.errors import FieldError, NotAllowed, NotFound, ValidationFailed
 from chalicelib.domain.listing import NONE, ListPlan, plan_list
 from chalicelib.domain.visibility import Caller
@@ -159,3 +160,53 @@ def plan_saved(caller: Caller, view: SavedView) -> ListPlan:
     """Exactly what GET /v1/tickets answers for these filters and sort."""
     require_staff(caller)
     return plan_list(caller, view.filters, view.sort)
+
+
+# -- counts (GET /v1/views?counts=true) ----------------------------------------------------
+# Why a view has no count (`count: null`): API.md asks for exact counts, and these are the views
+# no counter can count exactly without reading tickets (docs/decisions.md, "Sidebar counts").
+NO_COUNT_WINDOW = "time_window"  # recently-solved: a rolling 7 days; counters do not expire
+NO_COUNT_FOLLOWER = "follower_filter"  # following: nothing counts per follower
+NO_COUNT_FILTER = "residual_filter"  # a saved view filtering by more than team, assignee, category
+
+
+@dataclass(frozen=True)
+class ViewCount:
+    """How to count one view: counters with their signs, or why it cannot be counted."""
+
+    terms: Mapping[str, int] | None
+    unavailable: str | None = None
+
+
+def count_of(caller: Caller, view: DefaultView | SavedView) -> ViewCount:
+    """The counters whose signed sum is exactly the number of tickets the view lists."""
+    require_staff(caller)
+    if isinstance(view, SavedView):
+        terms = count_terms(caller, view.filters)
+        return ViewCount(terms) if terms is not None else ViewCount(None, NO_COUNT_FILTER)
+    me = caller.user_id
+    if view.id == "mine-open":
+        return ViewCount(count_terms(caller, {"assignee_id": me, "status_category": "open"}))
+    if view.id == "unassigned-my-teams":
+        total: dict[str, int] = {}
+        if not (caller.role == "agent" and caller.access == "assigned"):
+            for team in sorted(caller.teams):
+                for counter, sign in (
+                    count_terms(caller, {"assignee_id": NONE, "team_id": team, "status_category": "open"}) or {}
+                ).items():
+                    total[counter] = total.get(counter, 0) + sign
+        return ViewCount(total)
+    if view.id == "all-open":
+        return ViewCount(count_terms(caller, {"status_category": "open"}))
+    if view.id == "pending":
+        return ViewCount(count_terms(caller, {"status_category": "pending"}))
+    if view.id == "recently-solved":
+        return ViewCount(None, NO_COUNT_WINDOW)
+    if view.id == "following":
+        return ViewCount(None, NO_COUNT_FOLLOWER)
+    raise NotFound("no such view")
+
+
+def total(terms: Mapping[str, int], values: Mapping[str, int]) -> int:
+    """The signed sum of counter values (absent counters are 0)."""
+    return sum(sign * values.get(counter, 0) for counter, sign in terms.items())

@@ -21,6 +21,9 @@ follow a committed ticket change.
   partitions by the difference to what the ticket last contributed, once per version.
 - **Automations** (services/automations.py). An outbox event item inserted runs the rules its
   type triggers (not for an automation's own events), each step claimed in its own write.
+- **Renames** (services/renames.py). A user record whose `name` changed gives their tickets
+  the new name, a page at a time (a continuation item's record runs the next page); the
+  entries get it below, as after a workflow's change of the ticket item alone.
 - **Events expire.** Workflows write outbox events from ASL, which cannot compute an epoch
   TTL; an event item inserted without `ttl` gets `at` + the feed's retention here, so the
   `EVENTS` partition stays bounded whoever wrote the event.
@@ -42,9 +45,9 @@ from chalicelib.handlers.sla_timers import start_timers
 from chalicelib.storage import keys
 from chalicelib.storage.tickets import ticket_from_image
 
-# Ticket fields that workflows change on the ticket item alone (`SET escalation`, the SLA
-# timer's breach); lists show both.
-WORKFLOW_FIELDS = ("escalation", "sla")
+# Ticket fields changed on the ticket item alone (workflows: `SET escalation`, the SLA timer's
+# breach; renames: the people's names); lists show them all.
+WORKFLOW_FIELDS = ("escalation", "sla", "requester_name", "assignee_name")
 
 
 def follow_ticket_changes(event: Any) -> dict[str, Any]:
@@ -60,6 +63,7 @@ def follow_ticket_changes(event: Any) -> dict[str, Any]:
         counters=composition.open_counters(),
         automator=composition.automator(),
         clock=composition.clock,  # looked up per call: the tests' injected clock reaches the stream
+        renames=composition.renames(),
     )
 
 
@@ -73,6 +77,7 @@ def handle(
     escalations: Any = None,
     router: Any = None,
     counters: Any = None,
+    renames: Any = None,
     clock: Callable[[], datetime] = composition.clock,
     automator: Any = None,
 ) -> dict[str, Any]:
@@ -90,6 +95,8 @@ def handle(
                 router.route_new(ticket, clock(), assigned)
         if automator is not None:
             automator.follow(record, clock())
+        if renames is not None:
+            renames.follow(record, clock())
         expiring = event_without_expiry(record)
         if expiring is not None and events is not None:
             events.expire(*expiring)

@@ -51,7 +51,14 @@ from chalicelib.domain.errors import (
     ValidationFailed,
     VersionConflict,
 )
-from chalicelib.domain.events import COMMENT_CREATED, FEEDBACK_RECEIVED
+from chalicelib.domain.events import (
+    ACTIVITY_COMMENTED,
+    ACTIVITY_DELETED,
+    ACTIVITY_RESTORED,
+    ACTIVITY_UPDATED,
+    COMMENT_CREATED,
+    FEEDBACK_RECEIVED,
+)
 from chalicelib.domain.sla import activity_signals, comment_signals
 from chalicelib.domain.tickets import MAX_CC, Change, Ticket, apply_patch
 from chalicelib.domain.visibility import Audience, Caller
@@ -60,6 +67,7 @@ from chalicelib.services.tickets import UPDATE_ATTEMPTS, TicketService, TicketWr
 from chalicelib.storage import keys
 from chalicelib.storage.activities import ActivityRepository, Revision, items_for, new_activity_id
 from chalicelib.storage.directory import DirectoryRepository, Entry
+from chalicelib.storage.events import ticket_event_item
 from chalicelib.storage.models import DirectoryItem
 from chalicelib.storage.tickets import ExistenceCheck, Put
 
@@ -102,9 +110,17 @@ class WorkspaceSettings:
             entry = self._directory.get("setting", SETTINGS_ID)
             try:
                 if entry is None:
-                    self._directory.create("setting", SETTINGS_ID, "workspace", data, now)
+                    self._directory.create("setting", SETTINGS_ID, "workspace", data, now, actor_id=caller.user_id)
                 else:
-                    self._directory.update("setting", entry, name=entry.name, data=data, now=now, expected_version=entry.version)
+                    self._directory.update(
+                        "setting",
+                        entry,
+                        name=entry.name,
+                        data=data,
+                        now=now,
+                        expected_version=entry.version,
+                        actor_id=caller.user_id,
+                    )
                 break
             except (Conflict, VersionConflict):
                 continue
@@ -376,7 +392,7 @@ class ConversationService:
             revision = Revision(current.id, caller.user_id, now, changed) if changed else None
             return new, revision
 
-        return self._change_activity(caller, ticket_id, activity_id, change, expected_version)
+        return self._change_activity(caller, ticket_id, activity_id, change, expected_version, ACTIVITY_UPDATED, now)
 
     def delete(self, caller: Caller, ticket_id: str, activity_id: str, *, expected_version: int | None, now: datetime) -> None:
         """Soft delete, restorable for 90 days (the entry also leaves the customers' index)."""
@@ -390,7 +406,7 @@ class ConversationService:
             deleted = dataclasses.replace(current, deleted_at=now)
             return deleted, Revision(current.id, caller.user_id, now, {"deleted_at": {"old": None, "new": iso(now)}})
 
-        self._change_activity(caller, ticket_id, activity_id, change, expected_version)
+        self._change_activity(caller, ticket_id, activity_id, change, expected_version, ACTIVITY_DELETED, now)
 
     def restore(self, caller: Caller, ticket_id: str, activity_id: str, now: datetime) -> Activity:
         self._require_staff(caller)
@@ -405,7 +421,7 @@ class ConversationService:
                 current.id, caller.user_id, now, {"deleted_at": {"old": old, "new": None}}
             )
 
-        return self._change_activity(caller, ticket_id, activity_id, change, None)
+        return self._change_activity(caller, ticket_id, activity_id, change, None, ACTIVITY_RESTORED, now)
 
     def comment_on_activity(self, caller: Caller, ticket_id: str, activity_id: str, body: str, now: datetime) -> dict[str, Any]:
         self._require_staff(caller)
@@ -419,7 +435,7 @@ class ConversationService:
             added["comment"] = comment
             return dataclasses.replace(current, comments=[*current.comments, comment]), None
 
-        self._change_activity(caller, ticket_id, activity_id, change, None)
+        self._change_activity(caller, ticket_id, activity_id, change, None, ACTIVITY_COMMENTED, now)
         return added["comment"]
 
     def _change_activity(
@@ -429,8 +445,11 @@ class ConversationService:
         activity_id: str,
         change: Callable[[Activity], tuple[Activity, Revision | None] | None],
         expected_version: int | None,
+        event_type: str,
+        now: datetime,
     ) -> Activity:
-        """Find, change, replace conditioned on the version read; re-read and re-apply on a lost race."""
+        """Find, change, replace conditioned on the version read (with its `event_type` event in
+        the same transaction); re-read and re-apply on a lost race."""
         self._tickets.get(caller, ticket_id)
         for attempt in range(UPDATE_ATTEMPTS):
             current = self._find(caller, ticket_id, activity_id)
@@ -441,8 +460,16 @@ class ConversationService:
                 return current
             new, revision = result
             new = dataclasses.replace(new, version=(current.version or 0) + 1)
+            event = ticket_event_item(
+                event_type,
+                ticket_id=ticket_id,
+                version=None,
+                actor_id=caller.user_id,
+                now=now,
+                extra={"activity_id": activity_id, "activity_version": new.version},
+            )
             try:
-                self._activities.replace(current, new, revision)
+                self._activities.replace(current, new, revision, also_put=[event])
                 return new
             except VersionConflict:
                 if expected_version is not None:
@@ -512,7 +539,7 @@ class TemplateService:
     def create(self, caller: Caller, values: Mapping[str, Any], now: datetime) -> Entry:
         self._require_admin(caller)
         body = self._checked_body(values["body"])
-        return self._directory.create(self.KIND, uuid.uuid4().hex, values["name"], {"body": body}, now)
+        return self._directory.create(self.KIND, uuid.uuid4().hex, values["name"], {"body": body}, now, actor_id=caller.user_id)
 
     def get(self, caller: Caller, template_id: str) -> Entry:
         self._require_staff(caller)
@@ -536,11 +563,13 @@ class TemplateService:
         if values.get("body") is not None:
             data["body"] = self._checked_body(values["body"])
         name = values.get("name") or entry.name
-        return self._directory.update(self.KIND, entry, name=name, data=data, now=now, expected_version=entry.version)
+        return self._directory.update(
+            self.KIND, entry, name=name, data=data, now=now, expected_version=entry.version, actor_id=caller.user_id
+        )
 
-    def delete(self, caller: Caller, template_id: str) -> None:
+    def delete(self, caller: Caller, template_id: str, now: datetime | None = None) -> None:
         self._require_admin(caller)
-        self._directory.delete(self.KIND, template_id)
+        self._directory.delete(self.KIND, template_id, actor_id=caller.user_id, now=now)
 
     def render(self, caller: Caller, template_id: str, ticket_id: str) -> dict[str, Any]:
         """The template filled in for one ticket, and the default reply visibility."""

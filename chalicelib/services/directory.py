@@ -67,7 +67,9 @@ class DirectoryService:
         values = dict(values)
         if kind == "status":
             status = validate_custom_status(values["name"], values["category"])
-            entry = self._directory.create(kind, status.name, status.name, {"category": status.category}, now)
+            entry = self._directory.create(
+                kind, status.name, status.name, {"category": status.category}, now, actor_id=caller.user_id
+            )
             self._statuses.invalidate()
             return entry
         entry_id = values.pop("id", None) or uuid.uuid4().hex
@@ -76,11 +78,11 @@ class DirectoryService:
             self._check_user_refs(values)
         values = self._check_sla_config(kind, values, entry_id)
         if kind == "user":
-            return self._directory.create_user(entry_id, name, values, now)
+            return self._directory.create_user(entry_id, name, values, now, actor_id=caller.user_id)
         if kind == "organization":
             values["domains"] = validate_domains(values.get("domains") or [])
-            return self._directory.write_organization(None, entry_id, name, values, now, None)
-        return self._directory.create(kind, entry_id, name, values, now)
+            return self._directory.write_organization(None, entry_id, name, values, now, None, actor_id=caller.user_id)
+        return self._directory.create(kind, entry_id, name, values, now, actor_id=caller.user_id)
 
     def update(
         self, caller: Caller, kind: str, entry_id: str, values: Mapping[str, Any], *, expected_version: int | None, now: datetime
@@ -98,7 +100,13 @@ class DirectoryService:
                 raise Conflict("tickets use this status; its category cannot change while they do")
             self._statuses.invalidate()
             return self._directory.update(
-                kind, entry, name=entry.name, data={"category": category}, now=now, expected_version=entry.version
+                kind,
+                entry,
+                name=entry.name,
+                data={"category": category},
+                now=now,
+                expected_version=entry.version,
+                actor_id=caller.user_id,
             )
         name = values.pop("name", entry.name)
         if kind == "user":
@@ -108,8 +116,10 @@ class DirectoryService:
         data = self._check_sla_config(kind, data, entry.id)
         if kind == "organization":
             data["domains"] = validate_domains(data.get("domains") or [])
-            return self._directory.write_organization(entry, entry.id, name, data, now, entry.version)
-        return self._directory.update(kind, entry, name=name, data=data, now=now, expected_version=entry.version)
+            return self._directory.write_organization(entry, entry.id, name, data, now, entry.version, actor_id=caller.user_id)
+        return self._directory.update(
+            kind, entry, name=name, data=data, now=now, expected_version=entry.version, actor_id=caller.user_id
+        )
 
     def delete(self, caller: Caller, kind: str, entry_id: str, now: datetime) -> None:
         self._require_admin(caller)
@@ -119,11 +129,11 @@ class DirectoryService:
         if kind == "business_hours" and self._sla is not None:
             self._sla.check_business_hours_unused(entry_id, [p.data for p in self._directory.list_all("sla_policy")])
         if kind == "user":
-            self._directory.delete_user(entry_id, now)
+            self._directory.delete_user(entry_id, now, actor_id=caller.user_id)
         elif kind == "organization":
-            self._directory.delete_organization(self.get(caller, kind, entry_id))
+            self._directory.delete_organization(self.get(caller, kind, entry_id), actor_id=caller.user_id, now=now)
         else:
-            self._directory.delete(kind, entry_id)
+            self._directory.delete(kind, entry_id, actor_id=caller.user_id, now=now)
         if kind == "sla_policy" and self._sla is not None:
             self._sla.invalidate()
         if kind == "status":
@@ -144,7 +154,9 @@ class DirectoryService:
             check_availability(entry.data.get("role") or "customer", values.get("availability"))
             data = {**entry.data, **{k: v for k, v in values.items() if k in ("notifications", "availability")}}
             try:
-                return self._directory.update("user", entry, name=entry.name, data=data, now=now, expected_version=entry.version)
+                return self._directory.update(
+                    "user", entry, name=entry.name, data=data, now=now, expected_version=entry.version, actor_id=caller.user_id
+                )
             except VersionConflict:
                 continue
         raise Contention("the user record is changing; retry shortly")

@@ -23,7 +23,7 @@ from chalicelib.domain.errors import (
     ValidationFailed,
     VersionConflict,
 )
-from chalicelib.domain.events import TICKET_MERGED, TICKET_UPDATED
+from chalicelib.domain.events import ATTACHMENT_ADDED, ATTACHMENT_CONFIRMED, TICKET_MERGED, TICKET_UPDATED
 from chalicelib.domain.listing import ListPlan
 from chalicelib.domain.record_actions import (
     MAX_ATTACHMENTS_PER_MESSAGE,
@@ -278,7 +278,8 @@ class RecordActionsService:
         )
         # Presign first (no call, but it can fail): a failure then leaves no slot taken.
         form = self._files.upload_form(object_key, request.content_type, request.size)
-        self._attachments.add(attachment, MAX_ATTACHMENTS_PER_MESSAGE)
+        event = _attachment_event(ATTACHMENT_ADDED, caller, attachment, now)
+        self._attachments.add(attachment, MAX_ATTACHMENTS_PER_MESSAGE, [event])
         return Upload(attachment, form)
 
     def complete_upload(self, caller: Caller, ticket_id: str, attachment_id: str, now: datetime) -> Attachment:
@@ -306,7 +307,8 @@ class RecordActionsService:
                 if read is not None:
                     message = (read, with_attachment(read, summary))
             try:
-                first = self._attachments.complete(attachment, now, message)
+                event = _attachment_event(ATTACHMENT_CONFIRMED, caller, attachment, now)
+                first = self._attachments.complete(attachment, now, message, [event])
             except VersionConflict:  # the message was edited or pinned meanwhile: list it on the new one
                 self._sleep(backoff(attempt))
                 continue
@@ -337,3 +339,11 @@ class RecordActionsService:
     def _require_staff(caller: Caller) -> None:
         if not caller.is_staff:
             raise NotAllowed("only agents and admins may do this")
+
+
+def _attachment_event(event_type: str, caller: Caller, attachment: Attachment, now: datetime) -> Any:
+    """The outbox event of an upload reserved or confirmed (ids and visibility; no file name)."""
+    extra = {"attachment_id": attachment.id, "comment_id": attachment.comment_id, "visibility": attachment.visibility}
+    return ticket_event_item(
+        event_type, ticket_id=attachment.ticket_id, version=None, actor_id=caller.user_id, now=now, extra=extra
+    )

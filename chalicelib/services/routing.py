@@ -61,7 +61,7 @@ class RoutingRuleService:
         if position is None:  # appended after the last rule
             position = max((int(e.data.get("position", 0)) for e in existing), default=-1) + 1
         data = self._checked({**values, "position": position})
-        return self._directory.create(KIND, uuid.uuid4().hex, values["name"], data, now)
+        return self._directory.create(KIND, uuid.uuid4().hex, values["name"], data, now, actor_id=caller.user_id)
 
     def update(
         self, caller: Caller, rule_id: str, values: Mapping[str, Any], *, expected_version: int | None, now: datetime
@@ -72,11 +72,13 @@ class RoutingRuleService:
             raise VersionConflict(f"routing rule is at version {entry.version}")
         name = values.get("name") or entry.name
         data = self._checked({**entry.data, **{k: v for k, v in values.items() if k != "name"}, "name": name})
-        return self._directory.update(KIND, entry, name=name, data=data, now=now, expected_version=entry.version)
+        return self._directory.update(
+            KIND, entry, name=name, data=data, now=now, expected_version=entry.version, actor_id=caller.user_id
+        )
 
-    def delete(self, caller: Caller, rule_id: str) -> None:
+    def delete(self, caller: Caller, rule_id: str, now: datetime | None = None) -> None:
         _require_admin(caller)
-        self._directory.delete(KIND, rule_id)
+        self._directory.delete(KIND, rule_id, actor_id=caller.user_id, now=now)
 
     def _checked(self, values: Mapping[str, Any]) -> dict[str, Any]:
         errors: list[FieldError] = []

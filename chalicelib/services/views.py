@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.domain.errors import NotAllowed, NotFound, VersionConflict
 from chalicelib.domain.listing import plan_list
@@ -17,6 +17,7 @@ from chalicelib.domain.views import (
     DefaultView,
     SavedView,
     check_audience,
+    count_of,
     default_view,
     may_change,
     may_use,
@@ -24,6 +25,7 @@ from chalicelib.domain.views import (
     plan_saved,
     recently_solved_since,
     require_staff,
+    total,
 )
 from chalicelib.domain.visibility import Caller
 from chalicelib.services.tickets import TicketService
@@ -35,10 +37,21 @@ def new_view_id() -> str:
     return uuid.uuid4().hex
 
 
+class CounterReader(Protocol):
+    def counts(self, counters: Iterable[str]) -> dict[str, int]: ...
+
+
 class ViewService:
-    def __init__(self, tickets: TicketService, views: ViewRepository, new_id: Callable[[], str] = new_view_id) -> None:
+    def __init__(
+        self,
+        tickets: TicketService,
+        views: ViewRepository,
+        counters: CounterReader | None = None,
+        new_id: Callable[[], str] = new_view_id,
+    ) -> None:
         self._tickets = tickets
         self._views = views
+        self._counters = counters
         self._new_id = new_id
 
     def list(self, caller: Caller) -> tuple[tuple[DefaultView, ...], list[SavedView]]:
@@ -52,6 +65,15 @@ class ViewService:
         ]
         saved = [v for v in self._views.for_audiences(audiences) if may_use(caller, v)]
         return DEFAULT_VIEWS, saved
+
+    def counts(self, caller: Caller, views: Sequence[DefaultView | SavedView]) -> list[tuple[int | None, str | None]]:
+        """Each view's exact count, or None and why not: the counters of every view are read
+        together (one BatchGetItem per 100 distinct counters; a sidebar needs far fewer)."""
+        plans = [count_of(caller, view) for view in views]
+        wanted = [counter for plan in plans for counter in (plan.terms or {})]
+        assert self._counters is not None
+        values = self._counters.counts(wanted) if wanted else {}
+        return [(total(p.terms, values), None) if p.terms is not None else (None, p.unavailable) for p in plans]
 
     def get(self, caller: Caller, view_id: str) -> DefaultView | SavedView:
         require_staff(caller)
@@ -93,7 +115,7 @@ class ViewService:
             created_at=now,
             updated_at=now,
         )
-        self._views.create(view)
+        self._views.create(view, caller.user_id)
         return view
 
     def update(
@@ -108,12 +130,12 @@ class ViewService:
         updated = dataclasses.replace(current, **changed, updated_at=now, version=current.version + 1)
         check_audience(caller, updated.visibility, updated.team_id)
         plan_list(caller, updated.filters, updated.sort)
-        self._views.replace(updated, current.version)
+        self._views.replace(updated, current.version, caller.user_id)
         return updated
 
-    def delete(self, caller: Caller, view_id: str, *, expected_version: int | None) -> None:
+    def delete(self, caller: Caller, view_id: str, *, expected_version: int | None, now: datetime) -> None:
         current = self._changeable(caller, view_id, expected_version)
-        self._views.delete(current.id, current.version)
+        self._views.delete(current.id, current.version, caller.user_id, now)
 
     def _changeable(self, caller: Caller, view_id: str, expected_version: int | None) -> SavedView:
         if view_id in DEFAULT_IDS:

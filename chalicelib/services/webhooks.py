@@ -49,7 +49,7 @@ class WebhookService:
         url, events = _checked(values["url"], values["events"])
         secret = self._secret()
         data = {"url": url, "events": events, "active": values.get("active", True), "secret": secret}
-        return self._directory.create(KIND, uuid.uuid4().hex, url, data, now), secret
+        return self._directory.create(KIND, uuid.uuid4().hex, url, data, now, actor_id=caller.user_id), secret
 
     def get(self, caller: Caller, webhook_id: str) -> Entry:
         _require_admin(caller)
@@ -71,11 +71,13 @@ class WebhookService:
         data = dict(entry.data)
         url, events = _checked(values.get("url", data["url"]), values.get("events", data["events"]))
         data.update(url=url, events=events, active=values.get("active", data.get("active", True)))
-        return self._directory.update(KIND, entry, name=url, data=data, now=now, expected_version=entry.version)
+        return self._directory.update(
+            KIND, entry, name=url, data=data, now=now, expected_version=entry.version, actor_id=caller.user_id
+        )
 
-    def delete(self, caller: Caller, webhook_id: str) -> None:
+    def delete(self, caller: Caller, webhook_id: str, now: datetime | None = None) -> None:
         _require_admin(caller)
-        self._directory.delete(KIND, webhook_id)
+        self._directory.delete(KIND, webhook_id, actor_id=caller.user_id, now=now)
 
 
 def _checked(url: str, events: Sequence[str]) -> tuple[str, list[str]]:

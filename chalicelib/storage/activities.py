@@ -294,9 +294,10 @@ class ActivityRepository(Repository):
         return revisions, (last["SK"]["S"] if last else None)
 
     # -- writes ----------------------------------------------------------------------
-    def replace(self, old: Activity, new: Activity, revision: Revision | None = None) -> None:
+    def replace(self, old: Activity, new: Activity, revision: Revision | None = None, also_put: Sequence[Record] = ()) -> None:
         """One transaction conditioned on the version read: the new item (moved if the pin
-        changed: delete + put) and the revision of an edit. A lost race is VersionConflict."""
+        changed: delete + put), the revision of an edit and `also_put` (its event). A lost race
+        is VersionConflict."""
         condition = ActivityItem.version == old.version if old.version is not None else ActivityItem.version.does_not_exist()
         condition = ActivityItem.PK.exists() & condition
         moved = old.pinned != new.pinned
@@ -319,6 +320,8 @@ class ActivityRepository(Repository):
                             changes=revision.changes,
                         )
                     )
+                for item in also_put:
+                    tx.save(item)
         except TransactionCancelled as cancelled:
             if cancelled.failed_indexes():
                 raise VersionConflict("the activity changed meanwhile") from cancelled

@@ -18,7 +18,7 @@ from chalicelib.storage import keys
 from chalicelib.storage.activities import to_item
 from chalicelib.storage.base import Repository
 from chalicelib.storage.errors import TransactionCancelled, store_failure, translated
-from chalicelib.storage.models import ActivityItem, AttachmentCountItem, AttachmentItem
+from chalicelib.storage.models import ActivityItem, AttachmentCountItem, AttachmentItem, Record
 
 UPLOAD_URL_SECONDS = 15 * 60
 DOWNLOAD_URL_SECONDS = 5 * 60
@@ -56,9 +56,10 @@ def _to_attachment(item: AttachmentItem) -> Attachment:
 
 
 class AttachmentRepository(Repository):
-    def add(self, attachment: Attachment, per_message: int) -> None:
+    def add(self, attachment: Attachment, per_message: int, also_put: Sequence[Record] = ()) -> None:
         """One transaction: the message's counter goes up by one only while below `per_message`,
-        and the attachment is written with it (two racing uploads cannot both take the 5th slot)."""
+        and the attachment is written with it (two racing uploads cannot both take the 5th slot),
+        and `also_put` (its event)."""
         counter = AttachmentCountItem(keys.ticket_pk(attachment.ticket_id), keys.attachment_count_sk(attachment.comment_id))
         below_cap = AttachmentCountItem.count.does_not_exist() | (AttachmentCountItem.count < per_message)
         item = AttachmentItem(
@@ -74,9 +75,11 @@ class AttachmentRepository(Repository):
                     condition=below_cap,
                 )
                 tx.save(item, condition=AttachmentItem.PK.does_not_exist())
+                for extra in also_put:
+                    tx.save(extra)
         except TransactionCancelled as cancelled:
-            # PynamoDB sends puts before updates: the attachment is item 0, the counter item 1.
-            if 1 in cancelled.failed_indexes():
+            # PynamoDB sends puts before updates: the attachment is item 0, then `also_put`, then the counter.
+            if 1 + len(also_put) in cancelled.failed_indexes():
                 raise ValidationFailed(
                     [FieldError("comment_id", f"a message has at most {per_message} attachments")]
                 ) from cancelled
@@ -84,7 +87,9 @@ class AttachmentRepository(Repository):
                 raise Unavailable("the message is being changed by another request; retry", retry_after=1) from cancelled
             raise Conflict("attachment id already exists") from cancelled
 
-    def complete(self, attachment: Attachment, now: datetime, message: tuple[Activity, Activity] | None) -> bool:
+    def complete(
+        self, attachment: Attachment, now: datetime, message: tuple[Activity, Activity] | None, also_put: Sequence[Record] = ()
+    ) -> bool:
         """One transaction: the attachment is marked uploaded (once) and, for a reply or note,
         the message (`(read, with the file listed)`) is written conditioned on the version read.
         Answers False if another request completed it first; a changed message is VersionConflict."""
@@ -97,15 +102,17 @@ class AttachmentRepository(Repository):
                         ActivityItem.version == old.version if old.version is not None else ActivityItem.version.does_not_exist()
                     )
                     tx.save(to_item(new), condition=ActivityItem.PK.exists() & same)
+                for extra in also_put:
+                    tx.save(extra)
                 tx.update(
                     item,
                     actions=[AttachmentItem.uploaded_at.set(now)],
                     condition=AttachmentItem.PK.exists() & AttachmentItem.uploaded_at.does_not_exist(),
                 )
         except TransactionCancelled as cancelled:
-            # PynamoDB sends puts before updates: the message is item 0 (when there is one).
+            # PynamoDB sends puts before updates: the message is item 0 (when there is one), then `also_put`.
             failed = cancelled.failed_indexes()
-            attachment_index = 0 if message is None else 1
+            attachment_index = (0 if message is None else 1) + len(also_put)
             if attachment_index in failed:
                 return False
             if failed:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.errors import Conflict, NotFound, Unavailable, VersionConflict
+from chalicelib.domain.errors import Conflict, DomainError, NotFound, Unavailable, VersionConflict
+from chalicelib.domain.events import RESOURCE_CREATED, RESOURCE_DELETED, RESOURCE_UPDATED
 from chalicelib.domain.mail.addresses import normalize_address
 from chalicelib.domain.routing import STAFF_ROLES, availability_of
 from chalicelib.storage import keys
 from chalicelib.storage.base import Repository
 from chalicelib.storage.errors import TransactionCancelled, translated
-from chalicelib.storage.models import DirectoryItem, OrgDomainItem
+from chalicelib.storage.events import resource_event_item
+from chalicelib.storage.models import DirectoryItem, EventItem, OrgDomainItem
 
 KINDS = ("user", "organization", "team", "status", "business_hours", "sla_policy")
 
@@ -38,6 +40,16 @@ def _entry(kind: str, item: DirectoryItem) -> Entry:
         if availability is not None:
             data["availability"] = availability
     return Entry(kind, item.id, item.name, data, item.created_at, item.updated_at, int(item.version))
+
+
+def _event(
+    event_type: str, kind: str, entry_id: str, version: int | None, actor_id: str | None, now: datetime | None
+) -> EventItem | None:
+    """The outbox event of a user's change of a directory entry (none for the system's own
+    writes: recording a token's user, an operator's `cli put-user`)."""
+    if actor_id is None or now is None:
+        return None
+    return resource_event_item(event_type, resource=kind, resource_id=entry_id, version=version, actor_id=actor_id, now=now)
 
 
 def email_index(kind: str, entry_id: str, data: dict[str, Any]) -> dict[str, str | None]:
@@ -88,11 +100,30 @@ class DirectoryRepository(Repository):
         with translated():
             return [_entry(kind, item) for item in DirectoryItem.query(keys.directory_pk(kind))]
 
-    def create(self, kind: str, entry_id: str, name: str, data: dict[str, Any], now: datetime) -> Entry:
+    def create(
+        self, kind: str, entry_id: str, name: str, data: dict[str, Any], now: datetime, actor_id: str | None = None
+    ) -> Entry:
+        """Put the entry if absent; with `actor_id` (a user's change), its `resource.created` event
+        commits with it (the outbox)."""
         item = self._new_item(kind, entry_id, name, data, now)
-        with translated(on_condition_failed=lambda: Conflict(f"{kind} {entry_id!r} already exists")):
-            item.save(condition=DirectoryItem.PK.does_not_exist())
+        event = _event(RESOURCE_CREATED, kind, entry_id, 1, actor_id, now)
+        self._put(item, DirectoryItem.PK.does_not_exist(), event, lambda: Conflict(f"{kind} {entry_id!r} already exists"))
         return _entry(kind, item)
+
+    def _put(self, item: DirectoryItem, condition: Any, event: EventItem | None, failed: Callable[[], DomainError]) -> None:
+        """One conditional PutItem, or with an event one transaction of both."""
+        if event is None:
+            with translated(on_condition_failed=failed):
+                item.save(condition=condition)
+            return
+        try:
+            with translated(), self._transaction() as tx:
+                tx.save(item, condition=condition)
+                tx.save(event)
+        except TransactionCancelled as exc:
+            if exc.failed_indexes():
+                raise failed() from exc
+            raise Unavailable("the directory is being changed by another request; retry", retry_after=1) from exc
 
     @staticmethod
     def _new_item(kind: str, entry_id: str, name: str, data: dict[str, Any], now: datetime) -> DirectoryItem:
@@ -119,7 +150,17 @@ class DirectoryRepository(Repository):
         with translated():
             return [_entry("user", item) for item in DirectoryItem.staff.query(keys.STAFF_PARTITION)]
 
-    def update(self, kind: str, entry: Entry, *, name: str, data: dict[str, Any], now: datetime, expected_version: int) -> Entry:
+    def update(
+        self,
+        kind: str,
+        entry: Entry,
+        *,
+        name: str,
+        data: dict[str, Any],
+        now: datetime,
+        expected_version: int,
+        actor_id: str | None = None,
+    ) -> Entry:
         item = DirectoryItem(
             keys.directory_pk(kind),
             entry.id,
@@ -134,11 +175,12 @@ class DirectoryRepository(Repository):
             **email_index(kind, entry.id, data),
         )
         _staff_keyed(kind, item)
-        with translated(on_condition_failed=lambda: VersionConflict(f"the {kind} changed meanwhile")):
-            item.save(condition=DirectoryItem.version == expected_version)
+        event = _event(RESOURCE_UPDATED, kind, entry.id, expected_version + 1, actor_id, now)
+        changed = lambda: VersionConflict(f"the {kind} changed meanwhile")  # noqa: E731
+        self._put(item, DirectoryItem.version == expected_version, event, changed)
         return _entry(kind, item)
 
-    def create_user(self, user_id: str, name: str, data: dict[str, Any], now: datetime) -> Entry:
+    def create_user(self, user_id: str, name: str, data: dict[str, Any], now: datetime, actor_id: str | None = None) -> Entry:
         """An admin's create: the user record and the removal of a tombstone the id may have,
         one transaction (so an old token never meets a user who is neither new nor deleted)."""
         item = self._new_item("user", user_id, name, data, now)
@@ -146,11 +188,14 @@ class DirectoryRepository(Repository):
             with translated(), self._transaction() as transaction:
                 transaction.save(item, condition=DirectoryItem.PK.does_not_exist())
                 transaction.delete(DirectoryItem(keys.DELETED_USERS_PK, user_id))
+                event = _event(RESOURCE_CREATED, "user", user_id, 1, actor_id, now)
+                if event is not None:
+                    transaction.save(event)
         except TransactionCancelled as exc:  # the only condition is the user's
             raise Conflict(f"user {user_id!r} already exists") from exc
         return _entry("user", item)
 
-    def delete_user(self, user_id: str, now: datetime) -> None:
+    def delete_user(self, user_id: str, now: datetime, actor_id: str | None = None) -> None:
         """The tombstone of a deleted user and the removal of its record, one transaction: there
         is no moment in which the user is neither present nor known as deleted."""
         tombstone = DirectoryItem(
@@ -160,13 +205,27 @@ class DirectoryRepository(Repository):
             with translated(), self._transaction() as transaction:
                 transaction.save(tombstone)
                 transaction.delete(DirectoryItem(keys.directory_pk("user"), user_id), condition=DirectoryItem.PK.exists())
+                event = _event(RESOURCE_DELETED, "user", user_id, None, actor_id, now)
+                if event is not None:
+                    transaction.save(event)
         except TransactionCancelled as exc:  # the only condition is the user's
             raise NotFound("user not found") from exc
 
-    def delete(self, kind: str, entry_id: str) -> None:
+    def delete(self, kind: str, entry_id: str, actor_id: str | None = None, now: datetime | None = None) -> None:
         item = DirectoryItem(keys.directory_pk(kind), entry_id)
-        with translated(on_condition_failed=lambda: NotFound(f"{kind} not found")):
-            item.delete(condition=DirectoryItem.PK.exists())
+        event = _event(RESOURCE_DELETED, kind, entry_id, None, actor_id, now) if now is not None else None
+        if event is None:
+            with translated(on_condition_failed=lambda: NotFound(f"{kind} not found")):
+                item.delete(condition=DirectoryItem.PK.exists())
+            return
+        try:
+            with translated(), self._transaction() as tx:
+                tx.delete(item, condition=DirectoryItem.PK.exists())
+                tx.save(event)
+        except TransactionCancelled as exc:
+            if exc.failed_indexes():
+                raise NotFound(f"{kind} not found") from exc
+            raise Unavailable("the directory is being changed by another request; retry", retry_after=1) from exc
 
     def upsert_user(self, user_id: str, name: str, data: dict[str, Any], now: datetime) -> None:
         """An operator's write of a user record (`cli put-user`): one UpdateItem, creates if new."""
@@ -200,7 +259,14 @@ class DirectoryRepository(Repository):
 
     # -- organizations and their mail domains --------------------------------------------------
     def write_organization(
-        self, entry: Entry | None, entry_id: str, name: str, data: dict[str, Any], now: datetime, expected_version: int | None
+        self,
+        entry: Entry | None,
+        entry_id: str,
+        name: str,
+        data: dict[str, Any],
+        now: datetime,
+        expected_version: int | None,
+        actor_id: str | None = None,
     ) -> Entry:
         """Create (entry None) or update an organization and its `DIR#org-domain` items in one
         transaction: a domain added is put only if no organization has it (Conflict naming it),
@@ -230,6 +296,10 @@ class DirectoryRepository(Repository):
                 for domain in added:
                     claim = OrgDomainItem(keys.ORG_DOMAIN_PK, domain, organization_id=entry_id)
                     tx.save(claim, condition=OrgDomainItem.PK.does_not_exist())
+                event_type = RESOURCE_CREATED if entry is None else RESOURCE_UPDATED
+                event = _event(event_type, "organization", entry_id, int(item.version), actor_id, now)
+                if event is not None:  # last: the indexes above stay as they are
+                    tx.save(event)
         except TransactionCancelled as exc:
             failed = exc.failed_indexes()
             taken = [added[i - len(removed) - 1] for i in failed if i > len(removed)]
@@ -242,12 +312,15 @@ class DirectoryRepository(Repository):
             raise Unavailable("the organization could not be written; retry") from exc
         return _entry("organization", item)
 
-    def delete_organization(self, entry: Entry) -> None:
-        """The organization and its domain items, one transaction."""
+    def delete_organization(self, entry: Entry, actor_id: str | None = None, now: datetime | None = None) -> None:
+        """The organization and its domain items (and its event), one transaction."""
         with translated(on_condition_failed=lambda: NotFound("organization not found")), self._transaction() as tx:
             tx.delete(DirectoryItem(keys.directory_pk("organization"), entry.id), condition=DirectoryItem.PK.exists())
             for domain in entry.data.get("domains") or []:
                 tx.delete(OrgDomainItem(keys.ORG_DOMAIN_PK, domain))
+            event = _event(RESOURCE_DELETED, "organization", entry.id, None, actor_id, now) if now is not None else None
+            if event is not None:
+                tx.save(event)
 
     def organization_of_domain(self, domain: str) -> str | None:
         """The organization whose `domains` hold `domain` (one GetItem)."""

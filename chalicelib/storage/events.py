@@ -13,7 +13,16 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.errors import DomainError
-from chalicelib.domain.events import RETENTION, Event, FeedWindow, decode_detail, encode_detail, next_position, ticket_event
+from chalicelib.domain.events import (
+    RETENTION,
+    Event,
+    FeedWindow,
+    decode_detail,
+    encode_detail,
+    next_position,
+    resource_event,
+    ticket_event,
+)
 from chalicelib.storage import keys
 from chalicelib.storage.errors import translated
 from chalicelib.storage.models import EventItem
@@ -63,6 +72,22 @@ def ticket_event_item(
         at=keys.stamp(now),
         changes=changes,
         extra=extra,
+    )
+    return event_item(event, expires_at=now + RETENTION)
+
+
+def resource_event_item(
+    event_type: str, *, resource: str, resource_id: str, version: int | None, actor_id: str, now: datetime
+) -> EventItem:
+    """An event about a configuration resource, stamped `now`, kept for the feed's retention."""
+    event = resource_event(
+        event_type,
+        event_id=new_event_id(),
+        resource=resource,
+        resource_id=resource_id,
+        version=version,
+        actor_id=actor_id,
+        at=keys.stamp(now),
     )
     return event_item(event, expires_at=now + RETENTION)
 

@@ -32,6 +32,7 @@ def directory_pk(kind: str) -> str:
     return f"DIR#{kind}"
 
 
+RENAMES_PK = "DIR#user-rename"  # SK <user id>: a rename still being copied onto the user's tickets
 DELETED_USERS_PK = "DIR#user-deleted"  # SK <user id>: a deleted user, so an old token cannot bring them back
 
 

@@ -519,6 +519,17 @@ class OpenCounterItem(Record, discriminator="open_counter"):
     count = NumberAttribute(default=0)
 
 
+class RenameItem(Record, discriminator="user_rename"):
+    """PK DIR#user-rename, SK <user id>: where copying a user's new name onto their tickets
+    continues (the sort key of the last ticket done, per role; null: that role is done). Each
+    put bumps `step`, so the stream sees a record and runs the next page."""
+
+    requester_after = UnicodeAttribute(null=True)
+    assignee_after = UnicodeAttribute(null=True)
+    step = NumberAttribute(default=0)
+    ttl = TTLAttribute(null=True)
+
+
 class CountedItem(Record, discriminator="counted"):
     """PK TICKET#<id>, SK COUNTED: the ticket version the counters last applied, and the
     counters it added 1 to then (domain.counters.contribution)."""

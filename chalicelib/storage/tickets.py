@@ -376,6 +376,47 @@ class TicketRepository(Repository):
                 continue  # already as new, or the ticket left this list meanwhile
         return changed
 
+    def rename_page(self, user_id: str, role: str, name: str, after: str | None, limit: int) -> tuple[int, str | None]:
+        """Give a page of the user's tickets (role `requester`: the `USER#<u>` list, CC'd tickets
+        filtered out; `assignee`: `ASSIGNEE#<u>`) the name `name`, oldest activity first: a ticket
+        written meanwhile moves to the end, ahead of `after`, so it is still reached. Each is one
+        UpdateItem of the ticket item alone (`SET <role>_name`, `ADD version 1`), conditioned on the
+        person still holding the role and the name differing, so a replay changes nothing; the
+        ticket stream then copies the name onto the entries (a change of the ticket item alone,
+        like a workflow's). Answers (tickets renamed, the sort key to continue after or None)."""
+        partition = f"USER#{user_id}" if role == "requester" else f"ASSIGNEE#{user_id}"
+        id_attr = TicketItem.requester_id if role == "requester" else TicketItem.assignee_id
+        name_attr = TicketItem.requester_name if role == "requester" else TicketItem.assignee_name
+        sort_attr: Any = TicketEntry.GSI1SK
+        with translated():
+            results = TicketEntry.by_activity.query(
+                partition,
+                sort_attr > after if after else None,
+                filter_condition=id_attr == user_id,
+                scan_index_forward=True,
+                limit=limit,
+                page_size=limit,
+            )
+            page = next(results.page_iter)
+        renamed = 0
+        for raw in page.get("Items", []):
+            entry = TicketEntry.from_raw_data(raw)
+            if getattr(entry, name_attr.attr_name) == name:
+                continue
+            try:
+                with translated(lambda: VersionConflict("renamed already, or no longer theirs")):
+                    TicketItem(keys.ticket_pk(entry.id), keys.TICKET_SK).update(
+                        actions=[name_attr.set(name), TicketItem.version.add(1)],
+                        condition=(id_attr == user_id)
+                        & TicketItem.deleted_at.does_not_exist()
+                        & (name_attr.does_not_exist() | (name_attr != name)),
+                    )
+                renamed += 1
+            except VersionConflict:
+                continue
+        last = page.get("LastEvaluatedKey")
+        return renamed, (last["GSI1SK"]["S"] if last else None)
+
     def purge(self, ticket_id: str) -> int:
         """Delete what TTL left of a purged ticket: its activities, revisions, history, SLA
         ledger, attachment records and timeline head (TTL removes the ticket item itself; list

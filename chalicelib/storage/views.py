@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
 
-from chalicelib.domain.errors import Conflict, NotFound, VersionConflict
+from chalicelib.domain.errors import Conflict, DomainError, NotFound, Unavailable, VersionConflict
+from chalicelib.domain.events import RESOURCE_CREATED, RESOURCE_DELETED, RESOURCE_UPDATED
 from chalicelib.domain.views import SavedView
 from chalicelib.storage import keys
 from chalicelib.storage.base import Repository
-from chalicelib.storage.errors import translated
-from chalicelib.storage.models import ViewItem
+from chalicelib.storage.errors import TransactionCancelled, translated
+from chalicelib.storage.events import resource_event_item
+from chalicelib.storage.models import EventItem, ViewItem
 
 
 def _view(item: ViewItem) -> SavedView:
@@ -63,15 +67,37 @@ class ViewRepository(Repository):
                     found.setdefault(item.id, _view(item))
         return list(found.values())
 
-    def create(self, view: SavedView) -> None:
-        with translated(on_condition_failed=lambda: Conflict("a view with this id exists")):
-            _item(view).save(condition=ViewItem.PK.does_not_exist())
+    # Every write commits with its `resource.*` event (the outbox), one transaction.
+    def create(self, view: SavedView, actor_id: str) -> None:
+        event = _event(RESOURCE_CREATED, view.id, view.version, actor_id, view.updated_at)
+        self._write(_item(view), ViewItem.PK.does_not_exist(), event, lambda: Conflict("a view with this id exists"))
 
-    def replace(self, view: SavedView, expected_version: int) -> None:
+    def replace(self, view: SavedView, expected_version: int, actor_id: str) -> None:
         """Put the changed view only if nobody changed it since it was read."""
-        with translated(on_condition_failed=lambda: VersionConflict("the view changed meanwhile")):
-            _item(view).save(condition=ViewItem.version == expected_version)
+        event = _event(RESOURCE_UPDATED, view.id, view.version, actor_id, view.updated_at)
+        condition = ViewItem.version == expected_version
+        self._write(_item(view), condition, event, lambda: VersionConflict("the view changed meanwhile"))
 
-    def delete(self, view_id: str, expected_version: int) -> None:
-        with translated(on_condition_failed=lambda: NotFound("view not found")):
-            ViewItem(keys.view_pk(view_id), keys.VIEW_SK).delete(condition=ViewItem.version == expected_version)
+    def delete(self, view_id: str, expected_version: int, actor_id: str, now: datetime) -> None:
+        event = _event(RESOURCE_DELETED, view_id, None, actor_id, now)
+        item = ViewItem(keys.view_pk(view_id), keys.VIEW_SK)
+        self._write(item, ViewItem.version == expected_version, event, lambda: NotFound("view not found"), delete=True)
+
+    def _write(
+        self, item: ViewItem, condition: Any, event: EventItem, failed: Callable[[], DomainError], delete: bool = False
+    ) -> None:
+        try:
+            with translated(), self._transaction() as tx:
+                if delete:
+                    tx.delete(item, condition=condition)
+                else:
+                    tx.save(item, condition=condition)
+                tx.save(event)
+        except TransactionCancelled as exc:
+            if exc.failed_indexes():
+                raise failed() from exc
+            raise Unavailable("the view is being changed by another request; retry", retry_after=1) from exc
+
+
+def _event(event_type: str, view_id: str, version: int | None, actor_id: str, now: datetime) -> EventItem:
+    return resource_event_item(event_type, resource="view", resource_id=view_id, version=version, actor_id=actor_id, now=now)

@@ -24,6 +24,7 @@ from chalicelib.domain.routing import (
     should_route_new,
 )
 from chalicelib.domain.tickets import Ticket
+from chalicelib.domain.visibility import Caller, can_see
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -135,7 +136,7 @@ states = st.builds(
         status=status, status_category=status, team_id=team, assignee_id=assignee, deleted_at=NOW if deleted else None
     ),
     st.sampled_from(["open", "pending", "resolved"]),
-    st.none() | st.sampled_from(["support", "eng"]),
+    st.none() | st.sampled_from(["support", "eng", "sales"]),
     st.none() | st.sampled_from(["a1", "a2"]),
     st.booleans(),
 )
@@ -153,9 +154,57 @@ def test_moving_by_each_difference_ends_at_the_recount_of_the_last_state(history
 
 def test_a_ticket_counts_for_its_assignee_its_team_and_the_teams_queue_while_unassigned():
     assert counters.contribution(ticket(team_id="support")) == [
+        "ALL|open",
         "ASSIGNEE#-|open",
         "TEAM#support|open",
         "UNASSIGNED#support|open",
     ]
-    assert counters.contribution(ticket(assignee_id="a1", status_category="pending")) == ["ASSIGNEE#a1|pending", "TEAM#-|pending"]
+    assert counters.contribution(ticket(assignee_id="a1", status_category="pending")) == [
+        "ALL|pending",
+        "ASSIGNEE#a1|pending",
+        "TEAM#-#ASSIGNEE#a1|pending",
+        "TEAM#-|pending",
+    ]
     assert counters.contribution(ticket(deleted_at=NOW)) == []
+
+
+callers = st.builds(
+    lambda role, access, teams: Caller(user_id="a1", role=role, access=access, teams=frozenset(teams)),
+    st.sampled_from(["agent", "admin"]),
+    st.sampled_from(["all", "team", "assigned"]),
+    st.sets(st.sampled_from(["support", "eng", "sales"]), max_size=2),
+)
+count_filters = st.fixed_dictionaries(
+    {},
+    optional={
+        "team_id": st.sampled_from(["support", "eng", "sales", "-", ""]),
+        "assignee_id": st.sampled_from(["a1", "a2", "-"]),
+        "status_category": st.sampled_from(["open", "pending", "resolved"]),
+    },
+)
+
+
+def listed(caller: Caller, filters: dict[str, str], ticket: Ticket) -> bool:
+    """GET /v1/tickets' answer, spelled out: visible and matching every filter."""
+    wanted = {k: (None if v in ("", "-") else v) for k, v in filters.items()}
+    return (
+        can_see(caller, ticket)
+        and ("team_id" not in wanted or ticket.team_id == wanted["team_id"])
+        and ("assignee_id" not in wanted or ticket.assignee_id == wanted["assignee_id"])
+        and ("status_category" not in wanted or ticket.status_category == wanted["status_category"])
+    )
+
+
+@given(st.lists(states, max_size=10), callers, count_filters)
+def test_the_signed_counters_of_a_filter_equal_the_tickets_the_caller_lists(tickets, caller, filters):
+    terms = counters.count_terms(caller, filters)
+    assert terms is not None
+    values = counters.recount(tickets)
+    assert sum(sign * values.get(name, 0) for name, sign in terms.items()) == sum(listed(caller, filters, t) for t in tickets)
+
+
+def test_filters_without_a_counter_have_no_count():
+    agent = Caller(user_id="a1", role="agent")
+    assert counters.count_terms(agent, {"priority": "high"}) is None
+    assert counters.count_terms(agent, {"status": "open"}) is None
+    assert counters.count_terms(Caller(user_id="c", role="customer"), {}) is None
