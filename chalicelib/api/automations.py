@@ -208,5 +208,5 @@ def patch_automation(ctx: RequestContext, automation_id: str) -> Reply:
     errors=(403, 404, 409),
 )
 def delete_automation(ctx: RequestContext, automation_id: str) -> Reply:
-    composition.automation_service().delete(ctx.caller, automation_id)
+    composition.automation_service().delete(ctx.caller, automation_id, ctx.now)
     return Reply(status=204)

@@ -64,6 +64,10 @@ ROUTE_EVENTS: dict[str, tuple[str, ...]] = {
     **_resource("/v1/views", "{view_id}"),
     **_resource("/v1/routing-rules", "{rule_id}"),
     f"POST {_TICKET}/route": (e.TICKET_UPDATED,),
+    **_resource("/v1/automations", "{automation_id}"),
+    # The Zendesk layer (docs/zendesk.md) writes through the same services as /v1.
+    "POST /api/v2/tickets.json": (e.TICKET_CREATED,),
+    "PUT /api/v2/tickets/{ticket_file}": (e.TICKET_UPDATED, e.COMMENT_CREATED),  # a comment, if sent
 }
 
 # Write routes that change nothing a user made: no event, and why.

@@ -82,7 +82,7 @@ class AutomationService:
         if position is None:  # after the last rule
             position = max((int(e.data.get("position", 0)) for e in all_entries(self._directory)), default=-1) + 1
         data = self._checked({**values, "position": position})
-        return self._directory.create(KIND, uuid.uuid4().hex, values["name"], data, now)
+        return self._directory.create(KIND, uuid.uuid4().hex, values["name"], data, now, actor_id=caller.user_id)
 
     def update(
         self, caller: Caller, rule_id: str, values: Mapping[str, Any], *, expected_version: int | None, now: datetime
@@ -95,16 +95,18 @@ class AutomationService:
         data = self._checked({**entry.data, **{k: v for k, v in values.items() if k != "name"}, "name": name})
         if entry.version == 0:  # a built-in rule's first change stores it
             try:
-                return self._directory.create(KIND, entry.id, name, data, now)
+                return self._directory.create(KIND, entry.id, name, data, now, actor_id=caller.user_id)
             except Conflict as exc:  # another admin stored it meanwhile
                 raise VersionConflict("automation changed meanwhile") from exc
-        return self._directory.update(KIND, entry, name=name, data=data, now=now, expected_version=entry.version)
+        return self._directory.update(
+            KIND, entry, name=name, data=data, now=now, expected_version=entry.version, actor_id=caller.user_id
+        )
 
-    def delete(self, caller: Caller, rule_id: str) -> None:
+    def delete(self, caller: Caller, rule_id: str, now: datetime) -> None:
         _require_admin(caller)
         if rule_id in auto.BUILT_IN:
             raise Conflict('a built-in automation cannot be deleted; turn it off with PATCH {"active": false}')
-        self._directory.delete(KIND, rule_id)
+        self._directory.delete(KIND, rule_id, actor_id=caller.user_id, now=now)
 
     def _checked(self, values: Mapping[str, Any]) -> dict[str, Any]:
         data = auto.check_rule(values)

@@ -3,6 +3,7 @@ produces (chalicelib/api/route_events.py), and the routes write exactly those in
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,12 @@ def test_each_write_route_emits_the_event_it_declares(world, make_ticket, bucket
     outbox = Outbox()
     outbox.new_types()
     made: dict[str, Any] = {}
+    automation = {
+        "name": "Tag it",
+        "trigger": {"event": "ticket.created"},
+        "conditions": {},
+        "actions": [{"type": "add_tags", "tags": ["seen"]}],
+    }
 
     def remember(key: str) -> Callable[[Any], None]:
         return lambda response: made.__setitem__(key, response.data["id"])
@@ -109,6 +116,26 @@ def test_each_write_route_emits_the_event_it_declares(world, make_ticket, bucket
         ),
         ("DELETE", "/v1/routing-rules/{rule_id}", lambda: admin.delete(f"/v1/routing-rules/{made['r']}"), None),
         ("POST", "/v1/templates", lambda: admin.post("/v1/templates", {"name": "Hi", "body": "Hello"}), None),
+        ("POST", "/v1/automations", lambda: admin.post("/v1/automations", automation), remember("au")),
+        (
+            "PATCH",
+            "/v1/automations/{automation_id}",
+            lambda: admin.patch(f"/v1/automations/{made['au']}", {"active": False}),
+            None,
+        ),
+        ("DELETE", "/v1/automations/{automation_id}", lambda: admin.delete(f"/v1/automations/{made['au']}"), None),
+        (
+            "POST",
+            "/api/v2/tickets.json",
+            lambda: agent.post("/api/v2/tickets.json", {"ticket": {"subject": "Z", "comment": {"body": "z"}}}),
+            lambda r: made.__setitem__("z", json.loads(r.body)["ticket"]["id"]),
+        ),
+        (
+            "PUT",
+            "/api/v2/tickets/{ticket_file}",
+            lambda: agent.request("PUT", f"/api/v2/tickets/{made['z']}.json", {"ticket": {"comment": {"body": "reply"}}}),
+            None,
+        ),
     ]
     for method, path, call, keep in calls:
         route = f"{method} {path.replace(t, '/v1/tickets/{ticket_id}')}"
