@@ -403,3 +403,33 @@ def test_agents_download_the_original_of_an_emailed_comment_and_customers_get_40
     assert people["alice"].get(f"/v1/tickets/{tid}/activities/{reply['id']}/original").status_code == 404
     agents_note = people["agent"].post(f"/v1/tickets/{tid}/comments", {"body": "typed", "visibility": "internal"}).data
     assert people["agent"].get(f"/v1/tickets/{tid}/activities/{agents_note['id']}/original").status_code == 404
+
+
+# -- purge -----------------------------------------------------------------------------------------
+def test_a_purged_ticket_leaves_no_message_id_lookup_behind(people, emailed_ticket, inbound):
+    from app import app
+    from chalicelib.storage.models import Record
+
+    tid = emailed_ticket["id"]
+    assert people["agent"].post(f"/v1/tickets/{tid}/comments", {"body": "On it."}).status_code == 201
+    send_pending()  # our reply's Message-ID joins the thread and the lookup
+    (notification,) = mails_to("alice@acme.example")
+    table, dynamodb = Record.Meta.table_name, boto3.client("dynamodb")
+
+    def lookups() -> list[str]:
+        prefix = {":m": {"S": "MSGID#"}}
+        items = dynamodb.scan(TableName=table, FilterExpression="begins_with(PK, :m)", ExpressionAttributeValues=prefix)
+        return sorted(i["PK"]["S"] for i in items["Items"])
+
+    assert f"MSGID#{notification['Message-ID'].lower()}" in lookups() and len(lookups()) == 2  # received and sent
+
+    assert people["agent"].delete(f"/v1/tickets/{tid}").status_code == 204
+    key = {"PK": {"S": f"TICKET#{tid}"}, "SK": {"S": "TICKET"}}
+    dynamodb.delete_item(TableName=table, Key=key)  # what TTL does 90 days after the delete
+    removed = {"eventName": "REMOVE", "eventSource": "aws:dynamodb", "dynamodb": {"Keys": key, "OldImage": key}}
+    for _ in range(2):  # a redelivered record purges nothing twice and fails nothing
+        assert app.handler_map["ticket_stream"]({"Records": [removed]}, None) == {"batchItemFailures": []}
+
+    assert lookups() == []
+    deliver(message(subject="Re: On it", text="Thanks!", In_Reply_To=notification["Message-ID"]))
+    assert [t["id"] for t in tickets_of(people["agent"])] != [tid]  # the thread is gone: a new ticket
