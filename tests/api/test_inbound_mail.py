@@ -4,6 +4,8 @@ on the queue → `receive_mail` → a ticket, a comment on the ticket it threads
 
 from __future__ import annotations
 
+import email
+import email.utils
 import json
 import uuid
 from collections.abc import Iterator
@@ -74,12 +76,34 @@ def stored(raw: bytes, key: str | None = None) -> str:
     return key
 
 
-def record(key: str, recipients: tuple[str, ...] = (f"support@{DOMAIN}",), message_id: str | None = None) -> dict[str, Any]:
-    """An SQS record as InboundMailQueue delivers SES's notification (raw delivery from SNS)."""
+PASSED = {"spf": "PASS", "dkim": "PASS", "dmarc": "PASS", "spam": "PASS", "virus": "PASS"}
+
+
+def record(
+    key: str,
+    recipients: tuple[str, ...] = (f"support@{DOMAIN}",),
+    message_id: str | None = None,
+    *,
+    source: str | None = None,
+    **verdicts: str,
+) -> dict[str, Any]:
+    """An SQS record as InboundMailQueue delivers SES's notification (raw delivery from SNS):
+    every check passed and MAIL FROM is the From address unless said otherwise."""
+    if source is None:
+        try:
+            head = boto3.client("s3").get_object(Bucket=BUCKET, Key=key, Range="bytes=0-65535")["Body"].read()
+            source = email.utils.parseaddr(email.message_from_bytes(head).get("From", ""))[1]
+        except boto3.client("s3").exceptions.NoSuchKey:
+            source = "someone@example.com"
+    checks = {f"{name}Verdict": {"status": status} for name, status in {**PASSED, **verdicts}.items()}
     notification = {
         "notificationType": "Received",
-        "mail": {"messageId": key.rsplit("/", 1)[-1], "source": "someone@example.com", "destination": list(recipients)},
-        "receipt": {"recipients": list(recipients), "action": {"type": "S3", "bucketName": BUCKET, "objectKey": key}},
+        "mail": {"messageId": key.rsplit("/", 1)[-1], "source": source, "destination": list(recipients)},
+        "receipt": {
+            "recipients": list(recipients),
+            **checks,
+            "action": {"type": "S3", "bucketName": BUCKET, "objectKey": key},
+        },
     }
     return {"messageId": message_id or str(uuid.uuid4()), "body": json.dumps(notification), "eventSource": "aws:sqs"}
 
@@ -433,3 +457,92 @@ def test_a_purged_ticket_leaves_no_message_id_lookup_behind(people, emailed_tick
     assert lookups() == []
     deliver(message(subject="Re: On it", text="Thanks!", In_Reply_To=notification["Message-ID"]))
     assert [t["id"] for t in tickets_of(people["agent"])] != [tid]  # the thread is gone: a new ticket
+
+
+# -- SPF, DKIM, DMARC, spam and virus verdicts ------------------------------------------------------
+def parked_reasons() -> dict[str, str]:
+    from chalicelib.storage.inbound_mail import InboundMailRepository
+
+    items, _ = InboundMailRepository().parked(limit=100)
+    return {i["key"]: i["reason"] for i in items}
+
+
+def test_a_forged_mail_from_a_known_customer_is_suspended_and_an_admin_can_release_it(people, emailed_ticket, inbound):
+    from chalicelib.handlers.inbound_mail import receiver
+
+    tid, number = emailed_ticket["id"], emailed_ticket["number"]
+    forged = stored(message(subject=f"[#{number}] refund", text="Send the refund to my new account."))
+    # the forger's own domain passes SPF, but it is not the From address's domain
+    assert receive(record(forged, source="mallory@evil.example", spf="PASS", dkim="GRAY", dmarc="GRAY")) == {
+        "batchItemFailures": []
+    }
+    unsigned = stored(message(subject=f"[#{number}] refund", text="Really."))
+    assert receive(record(unsigned, spf="GRAY", dkim="GRAY", dmarc="GRAY")) == {"batchItemFailures": []}
+
+    assert comments(people["agent"], tid) == []
+    assert parked_reasons() == {forged: "unauthenticated", unsigned: "unauthenticated"}
+    assert inbound.counts == {"MailInboundCreated": 1, "MailInboundSuspended": 2}
+
+    released = receiver().receive(BUCKET, unsigned, release=True)  # an admin read it and lets it through
+    assert released.outcome == "commented"
+    assert [c["body"] for c in comments(people["alice"], tid)] == ["Really."]
+
+
+def test_mail_failing_dmarc_or_marked_as_spam_is_suspended_with_its_reason(people, emailed_ticket, inbound):
+    number = emailed_ticket["number"]
+    dmarc = stored(message(subject=f"[#{number}] x", text="Forged."))
+    spam = stored(message(sender="Zoe <zoe@nowhere.example>", subject="WIN", text="Cheap pills."))
+    assert receive(record(dmarc, dmarc="FAIL"), record(spam, spam="FAIL")) == {"batchItemFailures": []}
+
+    assert comments(people["agent"], emailed_ticket["id"]) == [] and len(tickets_of(people["agent"])) == 1
+    assert parked_reasons() == {dmarc: "dmarc_failed", spam: "spam"}
+
+
+def test_an_unknown_sender_without_spf_or_dkim_still_opens_a_ticket(people, inbound):
+    key = stored(message(sender="Zoe <zoe@nowhere.example>", subject="Hello", text="New here."))
+    assert receive(record(key, spf="GRAY", dkim="GRAY", dmarc="GRAY")) == {"batchItemFailures": []}
+
+    (ticket,) = tickets_of(people["agent"])
+    assert ticket["subject"] == "Hello" and inbound.counts == {"MailInboundCreated": 1}
+
+
+def test_a_message_with_a_virus_is_never_stored_as_a_ticket_and_cannot_be_released(people, inbound):
+    from chalicelib.handlers.inbound_mail import receiver
+
+    infected = stored(with_files(("invoice.pdf", "application/pdf", b"%PDF infected"), subject="Invoice"))
+    assert receive(record(infected, virus="FAIL")) == {"batchItemFailures": []}
+
+    assert tickets_of(people["agent"]) == [] and sent() == []
+    assert boto3.client("s3").list_objects_v2(Bucket=ATTACHMENTS).get("KeyCount") == 0  # no file stored
+    assert parked_reasons() == {infected: "virus"} and inbound.counts == {"MailInboundQuarantined": 1}
+    assert boto3.client("s3").get_object(Bucket=BUCKET, Key=infected)["Body"].read()  # the original, for admins
+    assert receiver().receive(BUCKET, infected, release=True).outcome == "quarantined"
+    assert tickets_of(people["agent"]) == []
+
+
+def test_files_that_were_not_scanned_wait_for_an_admin(people, emailed_ticket, inbound):
+    key = stored(with_files(("log.txt", "text/plain", b"x"), subject=f"[#{emailed_ticket['number']}] logs"))
+    assert receive(record(key, virus="PROCESSING_FAILED")) == {"batchItemFailures": []}
+
+    assert comments(people["agent"], emailed_ticket["id"]) == []
+    assert parked_reasons() == {key: "virus_unscanned"}
+
+
+def test_admins_list_held_mail_and_release_it_from_the_command_line(people, emailed_ticket, inbound, capsys, monkeypatch):
+    from chalicelib import cli
+    from tests.conftest import TABLE
+
+    monkeypatch.setenv("HELPDESK_TABLE", TABLE)  # the command sets it for the composition root
+    number = emailed_ticket["number"]
+    held = stored(message(subject=f"[#{number}] x", text="Held back."))
+    virus = stored(message(subject=f"[#{number}] y", text="Infected."))
+    assert receive(record(held, spf="GRAY", dkim="GRAY"), record(virus, virus="FAIL")) == {"batchItemFailures": []}
+    capsys.readouterr()
+
+    assert cli.main(["parked-mail", "--table", TABLE]) == 0
+    listed = sorted(line.split("\t")[:2] for line in capsys.readouterr().out.splitlines())
+    assert listed == sorted([[held, "unauthenticated"], [virus, "virus"]])
+    assert cli.main(["release-mail", virus, "--bucket", BUCKET, "--table", TABLE]) == 1
+    assert cli.main(["release-mail", held, "--bucket", BUCKET, "--table", TABLE]) == 0
+    assert "commented" in capsys.readouterr().out
+    assert [c["body"] for c in comments(people["agent"], emailed_ticket["id"])] == ["Held back."]
