@@ -50,6 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     reindex.add_argument("--table", default=None, help="defaults to $HELPDESK_TABLE (the stack output TableName)")
     reindex.add_argument("--after", default=None, help="resume after this position (printed as it goes)")
+    backfill = commands.add_parser(
+        "backfill-index",
+        help="give user records written before the email (GSI3) and staff (GSI1) indexes their keys (once, resumable)",
+    )
+    backfill.add_argument("--table", default=None, help="defaults to $HELPDESK_TABLE (the stack output TableName)")
+    backfill.add_argument("--after", default=None, help="resume after this user id (printed as it goes)")
+    backfill.add_argument("--page-size", type=int, default=100)
     parked = commands.add_parser("parked-mail", help="list inbound mail held back (rate, spam, DMARC, forged sender, virus)")
     parked.add_argument("--table", default=None, help="defaults to $HELPDESK_TABLE (the stack output TableName)")
     parked.add_argument("--after", default=None, help="continue after this position (printed at the end of a page)")
@@ -63,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     release.add_argument("--bucket", required=True, help="the InboundMailBucket")
     release.add_argument("--table", default=None, help="defaults to $HELPDESK_TABLE (the stack output TableName)")
     args = parser.parse_args(argv)
+    if args.command == "backfill-index":
+        return _backfill_index(args)
     if args.command == "parked-mail":
         return _parked_mail(args)
     if args.command == "release-mail":
@@ -201,3 +210,19 @@ def _release_mail(args: argparse.Namespace) -> int:
     received = composition.inbound_mail_service(count=lambda name, value: None).receive(args.bucket, args.key, release=True)
     print(f"{received.outcome} ({received.reason}) ticket {received.ticket_id or '-'}")
     return 0 if received.outcome in ("created", "commented", "duplicate") else 1
+
+
+def _backfill_index(args: argparse.Namespace) -> int:
+    """Pages through the `DIR#user` partition (Query pages, never a Scan); resumable with --after."""
+    from chalicelib.storage.directory import DirectoryRepository
+
+    if _bound_table(args) is None:
+        return 2
+    repository, position, read, changed = DirectoryRepository(), args.after, 0, 0
+    while True:
+        page_read, page_changed, position = repository.backfill_user_index_page(position, max(1, min(args.page_size, 1000)))
+        read, changed = read + page_read, changed + page_changed
+        if position is None:
+            print(f"backfilled {changed} of {read} users")
+            return 0
+        print(f"backfilled {changed} of {read} users so far; resume with --after '{position}'")

@@ -159,12 +159,12 @@ class InboundMailRepository(Repository):
     def parked(self, limit: int, after: str | None = None) -> tuple[list[dict[str, str]], str | None]:
         """Parked and suspended messages, oldest first: (bucket, key, reason, at) each, and the
         sort key to continue after (None: no more). One Query page of `MAIL#PARKED`."""
-        start = {"PK": keys.MAIL_PARKED_PK, "SK": after} if after else None
+        start = {"PK": {"S": keys.MAIL_PARKED_PK}, "SK": {"S": after}} if after else None
         with translated():
             page = ParkedMailItem.query(keys.MAIL_PARKED_PK, limit=limit, last_evaluated_key=start)
             items = [{"bucket": i.bucket, "key": i.object_key, "reason": i.reason, "at": i.at, "position": i.SK} for i in page]
             last = page.last_evaluated_key
-        return items, (last or {}).get("SK") if last else None
+        return items, (last["SK"]["S"] if last else None)
 
 
 class _Taken(Conflict):

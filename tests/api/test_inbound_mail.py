@@ -546,3 +546,50 @@ def test_admins_list_held_mail_and_release_it_from_the_command_line(people, emai
     assert cli.main(["release-mail", held, "--bucket", BUCKET, "--table", TABLE]) == 0
     assert "commented" in capsys.readouterr().out
     assert [c["body"] for c in comments(people["agent"], emailed_ticket["id"])] == ["Held back."]
+
+
+# -- users written before the email and staff indexes ---------------------------------------------
+def test_users_written_before_the_indexes_are_found_by_mail_and_routing_after_backfill_index(people, inbound, capsys):
+    from chalicelib import cli
+    from chalicelib.storage.directory import DirectoryRepository
+    from tests.conftest import TABLE
+
+    dynamodb = boto3.client("dynamodb")
+    users = dynamodb.query(
+        TableName=TABLE, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "DIR#user"}}
+    )["Items"]
+    for user in users:  # as records written before GSI3 (email) and GSI1 STAFF existed
+        key = {"PK": user["PK"], "SK": user["SK"]}
+        dynamodb.update_item(TableName=TABLE, Key=key, UpdateExpression="REMOVE GSI3PK, GSI3SK, GSI1PK, GSI1SK")
+    assert DirectoryRepository().users_by_email("alice@acme.example") == []
+    assert DirectoryRepository().staff() == []
+    versions = {u["SK"]["S"]: u["version"]["N"] for u in users}
+
+    assert cli.main(["backfill-index", "--table", TABLE, "--page-size", "3"]) == 0
+    out = capsys.readouterr().out
+    assert f"backfilled {len(users)} of {len(users)} users" in out and "resume with --after" in out  # paged
+    assert cli.main(["backfill-index", "--table", TABLE]) == 0  # again: nothing left to do
+    assert f"backfilled 0 of {len(users)} users" in capsys.readouterr().out
+
+    assert [u.id for u in DirectoryRepository().users_by_email("alice@acme.example")] == ["alice"]
+    assert {u.id for u in DirectoryRepository().staff()} >= {"admin-1", "agent-all"}
+    after = dynamodb.query(TableName=TABLE, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": users[0]["PK"]})
+    assert {u["SK"]["S"]: u["version"]["N"] for u in after["Items"]} == versions  # ETags unchanged
+    deliver(message(subject="After the upgrade", text="Still me."))
+    (ticket,) = tickets_of(people["agent"])
+    assert ticket["requester_id"] == "alice"  # not a second, mail-created customer
+
+
+def test_backfill_index_resumes_after_the_position_it_printed(people, capsys):
+    from chalicelib import cli
+    from tests.conftest import TABLE
+
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.update_item(
+        TableName=TABLE, Key={"PK": {"S": "DIR#user"}, "SK": {"S": "alice"}}, UpdateExpression="REMOVE GSI3PK, GSI3SK"
+    )
+    assert cli.main(["backfill-index", "--table", TABLE, "--after", "alice"]) == 0  # past alice: not hers
+    assert "GSI3PK" not in dynamodb.get_item(TableName=TABLE, Key={"PK": {"S": "DIR#user"}, "SK": {"S": "alice"}})["Item"]
+    assert cli.main(["backfill-index", "--table", TABLE, "--after", "agent-named"]) == 0
+    item = dynamodb.get_item(TableName=TABLE, Key={"PK": {"S": "DIR#user"}, "SK": {"S": "alice"}})["Item"]
+    assert item["GSI3PK"]["S"] == "EMAIL#alice@acme.example"
