@@ -52,11 +52,12 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.mail import inbound, loops, threading, trimming
 from chalicelib.domain.mail.addresses import ReplyAddresses, split_address
+from chalicelib.domain.mail.cc import cc_candidates
 from chalicelib.domain.mail.message_ids import MessageIds
 from chalicelib.domain.mail.parsed import ParsedInbound
 from chalicelib.domain.mail.refusals import refusal_notice
 from chalicelib.domain.mail.screening import Verdicts, dkim_domains, screen
-from chalicelib.domain.tickets import Ticket, is_blank
+from chalicelib.domain.tickets import MAX_CC, Ticket, is_blank
 from chalicelib.domain.visibility import Caller, is_end_user_of
 from chalicelib.services.conversation import ConversationService
 from chalicelib.services.directory import caller_of
@@ -342,12 +343,16 @@ class InboundMailService:
         now = self._clock()
         activity_id = new_activity_id(now)
         summaries, records = self._attachments(message, ticket.id, activity_id, author.user_id, now)
+        # Of the customers only the requester adds CCs (as in the API); room is left within MAX_CC.
+        may_cc = author.is_staff or author.user_id == ticket.requester_id
+        cc = self._copied(message, ticket.organization_id, author.is_staff) if may_cc else []
+        cc = [u for u in cc if u not in ticket.cc and u != ticket.requester_id][: max(0, MAX_CC - len(ticket.cc))]
         posted = self._conversation.comment(
             author,
             ticket.id,
             body=_body(message),
             visibility="public",
-            cc=[],
+            cc=cc,
             notify=[],
             status=None,
             now=now,
@@ -366,11 +371,14 @@ class InboundMailService:
             return Received("rejected", "sender_disabled_or_deleted")
         now = self._clock()
         ticket_id = self._ticket_service.new_ticket_id()
-        values = {
+        values: dict[str, Any] = {
             "subject": NO_SUBJECT if is_blank(message.subject) else message.subject,
             "description": prepare_body(_body(message)).text,
             "channel": "email",
         }
+        cc = [u for u in self._copied(message, requester.org_id, requester.is_staff) if u != requester.user_id]
+        if cc:
+            values["cc"] = cc
         _, records = self._attachments(message, ticket_id, None, requester.user_id, now)
         also_put = [*self._inbound.received(message_id, ticket_id, None, original, now), *records]
         ticket = self._ticket_service.create(requester, values, now, also_put=also_put, ticket_id=ticket_id)
@@ -417,6 +425,25 @@ class InboundMailService:
         if mine is not None:
             found.setdefault(mine.id, mine)
         return sorted(found.values(), key=lambda e: (e.id != mail_user_id(address), e.id))
+
+    def _copied(self, message: ParsedInbound, organization_id: str | None, by_staff: bool) -> list[str]:
+        """The users the message's To/Cc add to the ticket's CC (`domain.mail.cc`): an active
+        user with the address (staff add anyone; a customer only users of the ticket's
+        organization, as `check_cc_by_customer` requires), or for an unknown address at that
+        organization's own mail domain a new customer of it; nobody else."""
+        added = []
+        for address in cc_candidates(message, support_domain=self._settings.support_domain):
+            active = [u for u in self._users_of(address) if not u.data.get("disabled")]
+            if active:
+                user = active[0]
+                if by_staff or (organization_id is not None and user.data.get("organization_id") == organization_id):
+                    added.append(user.id)
+                continue
+            if organization_id is None or self._directory.is_deleted_user(mail_user_id(address)):
+                continue
+            if self._directory.organization_of_domain(split_address(address)[1]) == organization_id:
+                added.append(self._create_customer(address, "").id)
+        return list(dict.fromkeys(added))
 
     def _requester(self, message: ParsedInbound, users: list[Entry]) -> Caller | None:
         """The sender as a requester: their user, else a new customer (see `_create_customer`)."""

@@ -593,3 +593,39 @@ def test_backfill_index_resumes_after_the_position_it_printed(people, capsys):
     assert cli.main(["backfill-index", "--table", TABLE, "--after", "agent-named"]) == 0
     item = dynamodb.get_item(TableName=TABLE, Key={"PK": {"S": "DIR#user"}, "SK": {"S": "alice"}})["Item"]
     assert item["GSI3PK"]["S"] == "EMAIL#alice@acme.example"
+
+
+# -- Cc --------------------------------------------------------------------------------------------
+def test_people_copied_on_a_mail_are_ccd_when_they_are_users_or_new_customers_of_the_organizations_domain(people, inbound):
+    admin = people["admin"]
+    assert admin.patch("/v1/organizations/acme", {"domains": ["acme.example"]}).status_code == 200
+    deliver(
+        message(
+            subject="Badge",
+            text="Copying my colleagues.",
+            Cc="Bob <bob@acme.example>, carol@acme.example, dan@elsewhere.example, agent@corp.example, BOB@acme.example",
+        )
+    )
+
+    (ticket,) = tickets_of(people["agent"])
+    full = people["agent"].get(f"/v1/tickets/{ticket['id']}").data
+    carol = [u for u in full["cc"] if u not in ("bob",)]
+    assert full["cc"][0] == "bob" and len(full["cc"]) == 2  # dan: unknown elsewhere; the agent: not by a customer
+    assert admin.get(f"/v1/users/{carol[0]}").data["email"] == "carol@acme.example"
+    assert admin.get(f"/v1/users/{carol[0]}").data["organization_id"] == "acme"
+    assert [t["id"] for t in tickets_of(people["bob"])] == [ticket["id"]]  # bob reads it now
+
+    reply = message(subject=f"Re: [#{ticket['number']}] Badge", text="And Erin.", Cc="erin@acme.example, support@helpdesk.local")
+    deliver(reply)
+    after = people["agent"].get(f"/v1/tickets/{ticket['id']}").data["cc"]
+    assert after[:2] == full["cc"] and len(after) == 3
+
+
+def test_a_ccd_customer_replying_by_mail_adds_nobody(people, inbound):
+    assert people["admin"].patch("/v1/organizations/acme", {"domains": ["acme.example"]}).status_code == 200
+    deliver(message(subject="Badge", text="Hi.", Cc="bob@acme.example"))
+    (ticket,) = tickets_of(people["agent"])
+    deliver(message(sender="bob@acme.example", subject=f"Re: [#{ticket['number']}] Badge", text="Me too.", Cc="zed@acme.example"))
+
+    full = people["agent"].get(f"/v1/tickets/{ticket['id']}").data
+    assert full["cc"] == ["bob"] and [c["body"] for c in comments(people["agent"], ticket["id"])] == ["Me too."]
