@@ -55,9 +55,34 @@ def main(argv: list[str] | None = None) -> int:
     importing.add_argument("path", help="a directory of the API's JSON pages (<endpoint>*.json), or one file")
     importing.add_argument("--dry-run", action="store_true", help="print what would be created and every refusal; write nothing")
     importing.add_argument("--table", default=None, help="defaults to $HELPDESK_TABLE (the stack output TableName)")
+    backfill = commands.add_parser(
+        "backfill-index",
+        help="give user records written before the email (GSI3) and staff (GSI1) indexes their keys (once, resumable)",
+    )
+    backfill.add_argument("--table", default=None, help="defaults to $HELPDESK_TABLE (the stack output TableName)")
+    backfill.add_argument("--after", default=None, help="resume after this user id (printed as it goes)")
+    backfill.add_argument("--page-size", type=int, default=100)
+    parked = commands.add_parser("parked-mail", help="list inbound mail held back (rate, spam, DMARC, forged sender, virus)")
+    parked.add_argument("--table", default=None, help="defaults to $HELPDESK_TABLE (the stack output TableName)")
+    parked.add_argument("--after", default=None, help="continue after this position (printed at the end of a page)")
+    parked.add_argument("--limit", type=int, default=50)
+    release = commands.add_parser(
+        "release-mail",
+        help="let a parked or suspended message through (never one quarantined for a virus); "
+        "run with ReceiveMail's environment (mail secret, buckets)",
+    )
+    release.add_argument("key", help="its object key, e.g. inbound/<id> (from parked-mail)")
+    release.add_argument("--bucket", required=True, help="the InboundMailBucket")
+    release.add_argument("--table", default=None, help="defaults to $HELPDESK_TABLE (the stack output TableName)")
     args = parser.parse_args(argv)
     if args.command == "import":
         return _import(args)
+    if args.command == "backfill-index":
+        return _backfill_index(args)
+    if args.command == "parked-mail":
+        return _parked_mail(args)
+    if args.command == "release-mail":
+        return _release_mail(args)
     if args.command == "reindex":
         return _reindex(args)
     if args.command == "user":
@@ -183,6 +208,59 @@ def _import(args: argparse.Namespace) -> int:
     if report.skipped:
         print("already imported: " + ", ".join(f"{n} {k}" for k, n in report.skipped.items()))
     return 0
+
+
+def _bound_table(args: argparse.Namespace) -> str | None:
+    from chalicelib.storage.models import bind
+
+    table = args.table or os.environ.get("HELPDESK_TABLE")
+    if not table:
+        print("pass --table or set HELPDESK_TABLE (the stack output TableName)", file=sys.stderr)
+        return None
+    os.environ["HELPDESK_TABLE"] = table  # what the composition root binds to as well
+    bind(table, host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"))
+    return table
+
+
+def _parked_mail(args: argparse.Namespace) -> int:
+    """One page of MAIL#PARKED, oldest first: key, reason, when."""
+    from chalicelib.storage.inbound_mail import InboundMailRepository
+
+    if _bound_table(args) is None:
+        return 2
+    items, position = InboundMailRepository().parked(limit=max(1, min(args.limit, 500)), after=args.after)
+    for item in items:
+        print(f"{item['key']}\t{item['reason']}\t{item['at']}")
+    if position is not None:
+        print(f"more: --after '{position}'")
+    return 0
+
+
+def _release_mail(args: argparse.Namespace) -> int:
+    """`InboundMailService.receive(bucket, key, release=True)`: posted as it would have been."""
+    from chalicelib import composition
+
+    if _bound_table(args) is None:
+        return 2
+    received = composition.inbound_mail_service(count=lambda name, value: None).receive(args.bucket, args.key, release=True)
+    print(f"{received.outcome} ({received.reason}) ticket {received.ticket_id or '-'}")
+    return 0 if received.outcome in ("created", "commented", "duplicate") else 1
+
+
+def _backfill_index(args: argparse.Namespace) -> int:
+    """Pages through the `DIR#user` partition (Query pages, never a Scan); resumable with --after."""
+    from chalicelib.storage.directory import DirectoryRepository
+
+    if _bound_table(args) is None:
+        return 2
+    repository, position, read, changed = DirectoryRepository(), args.after, 0, 0
+    while True:
+        page_read, page_changed, position = repository.backfill_user_index_page(position, max(1, min(args.page_size, 1000)))
+        read, changed = read + page_read, changed + page_changed
+        if position is None:
+            print(f"backfilled {changed} of {read} users")
+            return 0
+        print(f"backfilled {changed} of {read} users so far; resume with --after '{position}'")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ nothing. Every outcome is counted and logged (ids only, never addresses or text)
 | `duplicate` | its Message-ID is already on a ticket (redelivery, or sent twice) |
 | `loop` | automated mail (our own, bounces, auto-replies, lists): never a ticket, never a reply |
 | `parked` | the sender is over `RATE_LIMIT` messages per `RATE_WINDOW`: kept in S3, listed, not processed |
+| `suspended` | its verdicts do not let it post as its sender (`domain.mail.screening`): parked with the reason, releasable |
+| `quarantined` | a virus: parked for admins to read, never a ticket or a comment, never released |
 | `refused` | over 20 MB: no ticket, a bounce notice to a person's address |
 | `malformed` | unreadable MIME, no sender, not an SES receipt, the object gone |
 | `rejected` | the services refused it for good (e.g. the sender's user is disabled) |
@@ -50,10 +52,12 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.mail import inbound, loops, threading, trimming
 from chalicelib.domain.mail.addresses import ReplyAddresses, split_address
+from chalicelib.domain.mail.cc import cc_candidates
 from chalicelib.domain.mail.message_ids import MessageIds
 from chalicelib.domain.mail.parsed import ParsedInbound
 from chalicelib.domain.mail.refusals import refusal_notice
-from chalicelib.domain.tickets import Ticket, is_blank
+from chalicelib.domain.mail.screening import Verdicts, dkim_domains, screen
+from chalicelib.domain.tickets import MAX_CC, Ticket, is_blank
 from chalicelib.domain.visibility import Caller, is_end_user_of
 from chalicelib.services.conversation import ConversationService
 from chalicelib.services.directory import caller_of
@@ -81,7 +85,18 @@ INBOUND_PREFIX = "inbound/"
 NO_SUBJECT = "(no subject)"
 NO_TEXT = "(no text)"
 MAX_ENVELOPE_RECIPIENTS = 50
-OUTCOMES = ("created", "commented", "duplicate", "loop", "parked", "refused", "malformed", "rejected")
+OUTCOMES = (
+    "created",
+    "commented",
+    "duplicate",
+    "loop",
+    "parked",
+    "suspended",
+    "quarantined",
+    "refused",
+    "malformed",
+    "rejected",
+)
 METRIC_PREFIX = "MailInbound"  # MailInboundCreated, MailInboundDuplicate, ... (+ MailInboundRetried)
 
 MAIL_ACTOR = "system"
@@ -172,13 +187,32 @@ class InboundMailService:
         if action.get("type") != "S3" or not bucket or not key:
             return self._done(Received("malformed", "not_a_receipt"), None)
         envelope = [str(r) for r in (receipt.get("recipients") or [])[:MAX_ENVELOPE_RECIPIENTS] if isinstance(r, str)]
-        return self.receive(bucket, key, envelope_recipients=envelope)
+        source = (notification.get("mail") or {}).get("source")
+        return self.receive(
+            bucket,
+            key,
+            envelope_recipients=envelope,
+            verdicts=Verdicts.from_receipt(receipt),
+            envelope_sender=source if isinstance(source, str) else "",
+        )
 
     # -- one message ---------------------------------------------------------------------------
-    def receive(self, bucket: str, key: str, *, envelope_recipients: Sequence[str] = (), release: bool = False) -> Received:
+    def receive(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        envelope_recipients: Sequence[str] = (),
+        release: bool = False,
+        verdicts: Verdicts | None = None,
+        envelope_sender: str = "",
+    ) -> Received:
         """Turn the raw message at s3://bucket/key into a comment, a ticket or nothing (see the
-        module docstring). `release`: an operator lets a parked message through its rate."""
+        module docstring). `verdicts`: SES's (None: nothing proven, every check GRAY);
+        `envelope_sender`: MAIL FROM (`mail.source`). `release`: an admin lets a parked or
+        suspended message through its rate and screening (never one quarantined for a virus)."""
         original = Original(bucket, key)
+        screening = _Screening(verdicts or Verdicts(), envelope_sender, release)
         if not key.startswith(INBOUND_PREFIX):
             return self._done(Received("malformed", "outside_inbound_prefix"), original)
         try:
@@ -186,14 +220,17 @@ class InboundMailService:
         except OriginalMissing:
             return self._done(Received("malformed", "original_missing"), original)
         except MailTooLarge:
-            return self._done(self._refuse(original), original)
+            return self._done(self._refuse(original, screening.verdicts), original)
         except MalformedMail:
             return self._done(Received("malformed", "unreadable_mime"), original)
-        return self._done(self._apply(message, original, envelope_recipients, release), original)
+        return self._done(self._apply(message, original, envelope_recipients, screening), original)
 
-    def _refuse(self, original: Original) -> Received:
+    def _refuse(self, original: Original, verdicts: Verdicts) -> Received:
         """Over 20 MB: no ticket; a notice to the sender when it is a person (see
-        `domain.mail.refusals`), at most once per message and within the sender's rate."""
+        `domain.mail.refusals`), at most once per message and within the sender's rate; none
+        for spam, a virus or a failed DMARC check (the From is likely forged: no backscatter)."""
+        if "FAIL" in (verdicts.spam, verdicts.virus, verdicts.dmarc):
+            return Received("refused", "too_large_not_trusted")
         head = self._raw.head(original)
         end = head.find(b"\r\n\r\n") if b"\r\n\r\n" in head else head.find(b"\n\n")
         try:
@@ -230,7 +267,7 @@ class InboundMailService:
             raise
         return Received("refused", "too_large")
 
-    def _apply(self, message: ParsedInbound, original: Original, envelope: Sequence[str], release: bool) -> Received:
+    def _apply(self, message: ParsedInbound, original: Original, envelope: Sequence[str], screening: _Screening) -> Received:
         sender = message.sender.address
         people: dict[str, list[Entry]] = {}
 
@@ -249,7 +286,10 @@ class InboundMailService:
             return Received("duplicate" if decision.reason == "duplicate" else "loop", decision.reason, decision.ticket_id)
         if not sender:
             return Received("malformed", "no_sender")
-        if not release and self._over_rate(sender, original):
+        held = self._screen(message, original, screening, bool(users()))
+        if held is not None:
+            return held
+        if not screening.release and self._over_rate(sender, original):
             self._inbound.park(original, "sender_rate", self._clock())
             return Received("parked", "sender_rate")
         message_id = message.message_id or _synthetic_id(original)
@@ -264,6 +304,26 @@ class InboundMailService:
                 raise
             self._log.warning("inbound mail refused by the services", extra={"error": type(exc).__name__})
             return Received("rejected", type(exc).__name__)
+
+    def _screen(self, message: ParsedInbound, original: Original, screening: _Screening, known: bool) -> Received | None:
+        """Suspend or quarantine what SES's verdicts do not let through (`domain.mail.screening`);
+        None: go on. A release skips the screening, except for a message quarantined (a virus)."""
+        if screening.release:
+            if "virus" in self._inbound.parked_reasons(original):
+                return Received("quarantined", "virus_not_released")
+            return None
+        verdict = screen(
+            screening.verdicts,
+            from_address=message.sender.address,
+            envelope_sender=screening.envelope_sender,
+            dkim_domains=dkim_domains(message.headers.get("dkim-signature", ())),
+            known_sender=known,
+            has_attachments=bool(message.attachments),
+        )
+        if verdict.action == "accept":
+            return None
+        self._inbound.park(original, verdict.reason, self._clock())
+        return Received("suspended" if verdict.action == "suspend" else "quarantined", verdict.reason)
 
     def _comment(
         self, message: ParsedInbound, message_id: str, original: Original, ticket_id: str, reason: str, users: list[Entry]
@@ -283,12 +343,16 @@ class InboundMailService:
         now = self._clock()
         activity_id = new_activity_id(now)
         summaries, records = self._attachments(message, ticket.id, activity_id, author.user_id, now)
+        # Of the customers only the requester adds CCs (as in the API); room is left within MAX_CC.
+        may_cc = author.is_staff or author.user_id == ticket.requester_id
+        cc = self._copied(message, ticket.organization_id, author.is_staff) if may_cc else []
+        cc = [u for u in cc if u not in ticket.cc and u != ticket.requester_id][: max(0, MAX_CC - len(ticket.cc))]
         posted = self._conversation.comment(
             author,
             ticket.id,
             body=_body(message),
             visibility="public",
-            cc=[],
+            cc=cc,
             notify=[],
             status=None,
             now=now,
@@ -307,11 +371,14 @@ class InboundMailService:
             return Received("rejected", "sender_disabled_or_deleted")
         now = self._clock()
         ticket_id = self._ticket_service.new_ticket_id()
-        values = {
+        values: dict[str, Any] = {
             "subject": NO_SUBJECT if is_blank(message.subject) else message.subject,
             "description": prepare_body(_body(message)).text,
             "channel": "email",
         }
+        cc = [u for u in self._copied(message, requester.org_id, requester.is_staff) if u != requester.user_id]
+        if cc:
+            values["cc"] = cc
         _, records = self._attachments(message, ticket_id, None, requester.user_id, now)
         also_put = [*self._inbound.received(message_id, ticket_id, None, original, now), *records]
         ticket = self._ticket_service.create(requester, values, now, also_put=also_put, ticket_id=ticket_id)
@@ -362,6 +429,25 @@ class InboundMailService:
         if mine is not None:
             found.setdefault(mine.id, mine)
         return sorted(found.values(), key=lambda e: (e.id != mail_user_id(address), e.id))
+
+    def _copied(self, message: ParsedInbound, organization_id: str | None, by_staff: bool) -> list[str]:
+        """The users the message's To/Cc add to the ticket's CC (`domain.mail.cc`): an active
+        user with the address (staff add anyone; a customer only users of the ticket's
+        organization, as `check_cc_by_customer` requires), or for an unknown address at that
+        organization's own mail domain a new customer of it; nobody else."""
+        added = []
+        for address in cc_candidates(message, support_domain=self._settings.support_domain):
+            active = [u for u in self._users_of(address) if not u.data.get("disabled")]
+            if active:
+                user = active[0]
+                if by_staff or (organization_id is not None and user.data.get("organization_id") == organization_id):
+                    added.append(user.id)
+                continue
+            if organization_id is None or self._directory.is_deleted_user(mail_user_id(address)):
+                continue
+            if self._directory.organization_of_domain(split_address(address)[1]) == organization_id:
+                added.append(self._create_customer(address, "").id)
+        return list(dict.fromkeys(added))
 
     def _requester(self, message: ParsedInbound, users: list[Entry]) -> Caller | None:
         """The sender as a requester: their user, else a new customer (see `_create_customer`)."""
@@ -416,6 +502,13 @@ class InboundMailService:
         }
         self._log.info("inbound mail", extra=extra)
         return received
+
+
+@dataclass(frozen=True)
+class _Screening:
+    verdicts: Verdicts
+    envelope_sender: str
+    release: bool
 
 
 def mail_user_id(address: str) -> str:

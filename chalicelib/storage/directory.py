@@ -246,6 +246,35 @@ class DirectoryRepository(Repository):
                 ]
             )
 
+    def backfill_user_index_page(self, after: str | None, limit: int = 100) -> tuple[int, int, str | None]:
+        """Give the next `limit` user records (the `DIR#user` partition in id order, after the id
+        `after`) the index keys every user write now sets: GSI3 `EMAIL#<address>` (inbound mail's
+        sender lookup) and GSI1 `STAFF` (routing). Records already right are not written; the
+        others get one UpdateItem each, conditioned on the version read and leaving it alone (a
+        user written meanwhile got its keys from that write; ETags do not change). One Query
+        page, no Scan. Answers (records read, records changed, the id to resume after)."""
+        start = {"PK": {"S": keys.directory_pk("user")}, "SK": {"S": after}} if after is not None else None
+        with translated():
+            results = DirectoryItem.query(keys.directory_pk("user"), limit=limit, page_size=limit, last_evaluated_key=start)
+            items = list(results)
+            last = results.last_evaluated_key
+        changed = 0
+        for item in items:
+            wanted = {
+                **email_index("user", item.id, dict(item.data or {})),
+                "GSI1PK": keys.STAFF_PARTITION if item.role in STAFF_ROLES else None,
+                "GSI1SK": item.id if item.role in STAFF_ROLES else None,
+            }
+            if all(getattr(item, name) == value for name, value in wanted.items()):
+                continue
+            try:
+                with translated(on_condition_failed=lambda: VersionConflict("the user changed meanwhile")):
+                    item.update(actions=_index_actions(wanted), condition=DirectoryItem.version == item.version)
+                changed += 1
+            except VersionConflict:
+                continue  # written meanwhile: that write set its keys
+        return len(items), changed, (last["SK"]["S"] if last else None)
+
     def seed_user(self, user_id: str, name: str, data: dict[str, Any], now: datetime) -> Entry:
         """Record a new user from its first token (one PutItem, only if absent); an existing
         record wins, so a token never overwrites what an admin set."""

@@ -166,6 +166,23 @@ class InboundMailRepository(Repository):
         with translated():
             item.save()
 
+    def parked_reasons(self, original: Original) -> set[str]:
+        """Why the message at `original` was parked (each time it was): one Query of the
+        `MAIL#PARKED` partition filtered on the key (an admin's release, never a hot path)."""
+        condition = ParkedMailItem.object_key == original.key
+        with translated():
+            return {str(item.reason) for item in ParkedMailItem.query(keys.MAIL_PARKED_PK, filter_condition=condition)}
+
+    def parked(self, limit: int, after: str | None = None) -> tuple[list[dict[str, str]], str | None]:
+        """Parked and suspended messages, oldest first: (bucket, key, reason, at) each, and the
+        sort key to continue after (None: no more). One Query page of `MAIL#PARKED`."""
+        start = {"PK": {"S": keys.MAIL_PARKED_PK}, "SK": {"S": after}} if after else None
+        with translated():
+            page = ParkedMailItem.query(keys.MAIL_PARKED_PK, limit=limit, last_evaluated_key=start)
+            items = [{"bucket": i.bucket, "key": i.object_key, "reason": i.reason, "at": i.at, "position": i.SK} for i in page]
+            last = page.last_evaluated_key
+        return items, (last["SK"]["S"] if last else None)
+
 
 class _OverRate(Conflict):
     """The sender's window holds `limit` other messages (count_sender's refused condition)."""

@@ -152,6 +152,15 @@ def mail_thread_sk(at: datetime, message_id: str) -> str:
     return f"{MAIL_THREAD_PREFIX}{stamp(at)}#{message_id}"
 
 
+def thread_message_id(sort_key: str) -> str | None:
+    """The Message-ID of a ticket's `MAIL#THREAD#<at>#<message id>` item (None for other items);
+    `at` is a stamp, which holds no `#`."""
+    if not sort_key.startswith(MAIL_THREAD_PREFIX):
+        return None
+    _, _, message_id = sort_key.removeprefix(MAIL_THREAD_PREFIX).partition("#")
+    return message_id or None
+
+
 def message_id_pk(message_id: str) -> str:
     """Which ticket a Message-ID belongs to (inbound threading: one BatchGetItem of ids)."""
     return f"MSGID#{message_id}"

@@ -419,14 +419,23 @@ class TicketRepository(Repository):
 
     def purge(self, ticket_id: str) -> int:
         """Delete what TTL left of a purged ticket: its activities, revisions, history, SLA
-        ledger, attachment records and timeline head (TTL removes the ticket item itself; list
-        entries went when it was deleted). Key-only pages, deleted 25 at a time; idempotent."""
+        ledger, attachment records, timeline head and mail thread, and the `MSGID#` lookup of
+        every Message-ID in that thread (TTL removes the ticket item itself; list entries went
+        when it was deleted). Key-only pages, deleted 25 at a time; idempotent. Each thread item
+        is deleted with its lookup in the same batch or after it, so a purge cut short finds the
+        lookups again on its retry."""
         connection = Record._get_connection()
         deleted, start = 0, None
         while True:
             with translated():
                 page = connection.query(keys.ticket_pk(ticket_id), attributes_to_get=["PK", "SK"], exclusive_start_key=start)
             batch = [{"PK": raw["PK"]["S"], "SK": raw["SK"]["S"]} for raw in page.get("Items", [])]
+            lookups = [
+                {"PK": keys.message_id_pk(message_id), "SK": keys.MESSAGE_ID_SK}
+                for message_id in dict.fromkeys(keys.thread_message_id(k["SK"]) for k in batch)
+                if message_id is not None
+            ]
+            batch = [*lookups, *batch]
             for offset in range(0, len(batch), 25):
                 self._delete_batch(batch[offset : offset + 25])
             deleted += len(batch)

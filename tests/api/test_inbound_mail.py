@@ -4,6 +4,8 @@ on the queue → `receive_mail` → a ticket, a comment on the ticket it threads
 
 from __future__ import annotations
 
+import email
+import email.utils
 import json
 import uuid
 from collections.abc import Iterator
@@ -74,12 +76,34 @@ def stored(raw: bytes, key: str | None = None) -> str:
     return key
 
 
-def record(key: str, recipients: tuple[str, ...] = (f"support@{DOMAIN}",), message_id: str | None = None) -> dict[str, Any]:
-    """An SQS record as InboundMailQueue delivers SES's notification (raw delivery from SNS)."""
+PASSED = {"spf": "PASS", "dkim": "PASS", "dmarc": "PASS", "spam": "PASS", "virus": "PASS"}
+
+
+def record(
+    key: str,
+    recipients: tuple[str, ...] = (f"support@{DOMAIN}",),
+    message_id: str | None = None,
+    *,
+    source: str | None = None,
+    **verdicts: str,
+) -> dict[str, Any]:
+    """An SQS record as InboundMailQueue delivers SES's notification (raw delivery from SNS):
+    every check passed and MAIL FROM is the From address unless said otherwise."""
+    if source is None:
+        try:
+            head = boto3.client("s3").get_object(Bucket=BUCKET, Key=key, Range="bytes=0-65535")["Body"].read()
+            source = email.utils.parseaddr(email.message_from_bytes(head).get("From", ""))[1]
+        except boto3.client("s3").exceptions.NoSuchKey:
+            source = "someone@example.com"
+    checks = {f"{name}Verdict": {"status": status} for name, status in {**PASSED, **verdicts}.items()}
     notification = {
         "notificationType": "Received",
-        "mail": {"messageId": key.rsplit("/", 1)[-1], "source": "someone@example.com", "destination": list(recipients)},
-        "receipt": {"recipients": list(recipients), "action": {"type": "S3", "bucketName": BUCKET, "objectKey": key}},
+        "mail": {"messageId": key.rsplit("/", 1)[-1], "source": source, "destination": list(recipients)},
+        "receipt": {
+            "recipients": list(recipients),
+            **checks,
+            "action": {"type": "S3", "bucketName": BUCKET, "objectKey": key},
+        },
     }
     return {"messageId": message_id or str(uuid.uuid4()), "body": json.dumps(notification), "eventSource": "aws:sqs"}
 
@@ -435,3 +459,205 @@ def test_agents_download_the_original_of_an_emailed_comment_and_customers_get_40
     assert people["alice"].get(f"/v1/tickets/{tid}/activities/{reply['id']}/original").status_code == 404
     agents_note = people["agent"].post(f"/v1/tickets/{tid}/comments", {"body": "typed", "visibility": "internal"}).data
     assert people["agent"].get(f"/v1/tickets/{tid}/activities/{agents_note['id']}/original").status_code == 404
+
+
+# -- purge -----------------------------------------------------------------------------------------
+def test_a_purged_ticket_leaves_no_message_id_lookup_behind(people, emailed_ticket, inbound):
+    from app import app
+    from chalicelib.storage.models import Record
+
+    tid = emailed_ticket["id"]
+    assert people["agent"].post(f"/v1/tickets/{tid}/comments", {"body": "On it."}).status_code == 201
+    send_pending()  # our reply's Message-ID joins the thread and the lookup
+    (notification,) = mails_to("alice@acme.example")
+    table, dynamodb = Record.Meta.table_name, boto3.client("dynamodb")
+
+    def lookups() -> list[str]:
+        prefix = {":m": {"S": "MSGID#"}}
+        items = dynamodb.scan(TableName=table, FilterExpression="begins_with(PK, :m)", ExpressionAttributeValues=prefix)
+        return sorted(i["PK"]["S"] for i in items["Items"])
+
+    assert f"MSGID#{notification['Message-ID'].lower()}" in lookups() and len(lookups()) == 2  # received and sent
+
+    assert people["agent"].delete(f"/v1/tickets/{tid}").status_code == 204
+    key = {"PK": {"S": f"TICKET#{tid}"}, "SK": {"S": "TICKET"}}
+    dynamodb.delete_item(TableName=table, Key=key)  # what TTL does 90 days after the delete
+    removed = {"eventName": "REMOVE", "eventSource": "aws:dynamodb", "dynamodb": {"Keys": key, "OldImage": key}}
+    for _ in range(2):  # a redelivered record purges nothing twice and fails nothing
+        assert app.handler_map["ticket_stream"]({"Records": [removed]}, None) == {"batchItemFailures": []}
+
+    assert lookups() == []
+    deliver(message(subject="Re: On it", text="Thanks!", In_Reply_To=notification["Message-ID"]))
+    assert [t["id"] for t in tickets_of(people["agent"])] != [tid]  # the thread is gone: a new ticket
+
+
+# -- SPF, DKIM, DMARC, spam and virus verdicts ------------------------------------------------------
+def parked_reasons() -> dict[str, str]:
+    from chalicelib.storage.inbound_mail import InboundMailRepository
+
+    items, _ = InboundMailRepository().parked(limit=100)
+    return {i["key"]: i["reason"] for i in items}
+
+
+def test_a_forged_mail_from_a_known_customer_is_suspended_and_an_admin_can_release_it(people, emailed_ticket, inbound):
+    from chalicelib.handlers.inbound_mail import receiver
+
+    tid, number = emailed_ticket["id"], emailed_ticket["number"]
+    forged = stored(message(subject=f"[#{number}] refund", text="Send the refund to my new account."))
+    # the forger's own domain passes SPF, but it is not the From address's domain
+    assert receive(record(forged, source="mallory@evil.example", spf="PASS", dkim="GRAY", dmarc="GRAY")) == {
+        "batchItemFailures": []
+    }
+    unsigned = stored(message(subject=f"[#{number}] refund", text="Really."))
+    assert receive(record(unsigned, spf="GRAY", dkim="GRAY", dmarc="GRAY")) == {"batchItemFailures": []}
+
+    assert comments(people["agent"], tid) == []
+    assert parked_reasons() == {forged: "unauthenticated", unsigned: "unauthenticated"}
+    assert inbound.counts == {"MailInboundCreated": 1, "MailInboundSuspended": 2}
+
+    released = receiver().receive(BUCKET, unsigned, release=True)  # an admin read it and lets it through
+    assert released.outcome == "commented"
+    assert [c["body"] for c in comments(people["alice"], tid)] == ["Really."]
+
+
+def test_mail_failing_dmarc_or_marked_as_spam_is_suspended_with_its_reason(people, emailed_ticket, inbound):
+    number = emailed_ticket["number"]
+    dmarc = stored(message(subject=f"[#{number}] x", text="Forged."))
+    spam = stored(message(sender="Zoe <zoe@nowhere.example>", subject="WIN", text="Cheap pills."))
+    assert receive(record(dmarc, dmarc="FAIL"), record(spam, spam="FAIL")) == {"batchItemFailures": []}
+
+    assert comments(people["agent"], emailed_ticket["id"]) == [] and len(tickets_of(people["agent"])) == 1
+    assert parked_reasons() == {dmarc: "dmarc_failed", spam: "spam"}
+
+
+def test_an_unknown_sender_without_spf_or_dkim_still_opens_a_ticket(people, inbound):
+    key = stored(message(sender="Zoe <zoe@nowhere.example>", subject="Hello", text="New here."))
+    assert receive(record(key, spf="GRAY", dkim="GRAY", dmarc="GRAY")) == {"batchItemFailures": []}
+
+    (ticket,) = tickets_of(people["agent"])
+    assert ticket["subject"] == "Hello" and inbound.counts == {"MailInboundCreated": 1}
+
+
+def test_a_message_with_a_virus_is_never_stored_as_a_ticket_and_cannot_be_released(people, inbound):
+    from chalicelib.handlers.inbound_mail import receiver
+
+    infected = stored(with_files(("invoice.pdf", "application/pdf", b"%PDF infected"), subject="Invoice"))
+    assert receive(record(infected, virus="FAIL")) == {"batchItemFailures": []}
+
+    assert tickets_of(people["agent"]) == [] and sent() == []
+    assert boto3.client("s3").list_objects_v2(Bucket=ATTACHMENTS).get("KeyCount") == 0  # no file stored
+    assert parked_reasons() == {infected: "virus"} and inbound.counts == {"MailInboundQuarantined": 1}
+    assert boto3.client("s3").get_object(Bucket=BUCKET, Key=infected)["Body"].read()  # the original, for admins
+    assert receiver().receive(BUCKET, infected, release=True).outcome == "quarantined"
+    assert tickets_of(people["agent"]) == []
+
+
+def test_files_that_were_not_scanned_wait_for_an_admin(people, emailed_ticket, inbound):
+    key = stored(with_files(("log.txt", "text/plain", b"x"), subject=f"[#{emailed_ticket['number']}] logs"))
+    assert receive(record(key, virus="PROCESSING_FAILED")) == {"batchItemFailures": []}
+
+    assert comments(people["agent"], emailed_ticket["id"]) == []
+    assert parked_reasons() == {key: "virus_unscanned"}
+
+
+def test_admins_list_held_mail_and_release_it_from_the_command_line(people, emailed_ticket, inbound, capsys, monkeypatch):
+    from chalicelib import cli
+    from tests.conftest import TABLE
+
+    monkeypatch.setenv("HELPDESK_TABLE", TABLE)  # the command sets it for the composition root
+    number = emailed_ticket["number"]
+    held = stored(message(subject=f"[#{number}] x", text="Held back."))
+    virus = stored(message(subject=f"[#{number}] y", text="Infected."))
+    assert receive(record(held, spf="GRAY", dkim="GRAY"), record(virus, virus="FAIL")) == {"batchItemFailures": []}
+    capsys.readouterr()
+
+    assert cli.main(["parked-mail", "--table", TABLE]) == 0
+    listed = sorted(line.split("\t")[:2] for line in capsys.readouterr().out.splitlines())
+    assert listed == sorted([[held, "unauthenticated"], [virus, "virus"]])
+    assert cli.main(["release-mail", virus, "--bucket", BUCKET, "--table", TABLE]) == 1
+    assert cli.main(["release-mail", held, "--bucket", BUCKET, "--table", TABLE]) == 0
+    assert "commented" in capsys.readouterr().out
+    assert [c["body"] for c in comments(people["agent"], emailed_ticket["id"])] == ["Held back."]
+
+
+# -- users written before the email and staff indexes ---------------------------------------------
+def test_users_written_before_the_indexes_are_found_by_mail_and_routing_after_backfill_index(people, inbound, capsys):
+    from chalicelib import cli
+    from chalicelib.storage.directory import DirectoryRepository
+    from tests.conftest import TABLE
+
+    dynamodb = boto3.client("dynamodb")
+    users = dynamodb.query(
+        TableName=TABLE, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "DIR#user"}}
+    )["Items"]
+    for user in users:  # as records written before GSI3 (email) and GSI1 STAFF existed
+        key = {"PK": user["PK"], "SK": user["SK"]}
+        dynamodb.update_item(TableName=TABLE, Key=key, UpdateExpression="REMOVE GSI3PK, GSI3SK, GSI1PK, GSI1SK")
+    assert DirectoryRepository().users_by_email("alice@acme.example") == []
+    assert DirectoryRepository().staff() == []
+    versions = {u["SK"]["S"]: u["version"]["N"] for u in users}
+
+    assert cli.main(["backfill-index", "--table", TABLE, "--page-size", "3"]) == 0
+    out = capsys.readouterr().out
+    assert f"backfilled {len(users)} of {len(users)} users" in out and "resume with --after" in out  # paged
+    assert cli.main(["backfill-index", "--table", TABLE]) == 0  # again: nothing left to do
+    assert f"backfilled 0 of {len(users)} users" in capsys.readouterr().out
+
+    assert [u.id for u in DirectoryRepository().users_by_email("alice@acme.example")] == ["alice"]
+    assert {u.id for u in DirectoryRepository().staff()} >= {"admin-1", "agent-all"}
+    after = dynamodb.query(TableName=TABLE, KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": users[0]["PK"]})
+    assert {u["SK"]["S"]: u["version"]["N"] for u in after["Items"]} == versions  # ETags unchanged
+    deliver(message(subject="After the upgrade", text="Still me."))
+    (ticket,) = tickets_of(people["agent"])
+    assert ticket["requester_id"] == "alice"  # not a second, mail-created customer
+
+
+def test_backfill_index_resumes_after_the_position_it_printed(people, capsys):
+    from chalicelib import cli
+    from tests.conftest import TABLE
+
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.update_item(
+        TableName=TABLE, Key={"PK": {"S": "DIR#user"}, "SK": {"S": "alice"}}, UpdateExpression="REMOVE GSI3PK, GSI3SK"
+    )
+    assert cli.main(["backfill-index", "--table", TABLE, "--after", "alice"]) == 0  # past alice: not hers
+    assert "GSI3PK" not in dynamodb.get_item(TableName=TABLE, Key={"PK": {"S": "DIR#user"}, "SK": {"S": "alice"}})["Item"]
+    assert cli.main(["backfill-index", "--table", TABLE, "--after", "agent-named"]) == 0
+    item = dynamodb.get_item(TableName=TABLE, Key={"PK": {"S": "DIR#user"}, "SK": {"S": "alice"}})["Item"]
+    assert item["GSI3PK"]["S"] == "EMAIL#alice@acme.example"
+
+
+# -- Cc --------------------------------------------------------------------------------------------
+def test_people_copied_on_a_mail_are_ccd_when_they_are_users_or_new_customers_of_the_organizations_domain(people, inbound):
+    admin = people["admin"]
+    assert admin.patch("/v1/organizations/acme", {"domains": ["acme.example"]}).status_code == 200
+    deliver(
+        message(
+            subject="Badge",
+            text="Copying my colleagues.",
+            Cc="Bob <bob@acme.example>, carol@acme.example, dan@elsewhere.example, agent@corp.example, BOB@acme.example",
+        )
+    )
+
+    (ticket,) = tickets_of(people["agent"])
+    full = people["agent"].get(f"/v1/tickets/{ticket['id']}").data
+    carol = [u for u in full["cc"] if u not in ("bob",)]
+    assert full["cc"][0] == "bob" and len(full["cc"]) == 2  # dan: unknown elsewhere; the agent: not by a customer
+    assert admin.get(f"/v1/users/{carol[0]}").data["email"] == "carol@acme.example"
+    assert admin.get(f"/v1/users/{carol[0]}").data["organization_id"] == "acme"
+    assert [t["id"] for t in tickets_of(people["bob"])] == [ticket["id"]]  # bob reads it now
+
+    reply = message(subject=f"Re: [#{ticket['number']}] Badge", text="And Erin.", Cc="erin@acme.example, support@helpdesk.local")
+    deliver(reply)
+    after = people["agent"].get(f"/v1/tickets/{ticket['id']}").data["cc"]
+    assert after[:2] == full["cc"] and len(after) == 3
+
+
+def test_a_ccd_customer_replying_by_mail_adds_nobody(people, inbound):
+    assert people["admin"].patch("/v1/organizations/acme", {"domains": ["acme.example"]}).status_code == 200
+    deliver(message(subject="Badge", text="Hi.", Cc="bob@acme.example"))
+    (ticket,) = tickets_of(people["agent"])
+    deliver(message(sender="bob@acme.example", subject=f"Re: [#{ticket['number']}] Badge", text="Me too.", Cc="zed@acme.example"))
+
+    full = people["agent"].get(f"/v1/tickets/{ticket['id']}").data
+    assert full["cc"] == ["bob"] and [c["body"] for c in comments(people["agent"], ticket["id"])] == ["Me too."]

@@ -260,7 +260,12 @@ def run_every_function(local: Local) -> None:
     inbound_bucket = local.provisioned.physical["InboundMailBucket"]
     local.aws.client("s3").put_object(Bucket=inbound_bucket, Key="inbound/answer-1", Body=answer.as_bytes())
     receipt = {"type": "S3", "bucketName": inbound_bucket, "objectKey": "inbound/answer-1"}
-    ses_notice = {"notificationType": "Received", "mail": {"messageId": "answer-1"}, "receipt": {"action": receipt}}
+    checks = {f"{name}Verdict": {"status": "PASS"} for name in ("spf", "dkim", "dmarc", "spam", "virus")}
+    ses_notice = {
+        "notificationType": "Received",
+        "mail": {"messageId": "answer-1", "source": CUSTOMER_EMAIL},
+        "receipt": {**checks, "action": receipt},
+    }
     sns = local.aws.client("sns")
     sns.publish(TopicArn=local.provisioned.physical["InboundMailTopic"], Message=json.dumps(ses_notice))
     assert local.invoke("ReceiveMail", local.queue_event("InboundMailQueue")) == {"batchItemFailures": []}

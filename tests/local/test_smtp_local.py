@@ -89,8 +89,35 @@ def test_a_mail_sent_over_smtp_is_stored_byte_for_byte_and_queued_with_the_ses_n
     assert mail["commonHeaders"]["from"] == ["Carol Customer <carol@example.com>"]
     assert mail["commonHeaders"]["subject"] == "My printer is on fire"
     assert mail["commonHeaders"]["messageId"] == "<first-mail@example.com>"
-    for verdict in ("spamVerdict", "virusVerdict", "spfVerdict", "dkimVerdict", "dmarcVerdict"):
-        assert notification["receipt"][verdict]["status"] in {"PASS", "GRAY"}
+    verdicts = {name: notification["receipt"][f"{name}Verdict"]["status"] for name in ("spf", "dkim", "dmarc", "spam", "virus")}
+    assert verdicts == {"spf": "PASS", "dkim": "GRAY", "dmarc": "GRAY", "spam": "PASS", "virus": "PASS"}
+
+
+def test_the_test_virus_and_the_test_spam_get_fail_verdicts_whatever_their_encoding(
+    aws: LocalAws, stack: Provisioned, receiver: SmtpReceiver
+) -> None:
+    from email.message import EmailMessage
+
+    from devstack.smtp_receiver import EICAR, GTUBE
+
+    def mail(text: bytes, attachment: bytes | None = None) -> bytes:
+        built = EmailMessage()
+        built["From"], built["To"], built["Subject"] = "carol@example.com", "support@helpdesk.local", "test"
+        built.set_content(text.decode("ascii"))
+        if attachment is not None:  # base64 in the raw message: only the decoded part shows it
+            built.add_attachment(attachment, maintype="application", subtype="octet-stream", filename="eicar.com")
+        return built.as_bytes()
+
+    for raw in (mail(b"Hello", EICAR), mail(b"Buy now " + GTUBE)):
+        with smtplib.SMTP("127.0.0.1", receiver.port, timeout=10) as client:
+            client.sendmail("carol@example.com", ["support@helpdesk.local"], raw)
+    receipts = [json.loads(body)["receipt"] for body in _queued(aws, stack.physical["InboundMailQueue"])]
+
+    # (virus, spam) of each: the EICAR attachment is a virus, GTUBE is spam, nothing else is flagged
+    assert sorted((r["virusVerdict"]["status"], r["spamVerdict"]["status"]) for r in receipts) == [
+        ("FAIL", "PASS"),
+        ("PASS", "FAIL"),
+    ]
 
 
 def test_a_recipient_outside_the_support_domain_is_refused_with_550_and_nothing_is_stored(

@@ -128,3 +128,13 @@ def test_failed_events_and_stuck_streams_alarm_and_the_dashboard_shows_them(reso
     assert any("{Helpdesk,stage}" in e and '"EscalationStageEntered"' in e for e in expressions)
     dashboard_alarms = next(w for w in widgets if w["type"] == "alarm")["properties"]["alarms"]
     assert {f"${{{lid}.Arn}}" for lid in properties} == set(dashboard_alarms)
+
+
+def test_every_function_has_its_errors_throttles_and_duration_on_the_dashboard(resources: dict[str, Any]) -> None:
+    body = resources["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    lines = [m for w in json.loads(body)["widgets"] for m in w["properties"].get("metrics", []) if m and isinstance(m[0], str)]
+    shown = {(m[1], m[3]) for m in lines if m[0] == "AWS/Lambda" and m[2] == "FunctionName"}
+
+    for function in sorted(_functions(resources)):  # e.g. ReceiveMail: a mail backlog shows as its errors
+        for metric in ("Errors", "Throttles", "Duration"):
+            assert (metric, f"${{{function}}}") in shown, f"{function} {metric}"
