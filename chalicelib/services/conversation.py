@@ -44,6 +44,7 @@ from chalicelib.domain.conversation import (
 )
 from chalicelib.domain.errors import (
     Conflict,
+    Contention,
     FieldError,
     NotAllowed,
     NotFound,
@@ -122,6 +123,8 @@ class WorkspaceSettings:
                         actor_id=caller.user_id,
                     )
                 break
+            except Contention as exc:  # a transaction held the item: answer retryably, decide nothing
+                raise Conflict("the settings are changing concurrently; retry", retry_after=1) from exc
             except (Conflict, VersionConflict):
                 continue
         else:
