@@ -36,6 +36,12 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 from devstack import moto_fast_paths  # noqa: E402
 
 moto_fast_paths.install()
+# A transaction backs up the items it names, not every table it touches (moto deep-copies the
+# whole table per transaction, which made every write cost the world's size), is isolated, and
+# publishes its stream records only if it commits (devstack/dynamodb_isolation.py).
+from devstack import dynamodb_isolation  # noqa: E402
+
+dynamodb_isolation.install()
 # moto's Step Functions as AWS behaves where the definitions depend on it (devstack/moto_quirks.py).
 from devstack import moto_quirks  # noqa: E402
 
