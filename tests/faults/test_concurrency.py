@@ -77,13 +77,19 @@ def test_50_concurrent_creates_with_one_idempotency_key_make_exactly_one_ticket(
     assert [t.id for t in tickets if t.subject == "burst-create"] == [results[0]["json"]["id"]]
 
 
-def test_200_concurrent_time_entries_on_one_ticket_lose_nothing(users: dict[str, ApiUser]) -> None:
+# Writers on one ticket item: optimistic concurrency makes the attempts grow with the square of
+# the writers (each round lets a few through and sends the rest back), so 200 took ~10 minutes
+# and a load of 200 on CI's two cores. 50 still race far past the retries a request makes alone.
+HOT_TICKET_WRITERS = 50
+
+
+def test_50_concurrent_time_entries_on_one_ticket_lose_nothing(users: dict[str, ApiUser]) -> None:
     agent = users["agent"]
-    created = agent.post("/v1/tickets", {"subject": "burst-update", "description": "200 writers"})
+    created = agent.post("/v1/tickets", {"subject": "burst-update", "description": "50 writers"})
     assert created.status_code == 201
     ticket_id = created.data["id"]
     path = f"/v1/tickets/{ticket_id}/time-entries"
-    minutes = list(range(1, 201))  # distinct: the sum shows that each applied exactly once
+    minutes = list(range(1, HOT_TICKET_WRITERS + 1))  # distinct: the sum shows each applied exactly once
     entries = [
         request(agent, "POST", path, {"minutes": m, "note": f"entry {m}"}, **{"Idempotency-Key": f"time-{ticket_id}-{m}"})
         for m in minutes
@@ -91,12 +97,12 @@ def test_200_concurrent_time_entries_on_one_ticket_lose_nothing(users: dict[str,
 
     results, _retried = until_all_succeed(entries, success=201)
 
-    assert len(results) == 200
+    assert len(results) == HOT_TICKET_WRITERS
     ticket = composition.ticket_service().get(ADMIN, ticket_id)
     assert ticket.time_spent_minutes == sum(minutes)
-    assert ticket.version == created.data["version"] + 200
+    assert ticket.version == created.data["version"] + HOT_TICKET_WRITERS
     history, _ = composition.ticket_service().history(ADMIN, ticket_id, prop="time_spent_minutes", limit=300, after=None)
-    assert len(history) == 200
+    assert len(history) == HOT_TICKET_WRITERS
     assert sorted(int(h.new) - int(h.old or 0) for h in history) == minutes
     notes = _time_entry_notes(agent, ticket_id)
     assert sorted(notes) == sorted(f"entry {m}" for m in minutes)
