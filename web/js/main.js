@@ -36,6 +36,7 @@ function renderWho() {
   if (!session.user) return mount(who);
   mount(
     who,
+    session.user.role === "admin" ? [h("a.admin-link", { href: "#/admin/teams" }, "Admin"), " "] : null,
     h("span", {}, `${session.user.name} (${session.user.role})`),
     " ",
     h("button.link", { type: "button", onclick: () => { session.signOut(); navigate("/sign-in"); } }, "Sign out"),
@@ -52,6 +53,11 @@ route("/sign-in", () => {
 });
 route("/views/:view", guarded(renderWorkspace, { staff: true }));
 route("/tickets/:id", guarded(renderTicket, { staff: true }));
+// The admin pages load on first use (their modules are not part of the first load).
+const admin = (main, params) => import("./admin/index.js").then((m) => m.renderAdmin(main, params));
+route("/admin", guarded(admin, { staff: true }));
+route("/admin/:section", guarded(admin, { staff: true }));
+route("/admin/:section/:id", guarded(admin, { staff: true }));
 route("/portal", guarded(renderPortal, { staff: false }));
 route("/portal/tickets/:id", guarded(renderPortalTicket, { staff: false }));
 
