@@ -4,6 +4,7 @@ import { ApiError, api } from "../api.js";
 import { announce, h, mount, renderSanitized, time } from "../dom.js";
 import { session } from "../session.js";
 import { PRIORITIES, STATUSES } from "./labels.js";
+import { badges, escalationPanel, followButton, heartbeat, presenceBar, slaPanel } from "./ticket-panels.js";
 import { renderTimeline, replyBox } from "./thread.js";
 
 export async function renderTicket(main, { id }) {
@@ -26,25 +27,31 @@ export async function renderTicket(main, { id }) {
   const me = session.user;
   const properties = h("aside.properties", { "aria-label": "Properties" });
   const timeline = h("section.timeline-wrap", { "aria-label": "Timeline" });
+  const panels = h("div.panels");
+  const paintPanels = () => mount(panels, slaPanel(ticket), escalationPanel(ticket, { onChange: () => {} }));
   const reloadAll = () => renderTicket(main, { id });
   const refresh = async () => {
     const [t, tl] = await Promise.all([api("GET", path), api("GET", `${path}/timeline`)]);
     ticket = t.data;
     ticket.version = Number(t.etag || ticket.version);
     renderProperties(properties, ticket, reloadAll, path);
+    paintPanels();
     mount(timeline, h("h2", {}, "Timeline"), renderTimeline(ticket, tl.data.items, me));
   };
+  paintPanels();
   renderProperties(properties, ticket, reloadAll, path);
   mount(timeline, h("h2", {}, "Timeline"), renderTimeline(ticket, entries, me));
   installReplyKey(timeline);
+  heartbeat(timeline, path);
   mount(
     main,
     h("p", {}, h("a", { href: "#/views/mine-open" }, "← Workspace")),
     h("h1", {}, `#${ticket.number} `, h("span.subject", {}, ticket.subject)),
+    h("div.ticket-bar", {}, presenceBar(ticket), ...badges(ticket), followButton(ticket, me, path)),
     h(
       "div.ticket-page",
       {},
-      properties,
+      h("div.side", {}, properties, panels),
       h(
         "div.conversation",
         {},
