@@ -3,7 +3,7 @@
 // follow, sentiment and activity badges. Everything opens from the ticket GET already made: the
 // escalation's stage dates and notes are fetched only when asked for ("Stage history").
 import { ApiError, api } from "../api.js";
-import { announce, h, mount, time } from "../dom.js";
+import { announce, h, mount, renderSanitized, time } from "../dom.js";
 
 export const STAGES = ["submitted", "review", "engineering", "verification", "resolved"];
 const STAGE_LABELS = { submitted: "Submitted", review: "Review", engineering: "Engineering", verification: "Verification", resolved: "Resolved" };
@@ -57,7 +57,7 @@ export function stageTimeline(stage, stages = null, { notes = false } = {}) {
         h("span.stage-name", {}, stageLabel(name)),
         h("span.visually-hidden", {}, state === "done" ? " (done)" : state === "current" ? " (current stage)" : " (to come)"),
         entry && index <= current ? h("span.stage-when", {}, " ", time(entry.entered_at)) : null,
-        notes && entry?.note && index <= current ? h("span.stage-note", {}, entry.note) : null,
+        notes && entry?.note && index <= current ? h("span.stage-note", {}, renderSanitized(entry.note)) : null,
       );
     }),
   );
@@ -95,7 +95,7 @@ export function escalationPanel(ticket, { onChange }) {
       h("h2#escalation-heading", {}, "Escalation"),
       error,
       escalation ? h("p", {}, h("strong", {}, escalation.id), " · ", stageLabel(stageNow())) : null,
-      detail?.description ? h("p.escalation-description", {}, detail.description) : null,
+      detail?.description ? h("div.escalation-description", {}, renderSanitized(detail.description)) : null,
       detail?.pending_stage ? h("p.muted", {}, `Moving to ${stageLabel(detail.pending_stage)}…`) : null,
       escalation ? stageTimeline(stageNow(), detail?.stages, { notes: true }) : null,
       escalation ? estimate(escalation) : null,
