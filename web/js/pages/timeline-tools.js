@@ -10,6 +10,11 @@ const TABS = [
   ["meeting", "Meetings"], ["task", "Tasks"], ["system", "Changes"],
 ];
 
+const OUTCOMES = [
+  ["connected", "Connected"], ["busy", "Busy"], ["no_answer", "No answer"], ["left_voicemail", "Left voicemail"],
+  ["left_live_message", "Left a message"], ["wrong_number", "Wrong number"],
+];
+
 function problemText(exc) {
   const field = exc instanceof ApiError ? exc.fieldErrors[0] : null;
   return field ? `${field.field}: ${field.message}` : exc.message;
@@ -60,7 +65,8 @@ export function timelineTools({ ticket, entries, me, path, onChange }) {
   };
 
   const entryActions = (entry) => {
-    const id = encodeURIComponent(entry.id);
+    // Activity ids are time stamps ("2026-12-01T21:07:06.123456Z-…"): the colons stay as they are.
+    const id = encodeURIComponent(entry.id).replaceAll("%3A", ":");
     if (state.deleted) {
       return h("div.entry-actions", {}, h("button.link", { type: "button", onclick: () => act("POST", `${id}/restore`, undefined, "Restored") }, "Restore"));
     }
@@ -117,19 +123,45 @@ function logForms({ path, onChange }) {
   const type = h("select#log-type", {}, ["call", "meeting", "task"].map((t) => h("option", { value: t }, t[0].toUpperCase() + t.slice(1))));
   const subject = h("input#log-subject", { type: "text", maxlength: 250 });
   const body = h("textarea#log-body", { rows: 2 });
+  // The fields each type requires (the API answers 422 per missing field otherwise).
+  const specific = h("div.log-specific");
+  const paintSpecific = () => {
+    if (type.value === "call") {
+      mount(
+        specific,
+        h("label", { for: "log-duration" }, "Duration (minutes)"), h("input#log-duration", { type: "number", min: 0, max: 1440, required: true }),
+        h("label", { for: "log-outcome" }, "Outcome"),
+        h("select#log-outcome", {}, OUTCOMES.map(([v, text]) => h("option", { value: v }, text))),
+      );
+    } else {
+      const label = type.value === "meeting" ? "Starts at" : "Due at";
+      mount(specific, h("label", { for: "log-when" }, label), h("input#log-when", { type: "datetime-local", required: true }));
+    }
+  };
+  type.addEventListener("change", paintSpecific);
+  paintSpecific();
+  const typeFields = () => {
+    if (type.value === "call") {
+      return { duration_seconds: Math.round(Number(specific.querySelector("#log-duration").value) * 60), outcome: specific.querySelector("#log-outcome").value };
+    }
+    const when = new Date(specific.querySelector("#log-when").value).toISOString(); // the browser's time zone, sent as UTC
+    return type.value === "meeting" ? { start_at: when } : { due_at: when };
+  };
   const log = h(
     "form.log-activity",
     { "aria-label": "Log an activity" },
     h("label", { for: "log-type" }, "Log a"), type,
     h("label", { for: "log-subject" }, "Subject"), subject,
     h("label", { for: "log-body" }, "Details"), body,
+    specific,
     h("button", { type: "submit" }, "Log activity"),
   );
   log.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.textContent = "";
     try {
-      await api("POST", `${path}/activities`, { body: { type: type.value, subject: subject.value || undefined, body: body.value || undefined } });
+      const values = { type: type.value, subject: subject.value || undefined, body: body.value || undefined, ...typeFields() };
+      await api("POST", `${path}/activities`, { body: values });
       subject.value = "";
       body.value = "";
       announce("Activity logged");
