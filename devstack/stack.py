@@ -161,7 +161,8 @@ class LocalStack:
             journal=self.journal,
         )
         self.snapshot_writer.start()
-        web = WebApp(self.options.project_dir / "web", self._demo_sign_in)
+        storage = (self.moto.endpoint_url,) if self.moto is not None else ()  # attachments are posted there
+        web = WebApp(self.options.project_dir / "web", self._demo_sign_in, storage)
         self.http_api = serve(config, self.options.host, self.options.port, web=web)
         # Mail in: SMTP on the loopback address, doing what the template's receipt rule does.
         route = smtp_receiver.inbound_route(self.aws, self.provisioned)

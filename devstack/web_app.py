@@ -3,9 +3,11 @@
 The browser talks to the API with relative URLs, so serving `web/` from the same origin needs no
 CORS. Every answer carries the headers CloudFront adds in the cloud: a CSP that allows only this
 origin's scripts (no inline script, no eval), no framing, nosniff and HSTS (ignored on plain
-http://127.0.0.1, harmless). `GET /local/demo-users` exists only here, never in the Chalice app
-or the template: it lists the demo users with a freshly minted token each, which `make run`
-already prints and writes to `tokens.env` for anyone on this machine.
+http://127.0.0.1, harmless). The browser posts attachments straight to storage (a presigned S3
+POST), so `connect-src` also names the storage origin (locally moto's). `GET /local/demo-users`
+exists only here, never in the Chalice app or the template: it lists the demo users with a
+freshly minted token each, which `make run` already prints and writes to `tokens.env` for anyone
+on this machine.
 """
 
 from __future__ import annotations
@@ -21,19 +23,26 @@ from urllib.parse import unquote, urlsplit
 APP_PREFIX = "/app/"
 DEMO_USERS_PATH = "/local/demo-users"
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+
+def content_security_policy(upload_origins: tuple[str, ...] = ()) -> str:
+    """The CSP; `upload_origins` (URLs; their scheme://host:port counts) are where the browser may post files."""
+    origins = [f"{urlsplit(url).scheme}://{urlsplit(url).netloc}" for url in upload_origins]
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            " ".join(["connect-src 'self'", *origins]),
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
@@ -52,6 +61,7 @@ class WebApp:
 
     web_dir: Path
     demo_users: Callable[[], list[dict[str, object]]]
+    upload_origins: tuple[str, ...] = ()
 
     def handles(self, path: str) -> bool:
         path = urlsplit(path).path
@@ -74,7 +84,8 @@ class WebApp:
                 content_type = _TYPES.get(file.suffix) or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
                 if content_type.startswith("text/"):
                     content_type += "; charset=utf-8"
-                self._send(handler, 200, content_type, file.read_bytes(), {"Cache-Control": "no-cache"})
+                csp = {"Content-Security-Policy": content_security_policy(self.upload_origins)}
+                self._send(handler, 200, content_type, file.read_bytes(), {"Cache-Control": "no-cache", **csp})
 
     def _file(self, relative: str) -> Path | None:
         parts = [part for part in unquote(relative).split("/") if part]

@@ -1,5 +1,6 @@
 """The agent's journey in Chromium: a view, j/enter to a ticket, r and an internal note, a public
-reply that changes the status; a stale save offers a reload; a draft survives a reload."""
+reply that changes the status, an escalation moved on with an estimate, the SLA clock; a stale
+save offers a reload; a draft survives a reload."""
 
 from __future__ import annotations
 
@@ -61,6 +62,38 @@ def test_agent_opens_a_ticket_from_a_view_adds_a_note_and_replies_with_a_status(
     expect(page.get_by_label("Status", exact=True)).to_have_value("pending")
 
     assert stack.call("agent-all", "GET", f"/v1/tickets/{ticket['id']}")["status"] == "pending"
+
+    escalation = page.get_by_role("region", name="Escalation")
+    escalation.get_by_label("What needs escalating?").fill("Fuser fault on every printer of the floor")
+    escalation.get_by_role("button", name="Escalate").click()
+    stages = escalation.get_by_role("list", name="Escalation stages")
+    expect(stages.locator('[aria-current="step"]')).to_contain_text("Submitted")
+    escalation.get_by_label("Note").fill("Facilities confirmed")
+    escalation.get_by_label("Estimated resolution date").fill("2027-01-15")
+    escalation.get_by_role("button", name="Move to Review").click()
+    expect(escalation).to_contain_text("(not guaranteed)")
+    expect(escalation.get_by_role("button", name="Move to Engineering")).to_be_visible()
+    eid = escalation.locator("strong").first.text_content()
+    for _ in range(120):  # the workflow applies the move (and its estimate) at its wait; bounded polls
+        moved = stack.call("agent-all", "GET", f"/v1/escalations/{eid}")
+        if moved["stage"] == "review":
+            break
+    assert (moved["stage"], moved["estimated_resolution_date"]) == ("review", "2027-01-15")
+
+    # A reply that sets the ticket open again: its clock runs, and the page counts it down without a reload.
+    page.get_by_label("Reply or note").fill("Part replaced, please try again")
+    page.get_by_label("Status on send").select_option("open")
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.get_by_label("Status", exact=True)).to_have_value("open")
+    for _ in range(120):  # the ticket stream restarts the clock asynchronously; bounded polls, no sleeps
+        if (stack.call("agent-all", "GET", f"/v1/tickets/{ticket['id']}")["sla"] or {}).get("status") == "running":
+            break
+    page.get_by_role("link", name="← Workspace").click()
+    page.go_back()
+    countdown = page.get_by_role("region", name="SLA").locator(".countdown")
+    expect(countdown).to_be_visible()
+    expect(countdown).not_to_have_text(countdown.text_content() or "", timeout=5_000)
+
     seen_by_customer = stack.call("acme-customer", "GET", f"/v1/tickets/{ticket['id']}/timeline")["items"]
     bodies = " ".join(entry.get("body") or "" for entry in seen_by_customer)
     assert "A technician is on the way" in bodies and "fuser" not in bodies

@@ -1,6 +1,6 @@
-"""Hostile strings posted through the API (subject, description, comment, a user's name) run no
-script in the page and show literally. The context ignores the CSP, so the rendering itself is
-what keeps them inert, not the header."""
+"""Hostile strings posted through the API (subject, description, comment, a user's name, an
+escalation's description and stage note) run no script in the page and show literally. The context
+ignores the CSP, so the rendering itself is what keeps them inert, not the header."""
 
 from __future__ import annotations
 
@@ -39,6 +39,14 @@ def test_hostile_strings_run_no_script_and_show_literally(browser: Browser, stac
     for number, body in enumerate(HOSTILE):
         # Text around the markup: a body that is empty once sanitized is refused (422).
         stack.call("agent-all", "POST", f"/v1/tickets/{ticket['id']}/comments", {"body": f"comment {number}: {body} end"})
+    escalation = stack.call(
+        "agent-all", "POST", f"/v1/tickets/{ticket['id']}/escalations", {"description": f"desc {HOSTILE[1]} end"}
+    )
+    move = {"to": "review", "note": f"note {HOSTILE[5]} end"}
+    stack.call("agent-all", "POST", f"/v1/escalations/{escalation['id']}/transitions", move)
+    for _ in range(120):  # the workflow applies the move, the ticket stream copies it onto the ticket (bounded polls)
+        if (stack.call("agent-all", "GET", f"/v1/tickets/{ticket['id']}")["escalation"] or {}).get("stage") == "review":
+            break
 
     context = browser.new_context(bypass_csp=True, viewport={"width": 1440, "height": 900})
     page = context.new_page()
@@ -54,6 +62,12 @@ def test_hostile_strings_run_no_script_and_show_literally(browser: Browser, stac
         expect(page.locator(".entry", has_text="comment 0:")).to_be_visible()
         expect(page.locator(".entry", has_text="{{constructor.constructor('window.__xss = 7')()}}")).to_be_visible()
         expect(page.get_by_role("complementary", name="Properties")).to_contain_text(name)
+        panel = page.get_by_role("region", name="Escalation")
+        panel.get_by_role("button", name="Stage history").click()
+        # Stored as the API's sanitized HTML: the markup is gone, the text around it stays.
+        expect(panel.locator(".escalation-description")).to_contain_text("desc")
+        expect(panel.locator(".stage-note").last).to_contain_text("note")
+        expect(panel.locator(".stage-note").last).to_contain_text("end")
         assert page.evaluate("() => window.__xss") is None and not dialogs
         assert page.locator("main script, main iframe, main img, main svg, main style").count() == 0
         assert page.locator("main [onerror], main [onload], main a[href^=javascript]").count() == 0

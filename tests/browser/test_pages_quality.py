@@ -21,6 +21,17 @@ def ticket(stack: Api) -> dict:
     stack.call(
         "agent-all", "POST", f"/v1/tickets/{ticket['id']}/comments", {"body": "Known bug, see ENG-42", "visibility": "internal"}
     )
+    # Escalated and moved on with an estimate, so both ticket pages show their escalation panels.
+    escalation = stack.call("agent-all", "POST", f"/v1/tickets/{ticket['id']}/escalations", {"description": "Export times out"})
+    stack.call(
+        "agent-all",
+        "POST",
+        f"/v1/escalations/{escalation['id']}/transitions",
+        {"to": "review", "note": "Reproduced", "estimated_resolution_date": "2027-01-15"},
+    )
+    for _ in range(120):  # the ticket stream copies the escalation onto the ticket (bounded polls, no sleeps)
+        if stack.call("agent-all", "GET", f"/v1/tickets/{ticket['id']}")["escalation"]:
+            break
     return ticket
 
 
@@ -46,6 +57,8 @@ def test_agent_workspace_page(page: Page, stack: Api, ticket: dict):
 def test_agent_ticket_page(page: Page, stack: Api, ticket: dict):
     sign_in(page, stack, "Alex Rivera", f"/tickets/{ticket['id']}")
     expect(page.locator(".entry.internal", has_text="ENG-42")).to_be_visible()
+    expect(page.get_by_role("list", name="Escalation stages")).to_be_visible()
+    expect(page.get_by_role("region", name="SLA")).to_be_visible()
     _check(page, "ticket")
 
 
@@ -58,6 +71,7 @@ def test_portal_my_tickets_page(page: Page, stack: Api, ticket: dict):
 def test_portal_ticket_page(page: Page, stack: Api, ticket: dict):
     sign_in(page, stack, "Carl Meyer", f"/portal/tickets/{ticket['id']}")
     expect(page.locator(".entry", has_text="only March")).to_be_visible()
+    expect(page.get_by_role("list", name="Escalation stages")).to_be_visible()
     _check(page, "portal-ticket")
 
 

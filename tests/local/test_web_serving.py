@@ -19,7 +19,7 @@ DEMO = [{"label": "admin", "name": "Dana Admin", "role": "admin", "describe": "r
 
 @pytest.fixture(scope="module")
 def http_api() -> Iterator[HttpApi]:
-    web = WebApp(PROJECT_DIR / "web", lambda: DEMO)
+    web = WebApp(PROJECT_DIR / "web", lambda: DEMO, ("http://127.0.0.1:4566/",))
     api = serve(load_chalice_config(PROJECT_DIR, "app", "app"), "127.0.0.1", 0, web=web)
     yield api
     api.stop()
@@ -52,6 +52,12 @@ def test_the_app_page_and_its_modules_come_with_the_security_headers(http_api):
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
         assert headers["Strict-Transport-Security"].startswith("max-age=")
         assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_page_may_post_files_to_storage_and_connect_nowhere_else(http_api):
+    _, headers, _ = _get(http_api, "/app/")
+    directives = dict(d.strip().split(" ", 1) for d in headers["Content-Security-Policy"].split(";"))
+    assert directives["connect-src"] == "'self' http://127.0.0.1:4566"
 
 
 def test_the_index_page_has_no_inline_script(http_api):

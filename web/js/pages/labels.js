@@ -5,7 +5,7 @@ export const PRIORITIES = ["low", "normal", "high", "urgent"];
 /** "Escalated" while an escalation is running, otherwise the status. */
 export function statusLabel(ticket) {
   const escalation = ticket.escalation;
-  if (escalation && !["resolved", "closed", "cancelled", "completed"].includes(escalation.status || escalation.state)) {
+  if (escalation && !["resolved", "closed", "cancelled", "completed"].includes(escalation.stage || escalation.status || escalation.state)) {
     return "Escalated";
   }
   return ticket.status;

@@ -1,8 +1,10 @@
 // The timeline as a list (the API orders it: pinned first, then newest first) and the reply box.
 import { ApiError, api } from "../api.js";
+import { attachmentList, filePicker, problems, uploadAll } from "../attachments.js";
 import { clearDraft, loadDraft, saveDraft } from "../drafts.js";
 import { announce, h, mount, renderSanitized, time } from "../dom.js";
 import { actorName } from "./labels.js";
+import { ccPicker, templatePicker } from "./reply-extras.js";
 
 const TYPE_LABELS = { comment: "Reply", note: "Internal note", email: "Email", system: "Change", call: "Call", meeting: "Meeting", task: "Task", chat: "Chat" };
 
@@ -29,6 +31,7 @@ export function renderTimeline(ticket, entries, me) {
         ),
         entry.subject ? h("div.entry-subject", {}, entry.subject) : null,
         entry.body ? h("div.entry-body", {}, renderSanitized(entry.body)) : null,
+        entry.attachments?.length ? attachmentList(ticket.id, entry.attachments) : null,
       );
     }),
   );
@@ -45,6 +48,9 @@ export function replyBox({ ticket, me, staff, onSent }) {
   textarea.value = draft.body;
   const error = h("p.error#reply-error", { role: "alert" });
   textarea.setAttribute("aria-describedby", "reply-error");
+  const picker = filePicker(error);
+  const cc = staff ? ccPicker(ticket) : null;
+  const chosen = () => [...picker.querySelector("input").files];
   const visibilityRadios = staff
     ? h(
         "fieldset.visibility",
@@ -90,14 +96,28 @@ export function replyBox({ ticket, me, staff, onSent }) {
       error.textContent = "Write something first.";
       return;
     }
+    const files = chosen();
+    const refused = problems(files);
+    if (refused.length) {
+      error.textContent = refused.join(" "); // checked before anything is sent or uploaded
+      return;
+    }
     send.disabled = true;
     error.textContent = "";
     const body = { body: values.body, visibility: values.visibility };
     if (values.status && values.visibility === "public") body.status = values.status;
+    const added = (cc?.value() || []).filter((id) => !(ticket.cc || []).includes(id));
+    if (added.length && values.visibility === "public") body.cc = added;
     try {
-      await api("POST", `/v1/tickets/${encodeURIComponent(ticket.id)}/comments`, { body });
+      const { data: comment } = await api("POST", `/v1/tickets/${encodeURIComponent(ticket.id)}/comments`, { body });
       clearDraft(me.id, ticket.id);
       textarea.value = "";
+      try {
+        if (files.length) await uploadAll(ticket.id, comment.id, files);
+        picker.querySelector("input").value = "";
+      } catch (exc) {
+        error.textContent = `The reply is sent, but a file was not attached: ${exc.message}`;
+      }
       announce(values.visibility === "internal" ? "Note added" : "Reply sent");
       onSent();
     } catch (exc) {
@@ -113,6 +133,8 @@ export function replyBox({ ticket, me, staff, onSent }) {
     h("label", { for: "reply-body" }, staff ? "Reply or note" : "Your reply"),
     textarea,
     error,
+    picker,
+    staff ? h("div.reply-extras", {}, ...templatePicker(ticket, textarea, error), cc.element) : null,
     h("div.reply-actions", {}, visibilityRadios, statusSelect ? h("label", { for: "reply-status" }, "Status on send ") : null, statusSelect, send),
   );
   paint();

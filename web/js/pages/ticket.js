@@ -4,7 +4,10 @@ import { ApiError, api } from "../api.js";
 import { announce, h, mount, renderSanitized, time } from "../dom.js";
 import { session } from "../session.js";
 import { PRIORITIES, STATUSES } from "./labels.js";
-import { renderTimeline, replyBox } from "./thread.js";
+import { badges, escalationPanel, followButton, heartbeat, presenceBar, slaPanel } from "./ticket-panels.js";
+import { relatedPanel } from "./related-panel.js";
+import { replyBox } from "./thread.js";
+import { timelineTools } from "./timeline-tools.js";
 
 export async function renderTicket(main, { id }) {
   mount(main, h("p", {}, "Loading ticket…"));
@@ -26,25 +29,31 @@ export async function renderTicket(main, { id }) {
   const me = session.user;
   const properties = h("aside.properties", { "aria-label": "Properties" });
   const timeline = h("section.timeline-wrap", { "aria-label": "Timeline" });
+  const panels = h("div.panels");
+  const paintPanels = () => mount(panels, slaPanel(ticket), escalationPanel(ticket, { onChange: () => {} }), relatedPanel(ticket, path, refresh));
   const reloadAll = () => renderTicket(main, { id });
   const refresh = async () => {
     const [t, tl] = await Promise.all([api("GET", path), api("GET", `${path}/timeline`)]);
     ticket = t.data;
     ticket.version = Number(t.etag || ticket.version);
     renderProperties(properties, ticket, reloadAll, path);
-    mount(timeline, h("h2", {}, "Timeline"), renderTimeline(ticket, tl.data.items, me));
+    paintPanels();
+    mount(timeline, h("h2", {}, "Timeline"), timelineTools({ ticket, entries: tl.data.items, me, path, onChange: refresh }));
   };
+  paintPanels();
   renderProperties(properties, ticket, reloadAll, path);
-  mount(timeline, h("h2", {}, "Timeline"), renderTimeline(ticket, entries, me));
+  mount(timeline, h("h2", {}, "Timeline"), timelineTools({ ticket, entries, me, path, onChange: refresh }));
   installReplyKey(timeline);
+  heartbeat(timeline, path);
   mount(
     main,
     h("p", {}, h("a", { href: "#/views/mine-open" }, "← Workspace")),
     h("h1", {}, `#${ticket.number} `, h("span.subject", {}, ticket.subject)),
+    h("div.ticket-bar", {}, presenceBar(ticket), ...badges(ticket), followButton(ticket, me, path)),
     h(
       "div.ticket-page",
       {},
-      properties,
+      h("div.side", {}, properties, panels),
       h(
         "div.conversation",
         {},
@@ -131,6 +140,7 @@ function renderProperties(panel, ticket, reload, path) {
       h("dt", {}, "Created"), h("dd", {}, time(ticket.created_at)),
       h("dt", {}, "Last activity"), h("dd", {}, time(ticket.last_activity_at)),
       h("dt", {}, "Tags"), h("dd", {}, (ticket.tags || []).join(", ") || "—"),
+      h("dt", {}, "Time spent"), h("dd", {}, `${ticket.time_spent_minutes || 0} min`),
     ),
   );
 }
