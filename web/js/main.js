@@ -44,8 +44,8 @@ function renderWho() {
 
 route("/sign-in", () => {
   renderWho();
-  renderSignIn(main, () => {
-    const next = wanted;
+  renderSignIn(main, (returnTo) => {
+    const next = returnTo || wanted;
     wanted = null;
     navigate(next && next !== "/sign-in" ? next : home());
   });
