@@ -19,7 +19,8 @@ from devstack.paths import PROJECT_DIR
 
 ORIGIN = "https://helpdesk.test"
 AUTH = "https://auth.test"
-CONFIG = {"auth": "cognito", "domain": AUTH, "clientId": "client-1", "redirectUri": f"{ORIGIN}/app/"}
+IDP = "https://cognito-idp.test-1.amazonaws.com/"
+CONFIG = {"auth": "cognito", "domain": AUTH, "region": "test-1", "clientId": "client-1", "redirectUri": f"{ORIGIN}/app/"}
 TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".json": "application/json"}
 
 
@@ -30,9 +31,18 @@ class CloudWorld:
         self.authorize: list[dict[str, str]] = []
         self.token_forms: list[dict[str, str]] = []
         self.api_tokens: list[str] = []
+        self.idp_calls: list[tuple[str, dict[str, Any]]] = []
         self.expires_in = expires_in
         page.route(f"{ORIGIN}/**", self._site)
         page.route(f"{AUTH}/**", self._auth)
+        page.route(IDP, self._idp)
+
+    def _idp(self, route: Route) -> None:
+        target = route.request.headers["x-amz-target"].split(".")[-1]
+        self.idp_calls.append((target, json.loads(route.request.post_data or "{}")))
+        body = {"SecretCode": "JBSWY3DPEHPK3PXP"} if target == "AssociateSoftwareToken" else {"Status": "SUCCESS"}
+        cors = {"Access-Control-Allow-Origin": ORIGIN, "Access-Control-Allow-Headers": "content-type,x-amz-target"}
+        route.fulfill(status=200, content_type="application/x-amz-json-1.1", headers=cors, body=json.dumps(body))
 
     def _site(self, route: Route) -> None:
         path = urlsplit(route.request.url).path
@@ -137,3 +147,24 @@ def test_tokens_are_refreshed_before_they_expire_and_the_api_then_gets_the_new_o
         "async () => { const c = await import('/app/js/cognito.js'); return [c.refreshDelay(3600), c.refreshDelay(60)]; }"
     )
     assert delays == [3_480_000, 30_000]  # two minutes early, or at half of a short lifetime
+
+
+def test_a_signed_in_user_sets_up_totp_with_cognitos_user_api_and_their_access_token(page: Page) -> None:
+    world = CloudWorld(page)
+    _sign_in(page, world)
+
+    page.get_by_role("link", name="Set up MFA").click()
+    page.get_by_role("button", name="Get a secret").click()
+    expect(page.get_by_text("JBSWY3DPEHPK3PXP")).to_be_visible()
+    page.get_by_label("The 6-digit code your app shows").fill("123456")
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("status").filter(has_text="MFA is on")).to_be_visible()
+
+    assert world.idp_calls == [
+        ("AssociateSoftwareToken", {"AccessToken": "access-1"}),
+        ("VerifySoftwareToken", {"AccessToken": "access-1", "UserCode": "123456", "FriendlyDeviceName": "Helpdesk"}),
+        (
+            "SetUserMFAPreference",
+            {"AccessToken": "access-1", "SoftwareTokenMfaSettings": {"Enabled": True, "PreferredMfa": True}},
+        ),
+    ]

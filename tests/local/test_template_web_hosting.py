@@ -24,11 +24,11 @@ def _distribution(resources: dict[str, Any]) -> dict[str, Any]:
     return dict(resources["WebDistribution"]["Properties"]["DistributionConfig"])
 
 
-def test_the_cloud_sends_the_local_csp_with_only_cognitos_token_endpoint_added(resources: dict[str, Any]) -> None:
+def test_the_cloud_sends_the_local_csp_with_only_cognitos_token_and_user_endpoints_added(resources: dict[str, Any]) -> None:
     headers = resources["WebSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
 
-    cognito = " https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com"
+    cognito = " https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com https://cognito-idp.${AWS::Region}.amazonaws.com"
     assert csp.replace(cognito, "") == CONTENT_SECURITY_POLICY
     directives = dict(d.split(" ", 1) for d in csp.split("; "))
     assert directives["script-src"] == "'self'" and "unsafe" not in csp

@@ -114,3 +114,31 @@ export function forget() {
 export function currentTokens() {
   return tokens;
 }
+
+// TOTP enrolment (admins must have it; anyone may): Cognito's user API with the access token.
+function idpEndpoint(config) {
+  const region = config.region || new URL(config.domain).hostname.split(".auth.")[1]?.split(".")[0];
+  return `https://cognito-idp.${region}.amazonaws.com/`;
+}
+
+async function idp(config, target, body) {
+  const response = await fetch(idpEndpoint(config), {
+    method: "POST",
+    headers: { "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": `AWSCognitoIdentityProviderService.${target}` },
+    body: JSON.stringify({ AccessToken: tokens?.accessToken, ...body }),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.message || data.__type || `Cognito answered ${response.status}`);
+  return data;
+}
+
+/** A new TOTP secret for the signed-in user (to type or paste into an authenticator app). */
+export async function startTotp(config) {
+  return (await idp(config, "AssociateSoftwareToken", {})).SecretCode;
+}
+
+/** Verifies the app's first code and makes TOTP the user's preferred MFA (challenged at every sign-in). */
+export async function confirmTotp(config, code) {
+  await idp(config, "VerifySoftwareToken", { UserCode: code, FriendlyDeviceName: "Helpdesk" });
+  await idp(config, "SetUserMFAPreference", { SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true } });
+}
