@@ -10,7 +10,7 @@ PYTEST_ARGS ?= -n 2 --durations=25
 
 STAGE ?= dev
 
-.PHONY: run test lint typecheck check package deploy teardown bench fuzz clean browser-deps
+.PHONY: run test lint typecheck check package deploy deploy-web teardown bench fuzz clean browser-deps
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ required"'
@@ -68,6 +68,22 @@ deploy: package
 		--capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
 		--parameter-overrides Stage=$(STAGE) $(PARAMS)
 	$(AWS) cloudformation describe-stacks --stack-name $(STACK) --query 'Stacks[0].Outputs' --output table
+
+# Uploads web/ to the stack's web bucket under app/ (CloudFront serves it at /app/), with the
+# config.json that switches the page to Cognito's hosted sign-in (code flow + PKCE), then
+# invalidates /app/* on the distribution. Run after make deploy, and after every change to web/.
+deploy-web:
+	@command -v $(AWS) >/dev/null || { echo "make deploy-web needs the AWS CLI v2 ('$(AWS)' not found)"; exit 2; }
+	@set -e; \
+	out() { $(AWS) cloudformation describe-stacks --stack-name $(STACK) --query "Stacks[0].Outputs[?OutputKey=='$$1'].OutputValue" --output text; }; \
+	origin=$$($(AWS) cloudformation describe-stacks --stack-name $(STACK) --query "Stacks[0].Parameters[?ParameterKey=='WebOrigin'].ParameterValue" --output text); \
+	bucket=$$(out WebBucketName); distribution=$$(out WebDistributionId); \
+	mkdir -p out/web; \
+	printf '{"auth": "cognito", "domain": "%s", "clientId": "%s", "redirectUri": "%s/app/"}\n' "$$(out SignInDomain)" "$$(out UserPoolClientId)" "$$origin" > out/web/config.json; \
+	$(AWS) s3 sync web/ "s3://$$bucket/app/" --delete --exclude "node_modules/*" --exclude "package.json" --exclude "package-lock.json" --exclude ".*" --exclude "config.json" --cache-control no-cache; \
+	$(AWS) s3 cp out/web/config.json "s3://$$bucket/app/config.json" --content-type application/json --cache-control no-store; \
+	$(AWS) cloudfront create-invalidation --distribution-id "$$distribution" --paths "/app/*" >/dev/null; \
+	echo "Web app: $$(out WebUrl) (Cognito sign-in returns to $$origin/app/)"
 
 # Deletes the stack. The table and both buckets are retained (DeletionPolicy Retain): delete them
 # yourself once you are sure (docs/operations.md). prod's table and user pool have deletion protection.

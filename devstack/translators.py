@@ -683,6 +683,36 @@ def create_api_gateway_account(request: CreateRequest) -> ResourceValues:
     return ResourceValues(ref=request.name)
 
 
+def create_kms_key(request: CreateRequest) -> ResourceValues:
+    key = request.aws.client("kms").create_key(Description=str(request.properties.get("Description", request.name)))[
+        "KeyMetadata"
+    ]
+    request.note("moto stores the key; no local store encrypts with it (moto keeps data unencrypted)")
+    return ResourceValues(ref=key["KeyId"], attributes={"Arn": key["Arn"], "KeyId": key["KeyId"]})
+
+
+def create_kms_alias(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    request.aws.client("kms").create_alias(AliasName=properties["AliasName"], TargetKeyId=properties["TargetKeyId"])
+    return ResourceValues(ref=properties["AliasName"])
+
+
+def create_user_pool_domain(request: CreateRequest) -> ResourceValues:
+    properties = request.properties
+    request.aws.client("cognito-idp").create_user_pool_domain(Domain=properties["Domain"], UserPoolId=properties["UserPoolId"])
+    request.note("no hosted sign-in locally: the local stack's sign-in page lists the demo users")
+    return ResourceValues(ref=properties["Domain"])
+
+
+_WEB_SERVED_LOCALLY = "AWS only: the local stack serves web/ itself at /app/ with the same headers (devstack/web_app.py)"
+
+
+def create_cloudfront_placeholder(request: CreateRequest) -> ResourceValues:
+    request.note(_WEB_SERVED_LOCALLY)
+    arn = f"arn:aws:cloudfront::{LOCAL_ACCOUNT_ID}:function/{request.name}"
+    return ResourceValues(ref=request.name, attributes={"Id": request.name, "FunctionARN": arn, "DomainName": "127.0.0.1"})
+
+
 TRANSLATORS.update(
     {
         "AWS::Logs::LogGroup": Translator(
@@ -691,6 +721,22 @@ TRANSLATORS.update(
             ignored={"KmsKeyId": "moto stores log events unencrypted", "Tags": "tags have no local effect"},
         ),
         "AWS::ApiGateway::Account": Translator(create_api_gateway_account, handled=frozenset({"CloudWatchRoleArn"})),
+        "AWS::KMS::Key": Translator(
+            create_kms_key,
+            handled=frozenset({"Description"}),
+            ignored={"EnableKeyRotation": _NOT_ENFORCED, "KeyPolicy": _NOT_ENFORCED, "Tags": "tags have no local effect"},
+        ),
+        "AWS::KMS::Alias": Translator(create_kms_alias, handled=frozenset({"AliasName", "TargetKeyId"})),
+        "AWS::Cognito::UserPoolDomain": Translator(create_user_pool_domain, handled=frozenset({"Domain", "UserPoolId"})),
+        **{
+            kind: Translator(create_cloudfront_placeholder, handled=frozenset(keys))
+            for kind, keys in (
+                ("AWS::CloudFront::OriginAccessControl", {"OriginAccessControlConfig"}),
+                ("AWS::CloudFront::Function", {"Name", "AutoPublish", "FunctionConfig", "FunctionCode"}),
+                ("AWS::CloudFront::ResponseHeadersPolicy", {"ResponseHeadersPolicyConfig"}),
+                ("AWS::CloudFront::Distribution", {"DistributionConfig"}),
+            )
+        },
         "AWS::SecretsManager::Secret": Translator(
             create_secret,
             handled=frozenset({"Name", "Description", "SecretString", "GenerateSecretString"}),

@@ -6,6 +6,13 @@ Cognito `sub`, which no trigger may change) decides `role`, `org`, `org_admin`, 
 deleted) or with a disabled one gets no token:
 the trigger fails and Cognito refuses the sign-in, so nobody is ever a silent default role.
 
+Admins must sign in with TOTP MFA. Cognito cannot require MFA per group, so the pool makes TOTP
+optional for everyone and this trigger refuses tokens to an admin whose Cognito user has no
+verified, preferred TOTP device (`AdminGetUser` → `PreferredMfaSetting`). With MFA optional, a
+user with a preferred TOTP device is always challenged at sign-in, so "preferred" means "signed in
+with TOTP". The trigger also runs on refresh, so an admin who removes the device loses the session
+at the next refresh (within the ID token's 60 minutes).
+
 Cognito's V1 events (the default for `LambdaConfig.PreTokenGeneration`) accept string claims only:
 `teams` goes as a comma-separated string and `org_admin` as "true"/"false", which
 `chalicelib.api.auth.claims_to_context` reads. V2 events (`PreTokenGenerationConfig` with
@@ -21,10 +28,15 @@ from chalicelib import composition, config
 
 if TYPE_CHECKING:
     from chalicelib.storage.directory import DirectoryRepository, Entry
+    from chalicelib.storage.user_pool import UserPool
 
 
 class UnknownUser(Exception):
     """The Cognito user has no directory record: sign-in is refused until an admin adds one."""
+
+
+class MfaRequired(UnknownUser):
+    """An admin without a verified TOTP device: sign-in is refused until they set one up."""
 
 
 def claims_for(entry: Entry) -> dict[str, Any]:
@@ -58,7 +70,7 @@ def as_strings(claims: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def add_claims(event: dict[str, Any], directory: DirectoryRepository) -> dict[str, Any]:
+def add_claims(event: dict[str, Any], directory: DirectoryRepository, pool: UserPool | None = None) -> dict[str, Any]:
     """The trigger's answer: `event` with the claims to add to the ID token."""
     sub = (event.get("request", {}).get("userAttributes") or {}).get("sub")
     if not sub:
@@ -67,12 +79,31 @@ def add_claims(event: dict[str, Any], directory: DirectoryRepository) -> dict[st
     if entry is None:
         raise UnknownUser(f"no directory record for Cognito user {sub}; an admin must create it (see README)")
     claims = claims_for(entry)
+    if claims["role"] == "admin":
+        _require_totp(event, pool if pool is not None else _user_pool())
     response = event.setdefault("response", {})
     if str(event.get("version")) == "2":
         response["claimsAndScopeOverrideDetails"] = {"idTokenGeneration": {"claimsToAddOrOverride": claims}}
     else:
         response["claimsOverrideDetails"] = {"claimsToAddOrOverride": as_strings(claims)}
     return event
+
+
+def _require_totp(event: dict[str, Any], pool: UserPool) -> None:
+    from chalicelib.storage.user_pool import TOTP
+
+    pool_id, username = event.get("userPoolId"), event.get("userName")
+    if not pool_id or not username:
+        raise MfaRequired("the event names no user pool or user name, so the admin's MFA cannot be checked")
+    if pool.preferred_mfa(str(pool_id), str(username)) != TOTP:
+        raise MfaRequired(f"admin {username} has no verified TOTP device; admins must set up MFA before signing in")
+
+
+@composition.per_environment
+def _user_pool() -> UserPool:
+    from chalicelib.storage.user_pool import UserPool
+
+    return UserPool.connect()
 
 
 @composition.per_environment

@@ -63,10 +63,11 @@ def test_org_admin_customer_gets_org_and_flag(directory: Any) -> None:
     assert (context["org"], context["org_admin"], context["teams"]) == ("acme", "true", "[]")
 
 
-def test_admin_gets_only_the_role(directory: Any) -> None:
+def test_admin_gets_only_the_role(directory: Any, pool: dict[str, str]) -> None:
     directory.create("user", "root-1", "Root", {"role": "admin", "email": "root@example.com"}, NOW)
+    _pool_user(pool, "root", totp=True)
 
-    claims = _invoke(_event("root-1"))["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"]
+    claims = _invoke(_pool_event(pool, "root-1", "root"))["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"]
 
     assert claims == {"role": "admin", "name": "Root"}
 
@@ -95,7 +96,7 @@ def test_the_trigger_is_a_chalice_function_with_a_stable_logical_id() -> None:
     assert to_cfn_resource_name("pre_token_generation") == "PreTokenGeneration"
 
 
-def test_the_cli_writes_the_first_admin_the_trigger_then_reads(directory: Any) -> None:
+def test_the_cli_writes_the_first_admin_the_trigger_then_reads(directory: Any, pool: dict[str, str]) -> None:
     from chalicelib import cli
     from tests.conftest import TABLE
 
@@ -106,7 +107,8 @@ def test_the_cli_writes_the_first_admin_the_trigger_then_reads(directory: Any) -
         == 0
     )
 
-    claims = _invoke(_event("sub-123"))["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"]
+    _pool_user(pool, "a@example.com", totp=True)
+    claims = _invoke(_pool_event(pool, "sub-123", "a@example.com"))["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"]
     assert claims == {"role": "admin", "name": "First Admin"}
 
 
@@ -115,3 +117,75 @@ def test_a_disabled_user_gets_no_token(directory: Any) -> None:
 
     with pytest.raises(cognito.UnknownUser, match="disabled"):
         _invoke(_event("gone-1"))
+
+
+@pytest.fixture
+def pool(aws: None) -> Iterator[dict[str, str]]:
+    import boto3
+
+    cognito._user_pool.cache_clear()
+    client = boto3.client("cognito-idp")
+    pool_id = client.create_user_pool(PoolName="helpdesk-users", MfaConfiguration="OPTIONAL")["UserPool"]["Id"]
+    client_id = client.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="test", ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    yield {"pool_id": pool_id, "client_id": client_id}
+    cognito._user_pool.cache_clear()
+
+
+def _pool_user(pool: dict[str, str], username: str, *, totp: bool) -> None:
+    import boto3
+
+    client = boto3.client("cognito-idp")
+    client.admin_create_user(UserPoolId=pool["pool_id"], Username=username)
+    password = "Correct-horse-battery-9"
+    client.admin_set_user_password(UserPoolId=pool["pool_id"], Username=username, Password=password, Permanent=True)
+    if totp:
+        signed_in = client.admin_initiate_auth(
+            UserPoolId=pool["pool_id"],
+            ClientId=pool["client_id"],
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": password},
+        )
+        access_token = signed_in["AuthenticationResult"]["AccessToken"]
+        client.associate_software_token(AccessToken=access_token)
+        client.verify_software_token(AccessToken=access_token, UserCode="123456")
+        client.admin_set_user_mfa_preference(
+            UserPoolId=pool["pool_id"], Username=username, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}
+        )
+
+
+def _pool_event(pool: dict[str, str], sub: str, username: str, trigger: str = "TokenGeneration_Authentication") -> dict[str, Any]:
+    return {**_event(sub), "userPoolId": pool["pool_id"], "userName": username, "triggerSource": trigger}
+
+
+def test_an_admin_without_a_verified_totp_device_gets_no_token(directory: Any, pool: dict[str, str]) -> None:
+    directory.create("user", "root-nomfa", "Root", {"role": "admin"}, NOW)
+    _pool_user(pool, "root-nomfa", totp=False)
+
+    with pytest.raises(cognito.MfaRequired, match="TOTP"):
+        _invoke(_pool_event(pool, "root-nomfa", "root-nomfa"))
+    with pytest.raises(cognito.MfaRequired):
+        _invoke(_pool_event(pool, "root-nomfa", "root-nomfa", trigger="TokenGeneration_RefreshTokens"))
+
+
+def test_an_admin_with_a_verified_totp_device_gets_the_admin_role(directory: Any, pool: dict[str, str]) -> None:
+    directory.create("user", "root-mfa", "Root", {"role": "admin"}, NOW)
+    _pool_user(pool, "root-mfa", totp=True)
+
+    claims = _invoke(_pool_event(pool, "root-mfa", "root-mfa"))["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"]
+
+    assert claims == {"role": "admin", "name": "Root"}
+
+
+def test_agents_and_customers_sign_in_without_mfa(directory: Any, pool: dict[str, str]) -> None:
+    directory.create("user", "agent-nomfa", "Ada", {"role": "agent"}, NOW)
+    directory.create("user", "cust-nomfa", "Cy", {"role": "customer"}, NOW)
+    _pool_user(pool, "agent-nomfa", totp=False)
+    _pool_user(pool, "cust-nomfa", totp=False)
+
+    agent = _invoke(_pool_event(pool, "agent-nomfa", "agent-nomfa"))["response"]["claimsOverrideDetails"]
+    customer = _invoke(_pool_event(pool, "cust-nomfa", "cust-nomfa"))["response"]["claimsOverrideDetails"]
+
+    assert agent["claimsToAddOrOverride"]["role"] == "agent"
+    assert customer["claimsToAddOrOverride"]["role"] == "customer"

@@ -23,7 +23,8 @@ from devstack.paths import TEMPLATE_PATH
 from devstack.provision import Provisioned, load_template, provision
 from devstack.translators import TRANSLATORS
 
-ATTACHED_TO_CHALICE_API = {"ApiWebAclAssociation": "RestAPI"}
+# The web distribution has the chalice API as its API origin; its bucket policy names the distribution.
+ATTACHED_TO_CHALICE_API = {"ApiWebAclAssociation": "RestAPI", "WebDistribution": "RestAPI", "WebBucketPolicy": "WebDistribution"}
 
 
 @pytest.fixture(scope="module")

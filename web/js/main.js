@@ -1,5 +1,7 @@
 // Entry point: routes to pages; anyone not signed in goes to the sign-in page first, then back.
+import { currentTokens, forget } from "./cognito.js";
 import { h, mount } from "./dom.js";
+import { renderMfa } from "./pages/mfa.js";
 import { renderPortal } from "./pages/portal.js";
 import { renderPortalTicket } from "./pages/portal-ticket.js";
 import { renderSignIn } from "./pages/sign-in.js";
@@ -39,17 +41,24 @@ function renderWho() {
     session.user.role === "admin" ? [h("a.admin-link", { href: "#/admin/teams" }, "Admin"), " "] : null,
     h("span", {}, `${session.user.name} (${session.user.role})`),
     " ",
-    h("button.link", { type: "button", onclick: () => { session.signOut(); navigate("/sign-in"); } }, "Sign out"),
+    currentTokens() ? h("a.link", { href: "#/mfa" }, "Set up MFA") : null,
+    " ",
+    h("button.link", { type: "button", onclick: () => { forget(); session.signOut(); navigate("/sign-in"); } }, "Sign out"),
   );
 }
 
 route("/sign-in", () => {
   renderWho();
-  renderSignIn(main, () => {
-    const next = wanted;
+  renderSignIn(main, (returnTo) => {
+    const next = returnTo || wanted;
     wanted = null;
     navigate(next && next !== "/sign-in" ? next : home());
   });
+});
+route("/mfa", (params) => {
+  if (!session.user) return navigate("/sign-in");
+  renderWho();
+  return renderMfa(main, params);
 });
 route("/views/:view", guarded(renderWorkspace, { staff: true }));
 route("/tickets/:id", guarded(renderTicket, { staff: true }));
