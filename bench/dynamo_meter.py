@@ -52,12 +52,13 @@ def write_units(size: int) -> int:
 class Meter:
     calls: Counter[str] = field(default_factory=Counter)
     items_read: int = 0
+    query_items_read: int = 0  # by Queries alone: the list's own reads, without the caller's GetItem
     rcu: float = 0.0
     wcu: float = 0.0
 
     def reset(self) -> None:
         self.calls.clear()
-        self.items_read = 0
+        self.items_read = self.query_items_read = 0
         self.rcu = self.wcu = 0.0
 
     def record(self, operation: str, params: dict[str, Any], response: dict[str, Any]) -> None:
@@ -71,6 +72,7 @@ class Meter:
             items = response.get("Items", [])
             scanned, count = response.get("ScannedCount", len(items)), response.get("Count", len(items))
             self.items_read += scanned
+            self.query_items_read += scanned
             size = sum(item_size(i) for i in items)
             if count and scanned > count:  # filtered-out items were read too: scale by the average
                 size = size * scanned // count

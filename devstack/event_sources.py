@@ -7,15 +7,24 @@ stream mappings starting at LATEST skip what was written before they were connec
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from chalice.app import Chalice, DynamoDBEventConfig, SQSEventConfig
+from chalice.utils import to_cfn_resource_name
 from moto.dynamodb.models import dynamodb_backends
 
-from devstack import sqs_polling
+from devstack import lambda_dispatch, sqs_polling
 from devstack.aws import LocalAws
 
 
-def connect_event_sources(app: Chalice, app_name: str, stage: str, aws: LocalAws) -> list[str]:
-    """Create a mapping per SQS / DynamoDB stream handler; answers one line per event source."""
+def connect_event_sources(
+    app: Chalice, app_name: str, stage: str, aws: LocalAws, filters: Mapping[str, Sequence[Any]] | None = None
+) -> list[str]:
+    """Create a mapping per SQS / DynamoDB stream handler; answers one line per event source.
+    `filters` (logical id → FilterCriteria patterns, devstack/stream_filters.py) are honoured
+    for stream mappings as Lambda honours the template's."""
     lambda_client = aws.client("lambda")
     report = []
     for source in app.event_sources:
@@ -34,13 +43,17 @@ def connect_event_sources(app: Chalice, app_name: str, stage: str, aws: LocalAws
                 continue
             if source.starting_position == "LATEST":
                 _start_stream_at_latest(source.stream_arn)
+            patterns = list((filters or {}).get(to_cfn_resource_name(source.name), []))
+            lambda_dispatch.filter_stream(function_name, patterns)
             lambda_client.create_event_source_mapping(
                 EventSourceArn=source.stream_arn,
                 FunctionName=function_name,
                 BatchSize=source.batch_size,
                 StartingPosition=source.starting_position,
+                **({"FilterCriteria": {"Filters": [{"Pattern": json.dumps(p)} for p in patterns]}} if patterns else {}),
             )
-            report.append(f"{source.name}: connected to {source.stream_arn}")
+            filtered = f" (filtered: {len(patterns)} patterns)" if patterns else ""
+            report.append(f"{source.name}: connected to {source.stream_arn}{filtered}")
         else:
             report.append(
                 f"{source.name}: {type(source).__name__} is not delivered locally (invoke the function directly to test it)"

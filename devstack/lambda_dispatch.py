@@ -52,13 +52,15 @@ from chalice.utils import to_cfn_resource_name
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 
 from chalicelib.config import FunctionEnvironment, function_environment
-from devstack import aws_calls
+from devstack import aws_calls, stream_filters
 
 Handler = Callable[[Any, Any], Any]
 
 logger = logging.getLogger(__name__)
 _handlers: dict[str, Handler] = {}
 _environments: dict[str, FunctionEnvironment] = {}
+# Function name → the FilterCriteria patterns of its stream mapping (devstack/stream_filters.py).
+_stream_filters: dict[str, list[Any]] = {}
 _original_invoke: Callable[..., str | bytes] | None = None
 _original_send_sqs_batch: Callable[..., bool] | None = None
 _install_lock = threading.Lock()
@@ -99,6 +101,14 @@ def register(function_name: str, handler: Handler, environment: FunctionEnvironm
 def environment_of(function_name: str) -> FunctionEnvironment | None:
     """The environment invocations of `function_name` run with (None: the process's)."""
     return _environments.get(function_name)
+
+
+def filter_stream(function_name: str, patterns: list[Any] | None) -> None:
+    """Deliver the function only the stream records these patterns match (Lambda's FilterCriteria)."""
+    if patterns:
+        _stream_filters[function_name] = list(patterns)
+    else:
+        _stream_filters.pop(function_name, None)
 
 
 def unregister(function_name: str) -> None:
@@ -188,6 +198,7 @@ def uninstall() -> None:
             _original_send_sqs_batch = None
         _handlers.clear()
         _environments.clear()
+        _stream_filters.clear()
         for worker in _stream_workers.values():
             worker.shutdown(wait=False, cancel_futures=True)
         _stream_workers.clear()
@@ -235,6 +246,10 @@ def _dispatching_invoke(self: LambdaFunction, body: str | bytes, request_headers
     )
     invocation_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
     if _is_stream_batch(event):
+        records = stream_filters.passing(_stream_filters.get(self.function_name), event["Records"])
+        if not records:
+            return b"null"  # as Lambda: a batch whose records no filter matches invokes nothing
+        event = {**event, "Records": records}
         _stream_worker(self.function_name).submit(_run, handler, event, context, {})
         # Non-empty, so moto counts the batch as delivered and does not send it again.
         return b"null"

@@ -40,6 +40,7 @@ from devstack.moto_server import MotoServer, PortInUse, start_moto
 from devstack.paths import DEFAULT_STATE_DIR, PROJECT_DIR, TEMPLATE_PATH
 from devstack.provision import Provisioned, Provisioner, load_template
 from devstack.snapshot import SnapshotWriter, State, recover, snapshot_path, state_to_restore
+from devstack.stream_filters import template_filters
 from devstack.web_app import WebApp
 
 TOKENS_FILE = "tokens.env"
@@ -135,7 +136,8 @@ class LocalStack:
         assert self.provisioned is not None
         # Restore before connecting event sources: restored items must not replay through streams.
         self._restore(saved_state)
-        self.event_sources = connect_event_sources(app, config.app_name, STAGE, self.aws)
+        filters = template_filters(load_template(self.options.template_path))
+        self.event_sources = connect_event_sources(app, config.app_name, STAGE, self.aws, filters)
         if saved_state is not None:
             # Imported here: it imports the app's handlers, which read the stream ARN the
             # provisioning above put into the environment.

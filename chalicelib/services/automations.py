@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -47,6 +48,10 @@ from chalicelib.storage.automations import AlreadyRun, AutomationRunRepository
 from chalicelib.storage.directory import DirectoryRepository, Entry
 
 KIND = "automation"
+# The stream re-reads the rule set at most this often per container (like the status catalog);
+# a change to a rule reaching the container's own stream (its `DIR#automation` record) reloads
+# it at once, so only a container reading another shard can lag, by at most this long.
+RULES_CACHE_SECONDS = 30.0
 # What a built-in rule shows before an admin changed it (no entry yet: version 0).
 BUILT_IN_SINCE = datetime(2026, 12, 1, tzinfo=UTC)
 _log = logging.getLogger(__name__)
@@ -147,6 +152,29 @@ def all_entries(directory: DirectoryRepository) -> list[Entry]:
     return [*stored, *(e for r in auto.BUILT_IN if r not in ids and (e := built_in_entry(r)) is not None)]
 
 
+class RuleSetCache:
+    """The rules in the order they run, as the stream sees them: one Query per 30 s per container."""
+
+    def __init__(self, directory: DirectoryRepository, clock: Callable[[], float] = time.monotonic) -> None:
+        self._directory = directory
+        self.clock = clock
+        self._rules: list[auto.Rule] | None = None
+        self._loaded_at = 0.0
+
+    def rules(self) -> list[auto.Rule]:
+        if self._rules is None or self.clock() - self._loaded_at >= RULES_CACHE_SECONDS:
+            self._rules = [rule_of(e) for e in all_entries(self._directory)]
+            self._loaded_at = self.clock()
+        return self._rules
+
+    def follow(self, record: Mapping[str, Any]) -> None:
+        """Forget the rules when the record is a rule's change (its directory item)."""
+        change = record.get("dynamodb") or {}
+        image = change.get("NewImage") or change.get("OldImage") or change.get("Keys") or {}
+        if image.get("PK", {}).get("S") == keys.directory_pk(KIND):
+            self._rules = None
+
+
 def rule_of(entry: Entry) -> auto.Rule:
     return auto.Rule.from_record(entry.id, entry.name, entry.data)
 
@@ -189,6 +217,7 @@ class Automator:
         statuses: StatusCatalogCache,
         route_new: Callable[[Ticket, datetime], Any] | None = None,
         count: Callable[[str, int], None] | None = None,
+        rules: RuleSetCache | None = None,
     ) -> None:
         self._tickets = tickets
         self._conversation = conversation
@@ -198,17 +227,18 @@ class Automator:
         self._statuses = statuses
         self._route_new = route_new
         self._count = count or (lambda name, value: None)
+        self.rules = rules or RuleSetCache(directory)
 
     def follow(self, record: Mapping[str, Any], now: datetime) -> int:
         """Run what the record's event triggers; answers how many rules ran."""
+        self.rules.follow(record)
         event = event_seen(record)
         if event is None or event.type not in auto.TRIGGERS:
             return 0
         actor_id = str(event.detail.get("actor_id") or "")
         if actor_id.startswith(auto.ACTOR_PREFIX):
             return 0  # the loop guard: an automation's own change triggers nothing (no read either)
-        rules = [rule_of(e) for e in all_entries(self._directory)]
-        rules = [r for r in rules if r.active and r.trigger == event.type]
+        rules = [r for r in self.rules.rules() if r.active and r.trigger == event.type]
         if not rules:
             return 0
         try:

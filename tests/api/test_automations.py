@@ -211,3 +211,47 @@ def test_a_template_reply_is_a_public_comment_the_customer_reads_filled_in_for_t
     seen = world["alice"].get(f"/v1/tickets/{ticket['id']}/timeline?type=comment").data["items"]
     replies = [c for c in seen if c["actor_id"] == f"automation:{rule['id']}"]
     assert [(c["visibility"], c["body"]) for c in replies] == [("public", f"Thanks, Alice: ticket #{ticket['number']}.")]
+
+
+def test_the_stream_reads_the_rules_once_per_30_seconds_and_again_as_soon_as_one_changes(world, stream, make_ticket, monkeypatch):
+    """The rule set is cached per container like the status catalog; counted at the botocore client."""
+    import botocore.client
+
+    from chalicelib import composition
+
+    now = [1000.0]
+    composition.automator().rules.clock = lambda: now[0]
+    reads = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(client, operation, params):
+        if operation == "Query" and "DIR#automation" in str(params.get("ExpressionAttributeValues")):
+            reads.append(operation)
+        return original(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    admin, agent = world["admin"], world["agent_all"]
+    rule = automation(admin, actions=[{"type": "set_priority", "priority": "high"}])
+    reads.clear()  # the write route's own reads
+    first = [make_ticket() for _ in range(3)]
+    stream.follow()
+    assert len(reads) == 1  # three tickets' events, one read
+    assert {agent.get(f"/v1/tickets/{t['id']}").data["priority"] for t in first} == {"high"}
+
+    low = {"actions": [{"type": "set_priority", "priority": "low"}]}
+    assert admin.patch(f"/v1/automations/{rule['id']}", low).status_code == 200
+    reads.clear()
+    changed = make_ticket()
+    stream.follow()
+    assert len(reads) == 1  # the rule's change reached the stream: read again, not 30 s later
+    assert agent.get(f"/v1/tickets/{changed['id']}").data["priority"] == "low"
+
+    reads.clear()
+    make_ticket()
+    now[0] += 29.0
+    stream.follow()
+    assert reads == []
+    make_ticket()
+    now[0] += 1.0
+    stream.follow()
+    assert len(reads) == 1

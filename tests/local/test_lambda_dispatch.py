@@ -14,7 +14,9 @@ from chalice.app import Chalice
 from devstack import dynamodb_isolation, lambda_dispatch
 from devstack.aws import LocalAws
 from devstack.event_sources import connect_event_sources
-from devstack.provision import Provisioner, provision
+from devstack.paths import TEMPLATE_PATH
+from devstack.provision import Provisioner, load_template, provision
+from devstack.stream_filters import template_filters
 
 
 @pytest.fixture
@@ -210,6 +212,28 @@ def test_stream_handler_reading_the_table_does_not_block_the_write(aws: LocalAws
     assert read_back == [{"PK": {"S": "t1"}}]
 
 
+def test_a_presence_heartbeat_does_not_invoke_the_ticket_stream_under_the_templates_filter(aws: LocalAws) -> None:
+    """The template's FilterCriteria of TicketStream, honoured locally: heartbeats wake nothing."""
+    table_name, stream_arn = _table_with_stream(aws)
+    patterns = template_filters(load_template(TEMPLATE_PATH))["TicketStream"]
+    batches: list[list[str]] = []
+
+    def project_tickets(event: Any) -> None:
+        batches.append([record.new_image["PK"]["S"] for record in event])
+
+    _connect_stream_handler(aws, stream_arn, project_tickets, filters={"ProjectTickets": patterns})
+    dynamodb = aws.client("dynamodb")
+    dynamodb.put_item(TableName=table_name, Item={"PK": {"S": "TICKET#1 ada"}, "kind": {"S": "presence"}})
+    dynamodb.put_item(TableName=table_name, Item={"PK": {"S": "TICKET#1 ada"}, "kind": {"S": "presence"}, "n": {"N": "2"}})
+    lambda_dispatch.drain()
+    assert batches == []  # not invoked at all
+
+    dynamodb.put_item(TableName=table_name, Item={"PK": {"S": "TICKET#1"}, "kind": {"S": "ticket"}})
+    dynamodb.put_item(TableName=table_name, Item={"PK": {"S": "written-by-a-workflow"}})  # no kind: still delivered
+    lambda_dispatch.drain()
+    assert batches == [["TICKET#1"], ["written-by-a-workflow"]]
+
+
 def _table_with_stream(aws: LocalAws) -> tuple[str, str]:
     table = {
         "Type": "AWS::DynamoDB::Table",
@@ -224,10 +248,12 @@ def _table_with_stream(aws: LocalAws) -> tuple[str, str]:
     return provisioned.physical["Table"], provisioned.attributes["Table"]["StreamArn"]
 
 
-def _connect_stream_handler(aws: LocalAws, stream_arn: str, handler: Callable[[Any], None]) -> None:
+def _connect_stream_handler(
+    aws: LocalAws, stream_arn: str, handler: Callable[[Any], None], filters: dict[str, Any] | None = None
+) -> None:
     app = Chalice(app_name="helpdesk")
     app.on_dynamodb_record(stream_arn=stream_arn, name="project_tickets")(handler)
     function_name = lambda_dispatch.chalice_functions(app, "helpdesk", "local")["ProjectTickets"][0]
     provision({"Resources": {}}, aws, lambda_functions={"ProjectTickets": function_name})
     lambda_dispatch.register_chalice_app(app, "helpdesk", "local")
-    connect_event_sources(app, "helpdesk", "local", aws)
+    connect_event_sources(app, "helpdesk", "local", aws, filters)

@@ -77,7 +77,7 @@ def test_api_writes_a_json_access_log_with_request_caller_status_route_and_laten
 def test_state_machines_log_errors_without_execution_data_and_are_traced(resources: dict[str, Any]) -> None:
     machines = _of_type(resources, "AWS::StepFunctions::StateMachine")
 
-    assert machines == {"EscalationStateMachine", "SlaTimerStateMachine"}
+    assert machines == {"EscalationStateMachine", "SlaTimerStateMachine", "TimeRuleStateMachine"}
     for machine in machines:
         properties = resources[machine]["Properties"]
         logging = properties["LoggingConfiguration"]
