@@ -51,6 +51,7 @@ class InFlight:
         self._lock = threading.Lock()
         self._open: dict[str, str] = {}
         self._appended = 0
+        self._fd: int | None = None  # kept open: a line per write costs one os.write
 
     def started(self, function_name: str, event: Any) -> str | None:
         """Note a batch handed to `function_name`; answers its id (None: not tracked)."""
@@ -97,9 +98,10 @@ class InFlight:
             self._rewrite(lines.values())
 
     def _append(self, line: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as file:
-            file.write(line + "\n")
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.write(self._fd, (line + "\n").encode("utf-8"))
         self._appended += 1
 
     def _rewrite(self, lines: Iterable[str]) -> None:
@@ -109,6 +111,9 @@ class InFlight:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write("".join(f"{line}\n" for line in lines))
         os.replace(temporary, self.path)
+        if self._fd is not None:
+            os.close(self._fd)  # it names the replaced file
+            self._fd = None
         self._appended = 0
 
 
