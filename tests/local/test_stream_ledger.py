@@ -79,3 +79,20 @@ def test_a_start_runs_unfinished_batches_again_in_order_and_they_stay_noted_unti
     assert seen == [_batch("A"), _batch("C")]  # without the ledger's marker
     assert stream_ledger.InFlight(tmp_path).unfinished() == []
     assert not any(stream_ledger.RESUMED_BATCH_KEY in json.dumps(event) for event in seen)
+
+
+def test_the_ledger_is_compacted_to_its_open_batches_and_keeps_noting_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stream_ledger, "_COMPACT_AFTER", 4)
+    ledger = stream_ledger.InFlight(tmp_path)
+    ledger.started("follow", _batch("open"))
+    for name in ("A", "B"):
+        batch_id = ledger.started("follow", _batch(name))
+        assert batch_id is not None
+        ledger.finished(batch_id)  # the fourth line compacts
+    ledger.started("follow", _batch("later"))
+
+    lines = ledger.path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2
+    assert [event for _, _, event in stream_ledger.InFlight(tmp_path).unfinished()] == [_batch("open"), _batch("later")]
