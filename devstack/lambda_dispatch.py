@@ -17,7 +17,9 @@ moto delivers DynamoDB stream batches synchronously, inside the write that produ
 they run on one background worker per function instead, in order, as Lambda polls a shard:
 the write returns first, and a handler that reads the table cannot deadlock against
 devstack.dynamodb_isolation's lock, which the writing thread still holds. `drain()` waits for
-background work (tests, shutdown).
+background work (tests, shutdown). With `track_stream_batches(ledger)` (the local stack) every
+batch is noted in a devstack.stream_ledger before the write returns and marked done when its
+handler returned, so a start runs again what a `kill -9` interrupted.
 
 Chalice naming (as `chalice deploy` names functions; `chalice package` uses the logical ids):
   handler `name` of `@app.lambda_function` / `@app.on_*`  → function `<app_name>-<stage>-<name>`,
@@ -53,6 +55,7 @@ from moto.awslambda.models import LambdaBackend, LambdaFunction
 
 from chalicelib.config import FunctionEnvironment, function_environment
 from devstack import aws_calls, stream_filters
+from devstack.stream_ledger import RESUMED_BATCH_KEY, InFlight
 
 Handler = Callable[[Any, Any], Any]
 
@@ -66,6 +69,7 @@ _original_send_sqs_batch: Callable[..., bool] | None = None
 _install_lock = threading.Lock()
 _stream_workers: dict[str, ThreadPoolExecutor] = {}
 _event_threads: list[threading.Thread] = []
+_in_flight: InFlight | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,12 @@ def register_chalice_app(app: Chalice, app_name: str, stage: str) -> dict[str, s
     return registered
 
 
+def track_stream_batches(ledger: InFlight | None) -> None:
+    """Note every stream batch in `ledger` from now on (None: stop noting)."""
+    global _in_flight
+    _in_flight = ledger
+
+
 def install() -> None:
     """Patch moto's LambdaFunction.invoke once; idempotent."""
     global _original_invoke, _original_send_sqs_batch
@@ -188,8 +198,9 @@ def install() -> None:
 
 def uninstall() -> None:
     """Restore moto's own invoke and forget all handlers."""
-    global _original_invoke, _original_send_sqs_batch
+    global _original_invoke, _original_send_sqs_batch, _in_flight
     with _install_lock:
+        _in_flight = None
         if _original_invoke is not None:
             LambdaFunction.invoke = _original_invoke  # type: ignore[method-assign]
             _original_invoke = None
@@ -245,12 +256,15 @@ def _dispatching_invoke(self: LambdaFunction, body: str | bytes, request_headers
         started_at=time.monotonic(),
     )
     invocation_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
+    resumed = event.pop(RESUMED_BATCH_KEY, None) if isinstance(event, dict) else None
     if _is_stream_batch(event):
         records = stream_filters.passing(_stream_filters.get(self.function_name), event["Records"])
         if not records:
             return b"null"  # as Lambda: a batch whose records no filter matches invokes nothing
         event = {**event, "Records": records}
-        _stream_worker(self.function_name).submit(_run, handler, event, context, {})
+        ledger = _in_flight
+        batch_id = resumed or (ledger.started(self.function_name, event) if ledger is not None else None)
+        _stream_worker(self.function_name).submit(_run_stream_batch, handler, event, context, ledger, batch_id)
         # Non-empty, so moto counts the batch as delivered and does not send it again.
         return b"null"
     if invocation_type == "Event":
@@ -325,6 +339,13 @@ def _reported_failures(payload: Any) -> set[str]:
     if not isinstance(failures, list):
         return set()
     return {str(f.get("itemIdentifier")) for f in failures if isinstance(f, dict)}
+
+
+def _run_stream_batch(handler: Handler, event: Any, context: LambdaContext, ledger: InFlight | None, batch_id: str | None) -> str:
+    payload = _run(handler, event, context, {})
+    if ledger is not None and batch_id is not None:
+        ledger.finished(batch_id)
+    return payload
 
 
 def _run(handler: Handler, event: Any, context: LambdaContext, response_headers: Any) -> str:

@@ -30,6 +30,7 @@ from devstack import (
     outbox,
     s3_upload_policy,
     smtp_receiver,
+    stream_ledger,
 )
 from devstack.aws import LocalAws
 from devstack.demo import DEMO_USERS_FILE, DemoSeedError, DemoUser, load_demo_users, seed_demo_data
@@ -90,10 +91,12 @@ class LocalStack:
     restarted_timers: int = 0
     resumed_escalations: list[str] = field(default_factory=list)
     republished_events: int = 0
+    resumed_stream_batches: int = 0
     publisher_name: str = ""
 
     def __post_init__(self) -> None:
         self.published = outbox.PublishedList(self.options.state_dir)
+        self.in_flight: stream_ledger.InFlight | None = None
         self.throttle: Throttle | None = None
 
     def _throttle(self) -> Throttle | None:
@@ -137,14 +140,17 @@ class LocalStack:
         # Restore before connecting event sources: restored items must not replay through streams.
         self._restore(saved_state)
         filters = template_filters(load_template(self.options.template_path))
+        # Stream batches are noted until their handler returns (the publisher's: devstack.outbox).
+        self.in_flight = stream_ledger.InFlight(self.options.state_dir, untracked=[self.publisher_name])
+        lambda_dispatch.track_stream_batches(self.in_flight)
         self.event_sources = connect_event_sources(app, config.app_name, STAGE, self.aws, filters)
         if saved_state is not None:
             # Imported here: it imports the app's handlers, which read the stream ARN the
             # provisioning above put into the environment.
             from devstack.timers import restart_sla_timers, resume_escalations
 
-            self.restarted_timers = restart_sla_timers(self.aws.client("dynamodb"), self.provisioned.physical["HelpdeskTable"])
-            self.resumed_escalations = resume_escalations()
+            # Before anything below writes: the outbox Query must not see (and publish a second
+            # time) the events those writes stream to the publisher themselves.
             self.republished_events = outbox.publish_unpublished(
                 self.aws.client("dynamodb"),
                 self.aws.client("lambda"),
@@ -152,8 +158,12 @@ class LocalStack:
                 self.publisher_name,
                 self.published,
             )
+            self.resumed_stream_batches = stream_ledger.resume(self.in_flight, self.aws.client("lambda"))
+            self.restarted_timers = restart_sla_timers(self.aws.client("dynamodb"), self.provisioned.physical["HelpdeskTable"])
+            self.resumed_escalations = resume_escalations()
         else:
             self.published.replace(())
+            self.in_flight.reopen([])
         self.snapshot_writer = SnapshotWriter(
             self.aws,
             self.provisioned,
@@ -199,6 +209,7 @@ class LocalStack:
                 (state_dir / name).unlink(missing_ok=True)
             shutil.rmtree(state_dir / JOURNAL_DIR, ignore_errors=True)
             shutil.rmtree(state_dir / outbox.OUTBOX_DIR, ignore_errors=True)
+            shutil.rmtree(state_dir / stream_ledger.LEDGER_DIR, ignore_errors=True)
         state = state_to_restore(state_dir)
         self.first_start = state is None
         return state
@@ -391,7 +402,8 @@ def _banner(stack: LocalStack, details: Path) -> str:
     else:
         resumed = f", {len(stack.resumed_escalations)} escalation(s) resumed" if stack.resumed_escalations else ""
         republished = f", {stack.republished_events} unpublished event(s) sent" if stack.republished_events else ""
-        data = f"restored{resumed}{republished} (--fresh starts over)"
+        rerun = f", {stack.resumed_stream_batches} interrupted stream batch(es) run again" if stack.resumed_stream_batches else ""
+        data = f"restored{resumed}{republished}{rerun} (--fresh starts over)"
     throttle = stack.throttle
     limits = f"{throttle.bucket.rate:g} req/s, burst {throttle.bucket.burst} (429 + Retry-After)" if throttle else "off"
     users = ", ".join(user.label for user in stack.demo_users) or "none"
