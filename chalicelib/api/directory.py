@@ -1,4 +1,4 @@
-"""Admin collections: /v1/users, /v1/organizations, /v1/teams, /v1/statuses."""
+"""Admin collections: /v1/users, /v1/organizations, /v1/teams, /v1/statuses, /v1/pipelines."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from chalicelib.api import models, sla
 from chalicelib.api.routing import Api, Reply, RequestContext
 from chalicelib.api.views import directory_view
 from chalicelib.domain.errors import Conflict
+from chalicelib.domain.pipelines import DEFAULT_PIPELINE
 from chalicelib.domain.statuses import BUILTIN_STATUSES
 
 api = Api("directory")
@@ -26,6 +27,8 @@ def _collection(
         data = directory_view(entry)
         if kind == "status":
             return {"id": data["id"], "name": data["name"], "category": data["category"], "builtin": False}
+        if kind == "pipeline":
+            return {"id": data["id"], "name": data["name"], "statuses": data["statuses"], "builtin": False}
         return data
 
     def create_entry(ctx: RequestContext) -> Reply:
@@ -38,6 +41,8 @@ def _collection(
         items = [view(e) for e in entries]
         if kind == "status" and ctx.query.cursor is None:
             items = [{"id": s.name, "name": s.name, "category": s.category, "builtin": True} for s in BUILTIN_STATUSES] + items
+        if kind == "pipeline" and ctx.query.cursor is None:
+            items = [composition.directory_service().pipelines.default_view(), *items]
         return Reply({"items": items, "next_cursor": ctx.page_cursor(last, kind)})
 
     def get_entry(ctx: RequestContext, entry_id: str) -> Reply:
@@ -88,6 +93,8 @@ def _collection(
 
 
 def _builtin(kind: str, entry_id: str) -> dict[str, Any] | None:
+    if kind == "pipeline" and entry_id == DEFAULT_PIPELINE:
+        return composition.directory_service().pipelines.default_view()
     if kind != "status":
         return None
     for status in BUILTIN_STATUSES:
@@ -98,7 +105,7 @@ def _builtin(kind: str, entry_id: str) -> dict[str, Any] | None:
 
 def _refuse_builtin(kind: str, entry_id: str) -> None:
     if _builtin(kind, entry_id) is not None:
-        raise Conflict("built-in statuses cannot be changed or deleted")
+        raise Conflict(f"built-in {kind}s cannot be changed or deleted")
 
 
 _collection("/v1/users", "user", models.UserCreate, models.UserPatch, models.UserOut, ("admin", "agent"))
@@ -112,6 +119,9 @@ _collection(
 )
 _collection("/v1/teams", "team", models.TeamCreate, models.TeamPatch, models.TeamOut, ("admin", "agent"))
 _collection("/v1/statuses", "status", models.StatusCreate, models.StatusPatch, models.StatusOut, ("admin", "agent", "customer"))
+_collection(
+    "/v1/pipelines", "pipeline", models.PipelineCreate, models.PipelinePatch, models.PipelineOut, ("admin", "agent", "customer")
+)
 _collection(
     "/v1/business-hours",
     "business_hours",

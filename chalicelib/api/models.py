@@ -58,6 +58,7 @@ Priority = Literal["low", "normal", "high", "urgent"]
 TicketType = Literal["incident", "problem", "request", "change"]
 Channel = Literal["email", "chat", "phone", "conference", "web", "api"]
 StatusName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+PipelineId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,39}$")]
 Role = Literal["admin", "agent", "customer"]
 Access = Literal["all", "team", "assigned"]
 Availability = Literal["available", "away", "offline"]
@@ -103,6 +104,7 @@ class TicketCreate(Strict):
     type: TicketType | None = None
     channel: Channel | None = None
     status: StatusName | None = None
+    pipeline_id: PipelineId | None = None
     requester_id: Id | None = None
     organization_id: Id | None = None
     assignee_id: Id | None = None
@@ -118,7 +120,8 @@ class TicketPatch(Patch):
 
     subject: Subject | None = None
     description: Description | None = None
-    status: StatusName | None = None
+    status: StatusName | None = Field(None, description="with `pipeline_id`: the status in the target pipeline")
+    pipeline_id: PipelineId | None = Field(None, description="move to this pipeline; the status maps by category")
     priority: Priority | None = None
     type: TicketType | None = None
     channel: Channel | None = None
@@ -145,6 +148,7 @@ class TicketListQuery(Strict):
     requester_id: Id | None = None
     organization_id: Id | None = None
     tag: Tag | None = None
+    pipeline_id: PipelineId | None = None
 
 
 _PAGE_FIELDS = ("limit", "cursor", "sort")
@@ -256,6 +260,7 @@ class TicketOut(Model):
     description: str | None = Field(None, description="absent in lists; GET the ticket for it")
     status: str
     status_category: Literal["open", "pending", "resolved", "closed"]
+    pipeline_id: str = "default"
     priority: Priority
     type: TicketType
     channel: Channel
@@ -422,6 +427,24 @@ class StatusCreate(Strict):
 
 class StatusPatch(Patch):
     category: Literal["open", "pending", "resolved", "closed"]
+
+
+class PipelineCreate(Strict):
+    id: PipelineId
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100), SHOWN_AS_TEXT]
+    statuses: Annotated[list[StatusName], Field(min_length=1, max_length=40)]
+
+
+class PipelinePatch(Patch):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100), SHOWN_AS_TEXT] | None = None
+    statuses: Annotated[list[StatusName], Field(min_length=1, max_length=40)] | None = None
+
+
+class PipelineOut(Model):
+    id: str
+    name: str
+    statuses: list[str]
+    builtin: bool = False
 
 
 class StatusOut(Model):

@@ -34,6 +34,7 @@ ROUTE_EVENTS: dict[str, tuple[str, ...]] = {
     **_resource("/v1/organizations"),
     **_resource("/v1/teams"),
     **_resource("/v1/statuses"),
+    **_resource("/v1/pipelines"),
     **_resource("/v1/business-hours"),
     **_resource("/v1/sla-policies"),
     f"POST {_TICKET}/comments": (e.COMMENT_CREATED,),

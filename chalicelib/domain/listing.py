@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.pipelines import DEFAULT_PIPELINE
 from chalicelib.domain.tickets import Ticket
 from chalicelib.domain.visibility import Caller
 
@@ -28,6 +29,7 @@ FILTER_KEYS = (
     "requester_id",
     "organization_id",
     "tag",
+    "pipeline_id",
 )
 # Filters on agent-only properties (API.md: customers never get agent-only data): for other
 # roles they would be an oracle for the hidden values (which of my tickets is tagged `vip`?).
@@ -43,6 +45,9 @@ _PARTITION_FILTERS = (
     ("organization_id", "ORG"),
     ("tag", "TAG"),
     ("status", "STATUS"),
+    # Only custom pipelines have a partition: `pipeline_id=default` is a residual filter on the
+    # entries' missing attribute (tickets from before pipelines have no partition to be in).
+    ("pipeline_id", "PIPELINE"),
 )
 
 
@@ -69,6 +74,8 @@ def index_partitions(ticket: Ticket) -> set[str]:
     parts.update(f"TAG#{tag}" for tag in ticket.tags)
     if ticket.organization_id:
         parts.add(f"ORG#{ticket.organization_id}")
+    if ticket.pipeline_id != DEFAULT_PIPELINE:
+        parts.add(f"PIPELINE#{ticket.pipeline_id}")
     return parts
 
 
@@ -114,13 +121,15 @@ def plan_list(caller: Caller, filters: Mapping[str, str], sort: str = "-last_act
     scope = scope_partitions(caller)
     if "tag" in filters:  # tags are stored lowercased
         filters = {**filters, "tag": filters["tag"].strip().lower()}
+    if filters.get("pipeline_id") == DEFAULT_PIPELINE:  # stored as no attribute (domain.pipelines)
+        filters = {**filters, "pipeline_id": NONE}
     category = filters.get("status_category")
     if category is not None and "status" not in filters:
         planned = _plan_by_category(scope, filters, category, descending, by)
         if planned is not None:
             return planned
     for key, prefix in _PARTITION_FILTERS:
-        if key not in filters:
+        if key not in filters or (key == "pipeline_id" and filters[key] == NONE):
             continue
         partition = f"{prefix}#{filters[key] or NONE}"
         residual = {k: v for k, v in filters.items() if k != key}

@@ -43,10 +43,15 @@ BUILTIN_STATUSES: tuple[Status, ...] = tuple(Status(c, c) for c in CATEGORIES)
 class StatusCatalog:
     """The statuses a ticket may take: built-ins plus the admin's custom ones."""
 
-    def __init__(self, custom: Iterable[Status] = ()) -> None:
+    def __init__(self, custom: Iterable[Status] = (), pipelines: Mapping[str, Iterable[str]] | None = None) -> None:
         self._by_name = {s.name: s for s in BUILTIN_STATUSES}
         for status in custom:
             self._by_name.setdefault(status.name, status)
+        # The admins' pipelines (domain.pipelines): id -> its status names. The default is implied.
+        self.pipelines: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in (pipelines or {}).items()}
+
+    def names(self) -> list[str]:
+        return list(self._by_name)
 
     def get(self, name: str) -> Status | None:
         return self._by_name.get(name)

@@ -13,6 +13,7 @@ from typing import Any
 
 from chalicelib.domain.errors import Conflict, FieldError, ValidationFailed
 from chalicelib.domain.markup import sanitize
+from chalicelib.domain.pipelines import DEFAULT_PIPELINE, map_status, pipeline_of, require_in, start_status
 from chalicelib.domain.statuses import StatusCatalog, check_move
 
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -43,6 +44,7 @@ CUSTOM_NUMBER_MAX = 10**38 - 1
 EDITABLE = (
     "subject",
     "description",
+    "pipeline_id",
     "status",
     "priority",
     "type",
@@ -60,7 +62,8 @@ EDITABLE = (
 # channel_details is what the channel recorded (the email thread, the chat transcript with
 # support's side of it): customers writing it could forge "from support" entries.
 AGENT_ONLY_ON_CREATE = (
-    "requester_id", "organization_id", "assignee_id", "team_id", "status", "priority", "tags", "channel_details"
+    "requester_id", "organization_id", "assignee_id", "team_id", "status", "priority", "tags", "channel_details",
+    "pipeline_id",
 )  # fmt: skip
 
 
@@ -83,6 +86,8 @@ class Ticket:
     last_activity_at: datetime
     status: str = "open"
     status_category: str = "open"
+    # The pipeline whose statuses the ticket takes (domain.pipelines); stored only when not the default.
+    pipeline_id: str = DEFAULT_PIPELINE
     priority: str = "normal"
     type: str = "request"
     channel: str = "api"
@@ -226,7 +231,9 @@ def create_ticket(
 ) -> tuple[Ticket, list[Change]]:
     """A new ticket and the history of its initial properties (old value None)."""
     fields = _normalized(values)
-    status = catalog.require(fields.get("status") or "open")
+    pipeline = pipeline_of(catalog, fields.get("pipeline_id") or DEFAULT_PIPELINE)
+    status = catalog.require(fields["status"]) if fields.get("status") else start_status(pipeline, catalog)
+    require_in(pipeline, status)
     ticket = Ticket(
         id=ticket_id,
         number=number,
@@ -239,6 +246,7 @@ def create_ticket(
         last_activity_at=now,
         status=status.name,
         status_category=status.category,
+        pipeline_id=pipeline.id,
         priority=fields.get("priority") or "normal",
         type=fields.get("type") or "request",
         channel=fields.get("channel") or "api",
@@ -252,7 +260,11 @@ def create_ticket(
     )
     _check_custom_fields(ticket.custom_fields)
     ticket.followers = _with_auto_follow([], ticket.assignee_id)
-    history = [Change(name, None, getattr(ticket, name)) for name in EDITABLE if getattr(ticket, name) not in (None, [], {})]
+    history = [
+        Change(name, None, getattr(ticket, name))
+        for name in EDITABLE
+        if getattr(ticket, name) not in (None, [], {}) and not (name == "pipeline_id" and pipeline.builtin)
+    ]
     if ticket.followers:  # the assignee's auto-follow is a change like any follow (history entry)
         history.append(Change("followers", [], list(ticket.followers)))
     return ticket, history
@@ -270,6 +282,10 @@ def apply_patch(
     fields = _normalized(values)
     if "requester_id" in fields and not fields["requester_id"]:
         raise ValidationFailed([FieldError("requester_id", "a ticket always has a requester")])
+    if fields.get("pipeline_id") and fields["pipeline_id"] != ticket.pipeline_id:
+        # A move between pipelines maps the status (the request's, or by category); one write.
+        target_pipeline = pipeline_of(catalog, fields["pipeline_id"])
+        fields["status"] = map_status(catalog.require(ticket.status), target_pipeline, catalog, fields.get("status")).name
 
     updated = dataclasses.replace(
         ticket,
@@ -294,6 +310,7 @@ def apply_patch(
             continue
         if name == "status":
             target = catalog.require(new)
+            require_in(pipeline_of(catalog, fields.get("pipeline_id") or ticket.pipeline_id, "status"), target)
             check_move(catalog.require(ticket.status), target)
             updated.status_category = target.category
             if target.category == "closed":

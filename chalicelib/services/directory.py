@@ -21,6 +21,7 @@ from chalicelib.domain.mail.addresses import split_address
 from chalicelib.domain.routing import check_availability
 from chalicelib.domain.statuses import CATEGORIES, validate_custom_status
 from chalicelib.domain.visibility import Caller
+from chalicelib.services.pipelines import PipelineService
 from chalicelib.services.sla import SlaService
 from chalicelib.services.statuses import StatusCatalogCache
 from chalicelib.storage.directory import DirectoryRepository, Entry
@@ -32,6 +33,7 @@ READERS = {
     "organization": ("admin", "agent"),
     "team": ("admin", "agent"),
     "status": ("admin", "agent", "customer"),
+    "pipeline": ("admin", "agent", "customer"),
     "business_hours": ("admin", "agent"),
     "sla_policy": ("admin", "agent"),
 }
@@ -49,6 +51,7 @@ class DirectoryService:
         self._sla = sla
         self._tickets = tickets
         self._statuses = statuses
+        self.pipelines = PipelineService(directory, tickets, statuses)
 
     # -- generic CRUD ----------------------------------------------------------------
     def get(self, caller: Caller, kind: str, entry_id: str) -> Entry:
@@ -72,6 +75,8 @@ class DirectoryService:
             )
             self._statuses.invalidate()
             return entry
+        if kind == "pipeline":
+            return self.pipelines.create(caller, values, now)
         entry_id = values.pop("id", None) or uuid.uuid4().hex
         name = values.pop("name")
         if kind == "user":
@@ -92,6 +97,8 @@ class DirectoryService:
         if expected_version is not None and entry.version != expected_version:
             raise VersionConflict(f"{kind} is at version {entry.version}")
         values = dict(values)
+        if kind == "pipeline":
+            return self.pipelines.update(caller, entry, values, now)
         if kind == "status":
             category = values.get("category", entry.data["category"])
             if category not in CATEGORIES:
@@ -126,6 +133,10 @@ class DirectoryService:
         self.get(caller, kind, entry_id)
         if kind == "status" and self._tickets.has_any(f"STATUS#{entry_id}"):
             raise Conflict("tickets use this status; move them to another status first")
+        if kind == "status":
+            self.pipelines.check_status_unlisted(entry_id)
+        if kind == "pipeline":
+            self.pipelines.check_deletable(entry_id)
         if kind == "business_hours" and self._sla is not None:
             self._sla.check_business_hours_unused(entry_id, [p.data for p in self._directory.list_all("sla_policy")])
         if kind == "user":
@@ -136,7 +147,7 @@ class DirectoryService:
             self._directory.delete(kind, entry_id, actor_id=caller.user_id, now=now)
         if kind == "sla_policy" and self._sla is not None:
             self._sla.invalidate()
-        if kind == "status":
+        if kind in ("status", "pipeline"):
             self._statuses.invalidate()
 
     # -- the caller's own record (GET/PATCH /v1/me) ------------------------------------

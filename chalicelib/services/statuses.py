@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from chalicelib.domain.pipelines import DEFAULT_PIPELINE
 from chalicelib.domain.statuses import Status, StatusCatalog
 from chalicelib.storage.directory import DirectoryRepository
 
@@ -21,13 +22,19 @@ class StatusCatalogCache:
         self._catalog: StatusCatalog | None = None
         self._loaded_at = 0.0
 
-    def catalog(self, *, must_know: str | None = None) -> StatusCatalog:
-        """The catalog; reloaded when stale or when it lacks a status the caller asks for."""
+    def catalog(self, *, must_know: str | None = None, pipeline: str | None = None) -> StatusCatalog:
+        """The catalog with the pipelines; reloaded when stale or when it lacks a status or a
+        pipeline the caller asks for (one Query each for statuses and pipelines)."""
         fresh = self._catalog is not None and self._clock() - self._loaded_at < CACHE_SECONDS
-        if fresh and (must_know is None or must_know in self._catalog):  # type: ignore[operator]
+        if (
+            fresh
+            and (must_know is None or must_know in self._catalog)  # type: ignore[operator]
+            and (pipeline in (None, DEFAULT_PIPELINE) or pipeline in self._catalog.pipelines)  # type: ignore[union-attr]
+        ):
             return self._catalog  # type: ignore[return-value]
         custom = [Status(e.id, e.data["category"]) for e in self._directory.list_all("status")]
-        self._catalog = StatusCatalog(custom)
+        pipelines = {e.id: e.data.get("statuses") or [] for e in self._directory.list_all("pipeline")}
+        self._catalog = StatusCatalog(custom, pipelines)
         self._loaded_at = self._clock()
         return self._catalog
 

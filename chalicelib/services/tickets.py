@@ -22,6 +22,7 @@ from chalicelib.domain.errors import (
     VersionConflict,
 )
 from chalicelib.domain.listing import ListPlan, plan_list
+from chalicelib.domain.pipelines import DEFAULT_PIPELINE, UnknownPipeline
 from chalicelib.domain.record_actions import validate_channel_details
 from chalicelib.domain.tickets import AGENT_ONLY_ON_CREATE, MAX_CC, Change, Ticket, apply_patch, create_ticket
 from chalicelib.domain.visibility import Caller, can_see, can_see_even_if_deleted
@@ -181,7 +182,7 @@ class TicketService:
             requester_name = requester.name
         if values.get("channel_details") is not None:
             values["channel_details"] = validate_channel_details(values.get("channel") or "api", values["channel_details"])
-        catalog = self._statuses.catalog(must_know=values.get("status"))
+        catalog = self._statuses.catalog(must_know=values.get("status"), pipeline=values.get("pipeline_id"))
         ticket, changes = create_ticket(
             ticket_id=ticket_id or self._new_id(),
             number=0,
@@ -224,7 +225,9 @@ class TicketService:
                 checked = validate_channel_details(patch.get("channel") or current.channel, details)
                 if "channel_details" in patch:
                     patch["channel_details"] = checked
-            catalog = self._statuses.catalog(must_know=patch.get("status"))
+            catalog = self._statuses.catalog(
+                must_know=patch.get("status"), pipeline=patch.get("pipeline_id", current.pipeline_id)
+            )
             updated, changes = apply_patch(current, patch, catalog=catalog, now=now)
             if not changes:
                 return None
@@ -253,7 +256,13 @@ class TicketService:
             current = self.get(caller, ticket_id)
             if expected_version is not None and current.version != expected_version:
                 raise VersionConflict(f"ticket is at version {current.version}")
-            write = change(current)
+            try:
+                write = change(current)
+            except UnknownPipeline:
+                # A cached catalog older than the ticket's pipeline (another container made it):
+                # read the catalog again, once; a pipeline that really is unknown stays a 422.
+                self._statuses.invalidate()
+                write = change(current)
             if write is None:
                 return current
             write = self.settle_sla(current, write, now)
@@ -375,6 +384,8 @@ class TicketService:
             add(ExistenceCheck("organization_id", keys.directory_pk("organization"), ticket.organization_id))
         if "status" in changed and ticket.status != ticket.status_category:
             add(ExistenceCheck("status", keys.directory_pk("status"), ticket.status))
+        if "pipeline_id" in changed and ticket.pipeline_id != DEFAULT_PIPELINE:
+            add(ExistenceCheck("pipeline_id", keys.directory_pk("pipeline"), ticket.pipeline_id))
         return list(checks.values())
 
 

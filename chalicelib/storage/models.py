@@ -80,6 +80,7 @@ class TicketItem(Record, discriminator="ticket"):
     description = UnicodeAttribute(default="")
     status = UnicodeAttribute()
     status_category = UnicodeAttribute()
+    pipeline_id = UnicodeAttribute(null=True)  # absent: the default pipeline (domain.pipelines)
     priority = UnicodeAttribute()
     type = UnicodeAttribute()
     channel = UnicodeAttribute()

@@ -21,6 +21,7 @@ from chalicelib.domain.errors import (
     VersionConflict,
 )
 from chalicelib.domain.listing import LIST_FILTERS, NONE, ListPlan, PartitionPage, index_partitions, merge_pages
+from chalicelib.domain.pipelines import DEFAULT_PIPELINE
 from chalicelib.domain.tickets import Change, Ticket
 from chalicelib.domain.visibility import Audience, Caller
 from chalicelib.storage import keys
@@ -84,6 +85,7 @@ def _to_ticket(item: TicketItem) -> Ticket:
     values["number"] = int(values["number"])
     values["sla"] = item.sla.as_dict() if item.sla is not None else None
     values["version"] = int(values["version"])
+    values["pipeline_id"] = values["pipeline_id"] or DEFAULT_PIPELINE
     return Ticket(**values)
 
 
@@ -99,6 +101,8 @@ def ticket_from_image(image: dict[str, Any]) -> Ticket:
 def _fill(item: TicketItem, ticket: Ticket) -> TicketItem:
     for name in _TICKET_FIELDS:
         setattr(item, name, getattr(ticket, name))
+    if ticket.pipeline_id == DEFAULT_PIPELINE:  # tickets from before pipelines have none: same item
+        item.pipeline_id = None
     return item
 
 

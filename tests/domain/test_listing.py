@@ -36,6 +36,7 @@ ORGS = ("acme", "globex")
 TEAMS = ("billing", "sales", "support")
 STATUSES = ("open", "pending", "resolved", "closed", "waiting_on_vendor")
 TAGS = ("vip", "bug", "billing", "urgent")
+PIPELINES = ("default", "invoices")
 
 # Filter values: the pools tickets draw from, plus values no ticket has.
 FILTER_VALUES: dict[str, tuple[str, ...]] = {
@@ -48,6 +49,7 @@ FILTER_VALUES: dict[str, tuple[str, ...]] = {
     "requester_id": (*CUSTOMERS, "erin", "agnes"),
     "organization_id": (*ORGS, "initech"),
     "tag": (*TAGS, "nope"),
+    "pipeline_id": (*PIPELINES, "ghost"),
 }
 
 
@@ -67,7 +69,7 @@ def make_ticket(**overrides: Any) -> Ticket:
 
 
 def _ticket_from(i: int, fields: tuple[Any, ...]) -> Ticket:
-    requester, cc, org, team, assignee, status, priority, kind, tags, deleted, minutes = fields
+    requester, cc, org, team, assignee, status, priority, kind, tags, deleted, minutes, pipeline = fields
     return make_ticket(
         id=f"T{i:03d}",
         number=i + 1,
@@ -83,6 +85,7 @@ def _ticket_from(i: int, fields: tuple[Any, ...]) -> Ticket:
         tags=list(tags),
         deleted_at=T0 if deleted else None,
         last_activity_at=T0 + timedelta(minutes=minutes),
+        pipeline_id=pipeline,
     )
 
 
@@ -99,6 +102,7 @@ tickets = st.lists(
         st.frozensets(st.sampled_from(TAGS), max_size=3),
         st.integers(0, 9).map(lambda n: n == 0),
         st.integers(0, 50),
+        st.sampled_from(PIPELINES),
     ),
     max_size=16,
 ).map(lambda rows: [_ticket_from(i, row) for i, row in enumerate(rows)])
@@ -129,13 +133,15 @@ filters_strategy = filter_sets()
 
 ITEM_FIELDS = (
     "id", "requester_id", "cc", "organization_id", "team_id", "assignee_id", "status", "status_category", "priority", "type",
-    "tags", "followers",
+    "tags", "followers", "pipeline_id",
 )  # fmt: skip
 
 
 def as_item(ticket: Ticket) -> dict[str, Any]:
     """The ticket as a storage row (entry item): None attributes are absent."""
     values = {name: getattr(ticket, name) for name in ITEM_FIELDS}
+    if values["pipeline_id"] == "default":  # storage keeps no attribute for the default pipeline
+        values["pipeline_id"] = None
     return {k: v for k, v in values.items() if v is not None}
 
 
