@@ -508,7 +508,13 @@ def bypassed() -> Iterator[None]:
 def installed() -> bool:
     from moto.dynamodb.models.table import Table
 
-    return bool(getattr(Table.query, _MARK, False))
+    from devstack import moto_fast_paths
+
+    query = Table.query
+    if getattr(query, _MARK, False):
+        return True
+    # devstack.moto_fast_paths installed after this module wraps this Query in its own.
+    return bool(getattr(query, "_helpdesk_fast_path", False) and getattr(moto_fast_paths._original_query, _MARK, False))
 
 
 def counts() -> dict[str, int]:
