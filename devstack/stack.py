@@ -26,6 +26,7 @@ from devstack import (
     lambda_env,
     mail_sent,
     moto_fast_paths,
+    moto_index_query,
     moto_quirks,
     outbox,
     s3_upload_policy,
@@ -118,6 +119,9 @@ class LocalStack:
         saved_state = self._prepare_state_dir()
         # Concurrent API requests must not lose writes or crash moto's transactions.
         dynamodb_isolation.install()
+        # Query from sorted key lists instead of reading the whole table (same answers as moto's;
+        # before the journal: its wrapper must stay outermost, see the module on lock order).
+        moto_index_query.install()
         # Every acknowledged item/object write is fsynced to <state dir>/journal first (outermost
         # wrapper, so it sees only what moto applied and committed).
         journal.install()
