@@ -44,12 +44,14 @@ if TYPE_CHECKING:
     from chalicelib.storage.directory import DirectoryRepository
     from chalicelib.storage.escalations import EscalationRepository, EscalationWorkflow
     from chalicelib.storage.events import EventRepository
+    from chalicelib.storage.idempotency import IdempotentRunner
     from chalicelib.storage.inbound_mail import InboundMailRepository
     from chalicelib.storage.mail import MailRepository, SesSender
     from chalicelib.storage.presence import PresenceRepository
     from chalicelib.storage.routing import RoutingRepository
     from chalicelib.storage.secrets import SecretReader
     from chalicelib.storage.sla import SlaTimers
+    from chalicelib.storage.stream import StreamImages
     from chalicelib.storage.tickets import TicketRepository
 
 
@@ -115,6 +117,59 @@ def directory_repository() -> DirectoryRepository:
 
     _storage_bound()
     return DirectoryRepository()
+
+
+@per_environment
+def sign_in_directory() -> DirectoryRepository:
+    """The Cognito trigger's directory: bound to the table alone, not through settings() (the
+    trigger has no cursor secret or auth settings)."""
+    from chalicelib.storage.directory import DirectoryRepository
+    from chalicelib.storage.models import bind
+
+    env = config.environ()
+    bind(env["HELPDESK_TABLE"], host=config.endpoint_url(env, "dynamodb"))
+    return DirectoryRepository()
+
+
+def stream_images() -> StreamImages:
+    """How the stream handlers read the table's images (imported on first use)."""
+    from chalicelib.storage.stream import StreamImages
+
+    return StreamImages()
+
+
+class OperatorStores:
+    """The repositories the operator commands (`chalicelib/cli.py`) use, bound to a table named
+    on the command line with the operator's own credentials (no function environment)."""
+
+    def __init__(self, table: str, host: str | None) -> None:
+        from chalicelib.storage.models import bind
+
+        bind(table, host=host)
+
+    def directory(self) -> DirectoryRepository:
+        from chalicelib.storage.directory import DirectoryRepository
+
+        return DirectoryRepository()
+
+    def escalations(self) -> EscalationRepository:
+        from chalicelib.storage.escalations import EscalationRepository
+
+        return EscalationRepository()
+
+    def tickets(self) -> TicketRepository:
+        from chalicelib.storage.tickets import TicketRepository
+
+        return TicketRepository()
+
+    def inbound_mail(self) -> InboundMailRepository:
+        from chalicelib.storage.inbound_mail import InboundMailRepository
+
+        return InboundMailRepository()
+
+
+def operator_stores(table: str, host: str | None) -> OperatorStores:
+    return OperatorStores(table, host)
 
 
 @per_environment
@@ -190,11 +245,12 @@ def idempotency_config() -> IdempotencyConfig:
 
 
 @per_environment
-def idempotent_runner() -> Callable[..., dict[str, Any]]:
+def idempotent_runner() -> IdempotentRunner:
     """Runs a POST once per (caller, route, Idempotency-Key); replays its response for 24 h."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
 
     from chalicelib.storage import keys
+    from chalicelib.storage.idempotency import IdempotentRunner
 
     layer = DynamoDBPersistenceLayer(
         table_name=settings().table_name,
@@ -208,7 +264,7 @@ def idempotent_runner() -> Callable[..., dict[str, Any]]:
     def run(request: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return compute()
 
-    return run
+    return IdempotentRunner(run)
 
 
 def reset() -> None:
@@ -218,6 +274,7 @@ def reset() -> None:
         _storage_bound,
         ticket_repository,
         directory_repository,
+        sign_in_directory,
         status_catalog,
         ticket_service,
         directory_service,
@@ -275,10 +332,9 @@ def reset() -> None:
 # -- secrets read at run time (issue 15) -----------------------------------------------------
 @per_environment
 def secretsmanager_client() -> Any:
-    import boto3
-    from botocore.config import Config
+    from chalicelib.storage.clients import aws_client
 
-    return boto3.client("secretsmanager", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    return aws_client("secretsmanager")
 
 
 @per_environment
@@ -308,10 +364,9 @@ def _mail_secret_ring(arn: str) -> tuple[str, ...]:
 # -- escalations (issue 4) ------------------------------------------------------------
 @per_environment
 def stepfunctions_client() -> Any:
-    import boto3
-    from botocore.config import Config
+    from chalicelib.storage.clients import aws_client
 
-    return boto3.client("stepfunctions", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    return aws_client("stepfunctions")
 
 
 @per_environment
@@ -353,11 +408,10 @@ def escalation_service() -> EscalationService:
 # -- record actions (issue 3) ---------------------------------------------------------
 @per_environment
 def s3_client() -> Any:
-    import boto3
-    from botocore.config import Config
+    from chalicelib.storage.clients import aws_client
 
     # SigV4: presigned URLs must work for buckets in every region.
-    return boto3.client("s3", config=Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 3}))
+    return aws_client("s3", signature_version="s3v4")
 
 
 @per_environment
@@ -454,10 +508,9 @@ def event_repository() -> EventRepository:
 
 @per_environment
 def events_client() -> Any:
-    import boto3
-    from botocore.config import Config
+    from chalicelib.storage.clients import aws_client
 
-    return boto3.client("events", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    return aws_client("events")
 
 
 @per_environment
@@ -477,10 +530,9 @@ def webhook_service() -> WebhookService:
 
 @per_environment
 def sqs_client() -> Any:
-    import boto3
-    from botocore.config import Config
+    from chalicelib.storage.clients import aws_client
 
-    return boto3.client("sqs", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    return aws_client("sqs")
 
 
 @per_environment
@@ -553,12 +605,11 @@ def mail_repository() -> MailRepository:
 
 @per_environment
 def ses_client() -> Any:
-    import boto3
-    from botocore.config import Config
+    from chalicelib.storage.clients import aws_client
 
     # One attempt: a throttled send fails the batch item and SQS retries it later; botocore's
     # own retries would hold the claim while SES is already refusing.
-    return boto3.client("ses", config=Config(retries={"mode": "standard", "max_attempts": 1}))
+    return aws_client("ses", max_attempts=1)
 
 
 @per_environment

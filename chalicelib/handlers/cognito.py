@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import composition, config
+from chalicelib import composition
 
 if TYPE_CHECKING:
-    from chalicelib.storage.directory import DirectoryRepository, Entry
+    from chalicelib.services.directory import DirectoryRepository, Entry
 
 
 class UnknownUser(Exception):
@@ -75,16 +75,8 @@ def add_claims(event: dict[str, Any], directory: DirectoryRepository) -> dict[st
     return event
 
 
-@composition.per_environment
-def _directory() -> DirectoryRepository:
-    # Bound here rather than through composition.settings(): the trigger needs the table only,
-    # not the API's cursor secret or auth settings.
-    from chalicelib.storage.directory import DirectoryRepository
-    from chalicelib.storage.models import bind
-
-    env = config.environ()
-    bind(env["HELPDESK_TABLE"], host=config.endpoint_url(env, "dynamodb"))
-    return DirectoryRepository()
+# The table only, not the API's cursor secret or auth settings (built by the composition root).
+_directory = composition.sign_in_directory
 
 
 def pre_token_generation(event: dict[str, Any], context: Any) -> dict[str, Any]:
