@@ -6,10 +6,9 @@ import dataclasses
 from typing import Any
 
 from chalicelib import composition
-from chalicelib.domain.conversation import AGENT_ONLY_PROPERTIES
 from chalicelib.domain.sla import summary as sla_summary
 from chalicelib.domain.tickets import Ticket
-from chalicelib.domain.visibility import Caller
+from chalicelib.domain.visibility import AGENT_ONLY_PROPERTIES, Caller
 
 # Ticket fields only staff receive (API.md: customers never get agent-only data).
 AGENT_ONLY = tuple(sorted(AGENT_ONLY_PROPERTIES))

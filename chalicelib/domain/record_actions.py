@@ -10,10 +10,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.conversation import Activity, actor_teams, iso
+from chalicelib.domain.activities import Activity, actor_teams
 from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, ValidationFailed
 from chalicelib.domain.markup import sanitize
 from chalicelib.domain.tickets import MAX_CC, Change, Ticket
+from chalicelib.domain.timestamps import iso
 from chalicelib.domain.visibility import Caller
 
 # -- links --------------------------------------------------------------------------------

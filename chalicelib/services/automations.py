@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain import automations as auto
-from chalicelib.domain.conversation import property_change_activities
+from chalicelib.domain.activities import property_change_activities
 from chalicelib.domain.errors import (
     Conflict,
     DomainError,

@@ -15,32 +15,28 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import sentiment
-from chalicelib.domain.conversation import (
+from chalicelib.domain.activities import (
     Activity,
     TimelineFilter,
     activity_comment,
-    activity_status_after_reply,
     actor_teams,
     can_edit,
+    check_restorable,
+    edit_activity,
+    property_change_activities,
+    validate_activity,
+    visible_to,
+)
+from chalicelib.domain.bodies import prepare_body
+from chalicelib.domain.comments import (
+    activity_status_after_reply,
     check_cc_by_customer,
     check_close,
     check_comment,
-    check_restorable,
-    check_template,
     closed_notice,
     comment_type,
-    edit_activity,
     feedback_record,
-    iso,
     merged_cc,
-    prepare_body,
-    property_change_activities,
-    render_template,
-    sanitize,
-    template_values,
-    validate_activity,
-    visible_to,
-    with_follower,
 )
 from chalicelib.domain.errors import (
     Conflict,
@@ -60,8 +56,12 @@ from chalicelib.domain.events import (
     COMMENT_CREATED,
     FEEDBACK_RECEIVED,
 )
+from chalicelib.domain.followers import with_follower
+from chalicelib.domain.markup import sanitize
 from chalicelib.domain.sla import activity_signals, comment_signals
+from chalicelib.domain.templates import check_template, render_template, template_values
 from chalicelib.domain.tickets import MAX_CC, Change, Ticket, apply_patch
+from chalicelib.domain.timestamps import iso
 from chalicelib.domain.visibility import Audience, Caller
 from chalicelib.services.statuses import StatusCatalogCache
 from chalicelib.services.tickets import UPDATE_ATTEMPTS, TicketService, TicketWrite, backoff

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.conversation import Activity, visible_to
+from chalicelib.domain.activities import Activity, visible_to
 from chalicelib.domain.errors import (
     Conflict,
     Contention,

@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import events
-from chalicelib.domain.conversation import activity_status_on_open, check_cc_by_customer, property_change_activities
+from chalicelib.domain.activities import property_change_activities
+from chalicelib.domain.comments import activity_status_on_open, check_cc_by_customer
 from chalicelib.domain.errors import (
     Conflict,
     Contention,

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.conversation import Activity
+from chalicelib.domain.activities import Activity
 from chalicelib.domain.errors import Conflict, FieldError, MalformedRequest, Unavailable, ValidationFailed, VersionConflict
 from chalicelib.storage import keys
 from chalicelib.storage.activities import to_item
