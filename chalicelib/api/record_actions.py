@@ -13,7 +13,8 @@ from chalicelib.api.models import SANITIZED, Cursor, Id, Limit, Model, PlainText
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
 from chalicelib.api.timeline import ActivityOut, activity_view
 from chalicelib.api.views import ticket_view
-from chalicelib.domain.record_actions import MAX_ATTACHMENT_BYTES, MAX_MINUTES, TIME_NOTE_MAX
+from chalicelib.domain.attachments import MAX_ATTACHMENT_BYTES
+from chalicelib.domain.time_entries import MAX_MINUTES, TIME_NOTE_MAX
 
 api = Api("record_actions")
 

@@ -13,6 +13,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.activities import Activity, visible_to
+from chalicelib.domain.attachments import (
+    MAX_ATTACHMENTS_PER_MESSAGE,
+    attachment_visible,
+    check_attach,
+    check_complete,
+    check_uploaded,
+    validate_attachment,
+    with_attachment,
+)
 from chalicelib.domain.errors import (
     Conflict,
     Contention,
@@ -24,26 +33,12 @@ from chalicelib.domain.errors import (
     VersionConflict,
 )
 from chalicelib.domain.events import ATTACHMENT_ADDED, ATTACHMENT_CONFIRMED, TICKET_MERGED, TICKET_UPDATED
+from chalicelib.domain.links import check_link, with_link
 from chalicelib.domain.listing import ListPlan
-from chalicelib.domain.record_actions import (
-    MAX_ATTACHMENTS_PER_MESSAGE,
-    attachment_visible,
-    check_attach,
-    check_complete,
-    check_link,
-    check_organizations,
-    check_uploaded,
-    merge,
-    merge_activities,
-    proxy_audit_entry,
-    set_proxy_access,
-    time_entry,
-    validate_attachment,
-    with_attachment,
-    with_link,
-    with_time,
-)
+from chalicelib.domain.merge import check_organizations, merge, merge_activities
+from chalicelib.domain.proxy_access import proxy_audit_entry, set_proxy_access
 from chalicelib.domain.tickets import Ticket
+from chalicelib.domain.time_entries import time_entry, with_time
 from chalicelib.domain.visibility import Audience, Caller, can_see, can_see_even_if_deleted
 from chalicelib.services.tickets import UPDATE_ATTEMPTS, TicketService, TicketWrite, backoff
 from chalicelib.storage import keys
