@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
     from chalicelib.services.automations import AutomationService, Automator
-    from chalicelib.services.conversation import ConversationService, TemplateService, WorkspaceSettings
+    from chalicelib.services.conversation import ConversationService
     from chalicelib.services.directory import DirectoryService
     from chalicelib.services.escalations import EscalationService, EscalationStarter
     from chalicelib.services.events import EventFeed
@@ -36,9 +36,11 @@ if TYPE_CHECKING:
     from chalicelib.services.routing import OpenCounters, Router, RoutingRuleService
     from chalicelib.services.sla import SlaConfigCache, SlaService
     from chalicelib.services.statuses import StatusCatalogCache
+    from chalicelib.services.templates import TemplateService
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.views import ViewService
     from chalicelib.services.webhooks import WebhookCache, WebhookService
+    from chalicelib.services.workspace_settings import WorkspaceSettings
     from chalicelib.storage.activities import ActivityRepository
     from chalicelib.storage.attachments import AttachmentRepository, FileStore
     from chalicelib.storage.directory import DirectoryRepository
@@ -203,7 +205,7 @@ def activity_repository() -> ActivityRepository:
 
 @per_environment
 def workspace_settings() -> WorkspaceSettings:
-    from chalicelib.services.conversation import WorkspaceSettings
+    from chalicelib.services.workspace_settings import WorkspaceSettings
 
     return WorkspaceSettings(directory_repository())
 
@@ -217,7 +219,7 @@ def conversation_service() -> ConversationService:
 
 @per_environment
 def template_service() -> TemplateService:
-    from chalicelib.services.conversation import TemplateService
+    from chalicelib.services.templates import TemplateService
 
     return TemplateService(directory_repository(), ticket_service(), workspace_settings())
 

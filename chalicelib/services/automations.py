@@ -38,8 +38,9 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.sla import CUSTOMER_MESSAGE
 from chalicelib.domain.tickets import Change, Ticket, apply_patch, stored_bytes
 from chalicelib.domain.visibility import Caller
-from chalicelib.services.conversation import ConversationService, TemplateService
+from chalicelib.services.conversation import ConversationService
 from chalicelib.services.statuses import StatusCatalogCache
+from chalicelib.services.templates import TemplateService
 from chalicelib.services.tickets import TicketService, TicketWrite
 from chalicelib.storage import keys
 from chalicelib.storage.activities import items_for, new_activity_id
