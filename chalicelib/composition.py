@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
+    from chalicelib.services.attachments import AttachmentService
     from chalicelib.services.automations import AutomationService, Automator
     from chalicelib.services.conversation import ConversationService
     from chalicelib.services.directory import DirectoryService
@@ -30,14 +31,17 @@ if TYPE_CHECKING:
     from chalicelib.services.events import EventFeed
     from chalicelib.services.imports import ImportService
     from chalicelib.services.inbound_mail import InboundMailService, InboundOriginals
+    from chalicelib.services.links import LinkService
+    from chalicelib.services.merge import MergeService
     from chalicelib.services.presence import PresenceService
-    from chalicelib.services.record_actions import RecordActionsService
+    from chalicelib.services.proxy_access import ProxyAccessService
     from chalicelib.services.renames import Renames
     from chalicelib.services.routing import OpenCounters, Router, RoutingRuleService
     from chalicelib.services.sla import SlaConfigCache, SlaService
     from chalicelib.services.statuses import StatusCatalogCache
     from chalicelib.services.templates import TemplateService
     from chalicelib.services.tickets import TicketService
+    from chalicelib.services.time_entries import TimeEntryService
     from chalicelib.services.views import ViewService
     from chalicelib.services.webhooks import WebhookCache, WebhookService
     from chalicelib.services.workspace_settings import WorkspaceSettings
@@ -298,7 +302,11 @@ def reset() -> None:
         s3_client,
         attachment_repository,
         file_store,
-        record_actions_service,
+        link_service,
+        merge_service,
+        proxy_access_service,
+        time_entry_service,
+        attachment_service,
         view_service,
         presence_repository,
         presence_service,
@@ -432,12 +440,38 @@ def file_store() -> FileStore:
 
 
 @per_environment
-def record_actions_service() -> RecordActionsService:
-    from chalicelib.services.record_actions import RecordActionsService
+def link_service() -> LinkService:
+    from chalicelib.services.links import LinkService
 
-    return RecordActionsService(
-        ticket_service(), ticket_repository(), activity_repository(), attachment_repository(), file_store()
-    )
+    return LinkService(ticket_service(), ticket_repository(), activity_repository(), attachment_repository(), file_store())
+
+
+@per_environment
+def merge_service() -> MergeService:
+    from chalicelib.services.merge import MergeService
+
+    return MergeService(ticket_service(), ticket_repository(), activity_repository(), attachment_repository(), file_store())
+
+
+@per_environment
+def proxy_access_service() -> ProxyAccessService:
+    from chalicelib.services.proxy_access import ProxyAccessService
+
+    return ProxyAccessService(ticket_service(), ticket_repository(), activity_repository(), attachment_repository(), file_store())
+
+
+@per_environment
+def time_entry_service() -> TimeEntryService:
+    from chalicelib.services.time_entries import TimeEntryService
+
+    return TimeEntryService(ticket_service(), ticket_repository(), activity_repository(), attachment_repository(), file_store())
+
+
+@per_environment
+def attachment_service() -> AttachmentService:
+    from chalicelib.services.attachments import AttachmentService
+
+    return AttachmentService(ticket_service(), ticket_repository(), activity_repository(), attachment_repository(), file_store())
 
 
 # -- views and presence (issue 11) -----------------------------------------------------

@@ -18,7 +18,7 @@ _HIDDEN = ("deleted_at",)
 def ticket_view(
     ticket: Ticket, caller: Caller, *, with_description: bool = True, links: list[str] | None = None
 ) -> dict[str, Any]:
-    """`links`: the linked tickets the caller may see (RecordActionsService.visible_links). Callers
+    """`links`: the linked tickets the caller may see (LinkService.visible_links). Callers
     who see every ticket get them all; others get them only where they were checked (GET)."""
     data = {f.name: getattr(ticket, f.name) for f in dataclasses.fields(ticket) if f.name not in _HIDDEN}
     if not with_description:
