@@ -48,6 +48,10 @@ class TransactionCancelled(Exception):
             raise RuntimeError("the cancelled transaction's items are unknown") from self
         return {key for key, c in zip(self.keys, self.codes, strict=True) if c == code}
 
+    @property
+    def transient(self) -> bool:
+        return any(c in ("TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded") for c in self.codes)
+
 
 def transact_item_keys(transact_items: list[dict[str, Any]]) -> list[ItemKey]:
     """(PK, SK) of each item of a TransactWriteItems request, in the order sent."""
@@ -57,10 +61,6 @@ def transact_item_keys(transact_items: list[dict[str, Any]]) -> list[ItemKey]:
         key = operation.get("Key") or operation.get("Item") or {}
         found.append((key.get("PK", {}).get("S", ""), key.get("SK", {}).get("S", "")))
     return found
-
-    @property
-    def transient(self) -> bool:
-        return any(c in ("TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded") for c in self.codes)
 
 
 def error_code(exc: PynamoDBException) -> str | None:
