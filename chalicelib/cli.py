@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from chalicelib.tokens import ACCESS_LEVELS, ROLES, mint_local_token
+
+if TYPE_CHECKING:
+    from chalicelib.composition import OperatorStores
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,14 +118,12 @@ def main(argv: list[str] | None = None) -> int:
 def _put_user(args: argparse.Namespace) -> int:
     """One directory record, as POST /v1/users would write it, with the caller's AWS credentials."""
     from chalicelib import composition
-    from chalicelib.storage.directory import DirectoryRepository
-    from chalicelib.storage.models import bind
 
     table = args.table or os.environ.get("HELPDESK_TABLE")
     if not table:
         print("pass --table or set HELPDESK_TABLE (the stack output TableName)", file=sys.stderr)
         return 2
-    bind(table, host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"))
+    directory = composition.operator_stores(table, host=_dynamodb_endpoint()).directory()
     data: dict[str, object] = {"email": args.email, "role": args.role}
     if args.org:
         data["organization_id"] = args.org
@@ -129,7 +131,7 @@ def _put_user(args: argparse.Namespace) -> int:
     if args.role == "agent":
         data["team_ids"] = sorted(t for t in args.teams.split(",") if t)
         data["access"] = args.access or "team"
-    DirectoryRepository().upsert_user(args.id, args.name, data, composition.clock())
+    directory.upsert_user(args.id, args.name, data, composition.clock())
     print(f"directory user {args.id} ({args.role}) written to {table}")
     return 0
 
@@ -139,8 +141,6 @@ def _redrive_escalation(args: argparse.Namespace) -> int:
 
     from chalicelib import composition
     from chalicelib.domain.errors import DomainError
-    from chalicelib.storage.escalations import EscalationRepository
-    from chalicelib.storage.models import bind
 
     table = args.table or os.environ.get("HELPDESK_TABLE")
     if not table:
@@ -148,9 +148,9 @@ def _redrive_escalation(args: argparse.Namespace) -> int:
         return 2
     if args.state_machine:
         os.environ["HELPDESK_ESCALATION_STATE_MACHINE"] = args.state_machine
-    bind(table, host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"))
+    escalations = composition.operator_stores(table, host=_dynamodb_endpoint()).escalations()
     try:
-        name = composition.escalation_starter().redrive(EscalationRepository(), args.escalation_id, datetime.now(UTC))
+        name = composition.escalation_starter().redrive(escalations, args.escalation_id, datetime.now(UTC))
     except DomainError as error:
         print(f"not redriven: {error}", file=sys.stderr)
         return 1
@@ -160,15 +160,13 @@ def _redrive_escalation(args: argparse.Namespace) -> int:
 
 def _reindex(args: argparse.Namespace) -> int:
     """Pages through the ALL partition, 25 tickets a transaction each; resumable with --after."""
-    from chalicelib.storage.models import bind
-    from chalicelib.storage.tickets import TicketRepository
+    from chalicelib import composition
 
     table = args.table or os.environ.get("HELPDESK_TABLE")
     if not table:
         print("pass --table or set HELPDESK_TABLE (the stack output TableName)", file=sys.stderr)
         return 2
-    bind(table, host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"))
-    repository, position, total = TicketRepository(), args.after, 0
+    repository, position, total = composition.operator_stores(table, host=_dynamodb_endpoint()).tickets(), args.after, 0
     while True:
         done, position = repository.reindex_page(position)
         total += done
@@ -210,25 +208,27 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bound_table(args: argparse.Namespace) -> str | None:
-    from chalicelib.storage.models import bind
+def _dynamodb_endpoint() -> str | None:
+    return os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+
+
+def _bound_table(args: argparse.Namespace) -> OperatorStores | None:
+    from chalicelib import composition
 
     table = args.table or os.environ.get("HELPDESK_TABLE")
     if not table:
         print("pass --table or set HELPDESK_TABLE (the stack output TableName)", file=sys.stderr)
         return None
     os.environ["HELPDESK_TABLE"] = table  # what the composition root binds to as well
-    bind(table, host=os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"))
-    return table
+    return composition.operator_stores(table, host=_dynamodb_endpoint())
 
 
 def _parked_mail(args: argparse.Namespace) -> int:
     """One page of MAIL#PARKED, oldest first: key, reason, when."""
-    from chalicelib.storage.inbound_mail import InboundMailRepository
-
-    if _bound_table(args) is None:
+    stores = _bound_table(args)
+    if stores is None:
         return 2
-    items, position = InboundMailRepository().parked(limit=max(1, min(args.limit, 500)), after=args.after)
+    items, position = stores.inbound_mail().parked(limit=max(1, min(args.limit, 500)), after=args.after)
     for item in items:
         print(f"{item['key']}\t{item['reason']}\t{item['at']}")
     if position is not None:
@@ -249,11 +249,10 @@ def _release_mail(args: argparse.Namespace) -> int:
 
 def _backfill_index(args: argparse.Namespace) -> int:
     """Pages through the `DIR#user` partition (Query pages, never a Scan); resumable with --after."""
-    from chalicelib.storage.directory import DirectoryRepository
-
-    if _bound_table(args) is None:
+    stores = _bound_table(args)
+    if stores is None:
         return 2
-    repository, position, read, changed = DirectoryRepository(), args.after, 0, 0
+    repository, position, read, changed = stores.directory(), args.after, 0, 0
     while True:
         page_read, page_changed, position = repository.backfill_user_index_page(position, max(1, min(args.page_size, 1000)))
         read, changed = read + page_read, changed + page_changed

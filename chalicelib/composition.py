@@ -23,34 +23,43 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
+    from chalicelib.services.attachments import AttachmentService
     from chalicelib.services.automations import AutomationService, Automator
-    from chalicelib.services.conversation import ConversationService, TemplateService, WorkspaceSettings
+    from chalicelib.services.conversation import ConversationService
     from chalicelib.services.directory import DirectoryService
     from chalicelib.services.escalations import EscalationService, EscalationStarter
     from chalicelib.services.events import EventFeed
     from chalicelib.services.imports import ImportService
     from chalicelib.services.inbound_mail import InboundMailService, InboundOriginals
+    from chalicelib.services.links import LinkService
+    from chalicelib.services.merge import MergeService
     from chalicelib.services.presence import PresenceService
-    from chalicelib.services.record_actions import RecordActionsService
+    from chalicelib.services.proxy_access import ProxyAccessService
     from chalicelib.services.renames import Renames
     from chalicelib.services.routing import OpenCounters, Router, RoutingRuleService
     from chalicelib.services.sla import SlaConfigCache, SlaService
     from chalicelib.services.statuses import StatusCatalogCache
+    from chalicelib.services.templates import TemplateService
     from chalicelib.services.tickets import TicketService
+    from chalicelib.services.time_entries import TimeEntryService
     from chalicelib.services.views import ViewService
     from chalicelib.services.webhooks import WebhookCache, WebhookService
+    from chalicelib.services.workspace_settings import WorkspaceSettings
     from chalicelib.storage.activities import ActivityRepository
     from chalicelib.storage.attachments import AttachmentRepository, FileStore
     from chalicelib.storage.directory import DirectoryRepository
     from chalicelib.storage.escalations import EscalationRepository, EscalationWorkflow
     from chalicelib.storage.events import EventRepository
+    from chalicelib.storage.idempotency import IdempotentRunner
     from chalicelib.storage.inbound_mail import InboundMailRepository
     from chalicelib.storage.mail import MailRepository, SesSender
     from chalicelib.storage.presence import PresenceRepository
     from chalicelib.storage.routing import RoutingRepository
     from chalicelib.storage.secrets import SecretReader
     from chalicelib.storage.sla import SlaTimers
+    from chalicelib.storage.stream import StreamImages
     from chalicelib.storage.tickets import TicketRepository
+    from chalicelib.storage.user_pool import UserPool
 
 
 T = TypeVar("T")
@@ -118,6 +127,67 @@ def directory_repository() -> DirectoryRepository:
 
 
 @per_environment
+def sign_in_directory() -> DirectoryRepository:
+    """The Cognito trigger's directory: bound to the table alone, not through settings() (the
+    trigger has no cursor secret or auth settings)."""
+    from chalicelib.storage.directory import DirectoryRepository
+    from chalicelib.storage.models import bind
+
+    env = config.environ()
+    bind(env["HELPDESK_TABLE"], host=config.endpoint_url(env, "dynamodb"))
+    return DirectoryRepository()
+
+
+@per_environment
+def sign_in_user_pool() -> UserPool:
+    """The Cognito trigger's view of the user pool (whether an admin has a verified TOTP app)."""
+    from chalicelib.storage.user_pool import UserPool
+
+    return UserPool.connect()
+
+
+def stream_images() -> StreamImages:
+    """How the stream handlers read the table's images (imported on first use)."""
+    from chalicelib.storage.stream import StreamImages
+
+    return StreamImages()
+
+
+class OperatorStores:
+    """The repositories the operator commands (`chalicelib/cli.py`) use, bound to a table named
+    on the command line with the operator's own credentials (no function environment)."""
+
+    def __init__(self, table: str, host: str | None) -> None:
+        from chalicelib.storage.models import bind
+
+        bind(table, host=host)
+
+    def directory(self) -> DirectoryRepository:
+        from chalicelib.storage.directory import DirectoryRepository
+
+        return DirectoryRepository()
+
+    def escalations(self) -> EscalationRepository:
+        from chalicelib.storage.escalations import EscalationRepository
+
+        return EscalationRepository()
+
+    def tickets(self) -> TicketRepository:
+        from chalicelib.storage.tickets import TicketRepository
+
+        return TicketRepository()
+
+    def inbound_mail(self) -> InboundMailRepository:
+        from chalicelib.storage.inbound_mail import InboundMailRepository
+
+        return InboundMailRepository()
+
+
+def operator_stores(table: str, host: str | None) -> OperatorStores:
+    return OperatorStores(table, host)
+
+
+@per_environment
 def status_catalog() -> StatusCatalogCache:
     from chalicelib.services.statuses import StatusCatalogCache
 
@@ -148,7 +218,7 @@ def activity_repository() -> ActivityRepository:
 
 @per_environment
 def workspace_settings() -> WorkspaceSettings:
-    from chalicelib.services.conversation import WorkspaceSettings
+    from chalicelib.services.workspace_settings import WorkspaceSettings
 
     return WorkspaceSettings(directory_repository())
 
@@ -162,7 +232,7 @@ def conversation_service() -> ConversationService:
 
 @per_environment
 def template_service() -> TemplateService:
-    from chalicelib.services.conversation import TemplateService
+    from chalicelib.services.templates import TemplateService
 
     return TemplateService(directory_repository(), ticket_service(), workspace_settings())
 
@@ -190,11 +260,12 @@ def idempotency_config() -> IdempotencyConfig:
 
 
 @per_environment
-def idempotent_runner() -> Callable[..., dict[str, Any]]:
+def idempotent_runner() -> IdempotentRunner:
     """Runs a POST once per (caller, route, Idempotency-Key); replays its response for 24 h."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
 
     from chalicelib.storage import keys
+    from chalicelib.storage.idempotency import IdempotentRunner
 
     layer = DynamoDBPersistenceLayer(
         table_name=settings().table_name,
@@ -208,7 +279,7 @@ def idempotent_runner() -> Callable[..., dict[str, Any]]:
     def run(request: dict[str, Any], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return compute()
 
-    return run
+    return IdempotentRunner(run)
 
 
 def reset() -> None:
@@ -218,6 +289,7 @@ def reset() -> None:
         _storage_bound,
         ticket_repository,
         directory_repository,
+        sign_in_directory,
         status_catalog,
         ticket_service,
         directory_service,
@@ -239,7 +311,11 @@ def reset() -> None:
         s3_client,
         attachment_repository,
         file_store,
-        record_actions_service,
+        link_service,
+        merge_service,
+        proxy_access_service,
+        time_entry_service,
+        attachment_service,
         view_service,
         presence_repository,
         presence_service,
@@ -275,10 +351,9 @@ def reset() -> None:
 # -- secrets read at run time (issue 15) -----------------------------------------------------
 @per_environment
 def secretsmanager_client() -> Any:
-    import boto3
-    from botocore.config import Config
+    from chalicelib.storage.clients import aws_client
 
-    return boto3.client("secretsmanager", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    return aws_client("secretsmanager")
 
 
 @per_environment
@@ -308,10 +383,9 @@ def _mail_secret_ring(arn: str) -> tuple[str, ...]:
 # -- escalations (issue 4) ------------------------------------------------------------
 @per_environment
 def stepfunctions_client() -> Any:
-    import boto3
-    from botocore.config import Config
+    from chalicelib.storage.clients import aws_client
 
-    return boto3.client("stepfunctions", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    return aws_client("stepfunctions")
 
 
 @per_environment
@@ -353,11 +427,10 @@ def escalation_service() -> EscalationService:
 # -- record actions (issue 3) ---------------------------------------------------------
 @per_environment
 def s3_client() -> Any:
-    import boto3
-    from botocore.config import Config
+    from chalicelib.storage.clients import aws_client
 
     # SigV4: presigned URLs must work for buckets in every region.
-    return boto3.client("s3", config=Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 3}))
+    return aws_client("s3", signature_version="s3v4")
 
 
 @per_environment
@@ -376,12 +449,38 @@ def file_store() -> FileStore:
 
 
 @per_environment
-def record_actions_service() -> RecordActionsService:
-    from chalicelib.services.record_actions import RecordActionsService
+def link_service() -> LinkService:
+    from chalicelib.services.links import LinkService
 
-    return RecordActionsService(
-        ticket_service(), ticket_repository(), activity_repository(), attachment_repository(), file_store()
-    )
+    return LinkService(ticket_service(), ticket_repository(), activity_repository(), attachment_repository(), file_store())
+
+
+@per_environment
+def merge_service() -> MergeService:
+    from chalicelib.services.merge import MergeService
+
+    return MergeService(ticket_service(), ticket_repository(), activity_repository(), attachment_repository(), file_store())
+
+
+@per_environment
+def proxy_access_service() -> ProxyAccessService:
+    from chalicelib.services.proxy_access import ProxyAccessService
+
+    return ProxyAccessService(ticket_service(), ticket_repository(), activity_repository(), attachment_repository(), file_store())
+
+
+@per_environment
+def time_entry_service() -> TimeEntryService:
+    from chalicelib.services.time_entries import TimeEntryService
+
+    return TimeEntryService(ticket_service(), ticket_repository(), activity_repository(), attachment_repository(), file_store())
+
+
+@per_environment
+def attachment_service() -> AttachmentService:
+    from chalicelib.services.attachments import AttachmentService
+
+    return AttachmentService(ticket_service(), ticket_repository(), activity_repository(), attachment_repository(), file_store())
 
 
 # -- views and presence (issue 11) -----------------------------------------------------
@@ -454,10 +553,9 @@ def event_repository() -> EventRepository:
 
 @per_environment
 def events_client() -> Any:
-    import boto3
-    from botocore.config import Config
+    from chalicelib.storage.clients import aws_client
 
-    return boto3.client("events", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    return aws_client("events")
 
 
 @per_environment
@@ -477,10 +575,9 @@ def webhook_service() -> WebhookService:
 
 @per_environment
 def sqs_client() -> Any:
-    import boto3
-    from botocore.config import Config
+    from chalicelib.storage.clients import aws_client
 
-    return boto3.client("sqs", config=Config(retries={"mode": "standard", "max_attempts": 3}))
+    return aws_client("sqs")
 
 
 @per_environment
@@ -553,12 +650,11 @@ def mail_repository() -> MailRepository:
 
 @per_environment
 def ses_client() -> Any:
-    import boto3
-    from botocore.config import Config
+    from chalicelib.storage.clients import aws_client
 
     # One attempt: a throttled send fails the batch item and SQS retries it later; botocore's
     # own retries would hold the claim while SES is already refusing.
-    return boto3.client("ses", config=Config(retries={"mode": "standard", "max_attempts": 1}))
+    return aws_client("ses", max_attempts=1)
 
 
 @per_environment

@@ -45,10 +45,10 @@ FieldValue = Annotated[str, StringConstraints(max_length=1000), PlainText("a cus
 # Keys are constrained by FieldKey; the schema says so too, so generated clients and
 # fuzzers never send a key the API would refuse.
 CustomFields = Annotated[dict[FieldKey, FieldValue], Field(max_length=50, json_schema_extra={"additionalProperties": False})]
-# Checked per channel by chalicelib.domain.record_actions.validate_channel_details (422 per field).
+# Checked per channel by chalicelib.domain.channel_details.validate_channel_details (422 per field).
 ChannelDetails = Annotated[
     dict[str, Any],
-    Structured("chalicelib.domain.record_actions.validate_channel_details"),
+    Structured("chalicelib.domain.channel_details.validate_channel_details"),
     Field(
         description="conference: scheduled_at, call_state, meeting_link?, meeting_code?; chat: transcript; "
         "email: thread, subject?; phone: phone_number?, direction?, duration_seconds?"

@@ -13,7 +13,8 @@ from chalicelib.api.models import SANITIZED, Cursor, Id, Limit, Model, PlainText
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
 from chalicelib.api.timeline import ActivityOut, activity_view
 from chalicelib.api.views import ticket_view
-from chalicelib.domain.record_actions import MAX_ATTACHMENT_BYTES, MAX_MINUTES, TIME_NOTE_MAX
+from chalicelib.domain.attachments import MAX_ATTACHMENT_BYTES
+from chalicelib.domain.time_entries import MAX_MINUTES, TIME_NOTE_MAX
 
 api = Api("record_actions")
 
@@ -118,7 +119,7 @@ def _attachment_view(attachment: Any) -> dict[str, Any]:
     errors=(403, 404, 409, 422),
 )
 def add_link(ctx: RequestContext, ticket_id: str) -> Reply:
-    service = composition.record_actions_service()
+    service = composition.link_service()
     ticket = service.link(ctx.caller, ticket_id, ctx.body.ticket_id, True, ctx.now)
     return Reply(ticket_view(ticket, ctx.caller, links=service.visible_links(ctx.caller, ticket)), version=ticket.version)
 
@@ -132,7 +133,7 @@ def add_link(ctx: RequestContext, ticket_id: str) -> Reply:
     errors=(403, 404),
 )
 def remove_link(ctx: RequestContext, ticket_id: str, other_id: str) -> Reply:
-    composition.record_actions_service().link(ctx.caller, ticket_id, other_id, False, ctx.now)
+    composition.link_service().link(ctx.caller, ticket_id, other_id, False, ctx.now)
     return Reply(status=204)
 
 
@@ -144,7 +145,7 @@ def remove_link(ctx: RequestContext, ticket_id: str, other_id: str) -> Reply:
     errors=(404,),
 )
 def related_tickets(ctx: RequestContext, ticket_id: str) -> Reply:
-    related = composition.record_actions_service().related(ctx.caller, ticket_id)
+    related = composition.link_service().related(ctx.caller, ticket_id)
     return Reply(
         {name: [ticket_view(t, ctx.caller, with_description=False) for t in tickets] for name, tickets in related.items()}
     )
@@ -161,9 +162,9 @@ def related_tickets(ctx: RequestContext, ticket_id: str) -> Reply:
     errors=(403, 404, 409, 422),
 )
 def merge_tickets(ctx: RequestContext, ticket_id: str) -> Reply:
-    service = composition.record_actions_service()
-    ticket = service.merge(ctx.caller, ticket_id, ctx.body.source_id, ctx.now, force=ctx.body.force)
-    return Reply(ticket_view(ticket, ctx.caller, links=service.visible_links(ctx.caller, ticket)), version=ticket.version)
+    ticket = composition.merge_service().merge(ctx.caller, ticket_id, ctx.body.source_id, ctx.now, force=ctx.body.force)
+    links = composition.link_service().visible_links(ctx.caller, ticket)
+    return Reply(ticket_view(ticket, ctx.caller, links=links), version=ticket.version)
 
 
 # -- proxy-login access --------------------------------------------------------------------
@@ -176,7 +177,7 @@ def merge_tickets(ctx: RequestContext, ticket_id: str) -> Reply:
     errors=(403, 404, 422),
 )
 def put_proxy_access(ctx: RequestContext, ticket_id: str) -> Reply:
-    ticket = composition.record_actions_service().set_proxy_access(ctx.caller, ticket_id, ctx.body.enabled, ctx.now)
+    ticket = composition.proxy_access_service().set_proxy_access(ctx.caller, ticket_id, ctx.body.enabled, ctx.now)
     return Reply(ticket_view(ticket, ctx.caller), version=ticket.version)
 
 
@@ -193,7 +194,7 @@ def put_proxy_access(ctx: RequestContext, ticket_id: str) -> Reply:
 )
 def log_time(ctx: RequestContext, ticket_id: str) -> Reply:
     body = ctx.body
-    entry, ticket = composition.record_actions_service().log_time(
+    entry, ticket = composition.time_entry_service().log_time(
         ctx.caller, ticket_id, minutes=body.minutes, note=body.note, billable=body.billable, now=ctx.now
     )
     out = {**activity_view(entry, ctx.caller), "ticket": ticket_view(ticket, ctx.caller)}
@@ -213,7 +214,7 @@ def log_time(ctx: RequestContext, ticket_id: str) -> Reply:
 )
 def create_attachment(ctx: RequestContext, ticket_id: str) -> Reply:
     body = ctx.body
-    upload = composition.record_actions_service().attach(
+    upload = composition.attachment_service().attach(
         ctx.caller,
         ticket_id,
         filename=body.filename,
@@ -239,7 +240,7 @@ def create_attachment(ctx: RequestContext, ticket_id: str) -> Reply:
     errors=(404,),
 )
 def get_attachment(ctx: RequestContext, ticket_id: str, attachment_id: str) -> Reply:
-    attachment, url = composition.record_actions_service().download(ctx.caller, ticket_id, attachment_id)
+    attachment, url = composition.attachment_service().download(ctx.caller, ticket_id, attachment_id)
     return Reply({**_attachment_view(attachment), "download_url": url})
 
 
@@ -251,7 +252,7 @@ def get_attachment(ctx: RequestContext, ticket_id: str, attachment_id: str) -> R
     errors=(403, 404, 409),
 )
 def confirm_attachment(ctx: RequestContext, ticket_id: str, attachment_id: str) -> Reply:
-    attachment = composition.record_actions_service().complete_upload(ctx.caller, ticket_id, attachment_id, ctx.now)
+    attachment = composition.attachment_service().complete_upload(ctx.caller, ticket_id, attachment_id, ctx.now)
     return Reply(_attachment_view(attachment))
 
 
@@ -265,6 +266,6 @@ def confirm_attachment(ctx: RequestContext, ticket_id: str, attachment_id: str) 
 )
 def list_attachments(ctx: RequestContext, ticket_id: str) -> Reply:
     after = ctx.page_position(ctx.query.cursor, ticket_id)
-    found, last = composition.record_actions_service().attachments(ctx.caller, ticket_id, limit=ctx.query.limit, after=after)
+    found, last = composition.attachment_service().attachments(ctx.caller, ticket_id, limit=ctx.query.limit, after=after)
     items = [{**_attachment_view(attachment), "download_url": url} for attachment, url in found]
     return Reply({"items": items, "next_cursor": ctx.page_cursor(last, ticket_id)})

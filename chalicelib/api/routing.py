@@ -362,39 +362,11 @@ def _if_match(value: str | None) -> int | None:
 def _run_once(
     spec: RouteSpec, caller: Caller, path_params: Mapping[str, str], key: str, payload: Any, compute: Callable[[], dict[str, Any]]
 ) -> dict[str, Any]:
-    from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError,
-        IdempotencyInconsistentStateError,
-        IdempotencyPersistenceLayerError,
-        IdempotencyValidationError,
-    )
-
-    from chalicelib.domain.errors import Conflict
-    from chalicelib.storage.errors import store_failure
-
     if len(key) > 255:
         raise ValidationFailed([FieldError("Idempotency-Key", "at most 255 characters")])
     scope = f"{caller.user_id} {spec.method} {spec.path} {sorted(path_params.items())} {key}"
-    done: list[dict[str, Any]] = []
 
-    def compute_once() -> dict[str, Any]:
-        done.append(compute())
-        return done[-1]
+    def unrecorded() -> None:
+        composition.logger().warning("idempotency record left in progress", extra={"route": f"{spec.method} {spec.path}"})
 
-    try:
-        return composition.idempotent_runner()(request={"key": scope, "body": payload}, compute=compute_once)
-    except IdempotencyValidationError as exc:
-        raise ValidationFailed(
-            [FieldError("Idempotency-Key", "was already used with a different body")],
-            "Idempotency-Key reused with a different body",
-        ) from exc
-    except (IdempotencyAlreadyInProgressError, IdempotencyInconsistentStateError) as exc:
-        # Inconsistent: the key's record changed between Powertools' put and get (a racing twin).
-        raise Conflict("a request with this Idempotency-Key is still in progress; retry shortly", retry_after=1) from exc
-    except IdempotencyPersistenceLayerError as exc:
-        if done:
-            # The work is committed; only recording its response failed. Answering the response
-            # beats a 503 whose retry (once the in-progress record expires) would do it twice.
-            composition.logger().warning("idempotency record left in progress", extra={"route": f"{spec.method} {spec.path}"})
-            return done[-1]
-        raise store_failure(exc, "the idempotency store") from exc
+    return composition.idempotent_runner().run_once(scope, payload, compute, unrecorded)

@@ -10,7 +10,7 @@ from pydantic import Field, StringConstraints
 from chalicelib import composition
 from chalicelib.api.models import SANITIZED, Id, Model, Name, PageQuery, Strict
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
-from chalicelib.domain.conversation import PLACEHOLDERS
+from chalicelib.domain.templates import PLACEHOLDERS
 
 api = Api("templates")
 

@@ -53,7 +53,7 @@ def list_tickets(ctx: RequestContext) -> Reply:
 @api.route("/v1/tickets/{ticket_id}", "GET", summary="Get one ticket", response=TicketOut, errors=(404,))
 def get_ticket(ctx: RequestContext, ticket_id: str) -> Reply:
     ticket, viewers, more = composition.presence_service().open(ctx.caller, ticket_id, ctx.now)
-    links = composition.record_actions_service().visible_links(ctx.caller, ticket)
+    links = composition.link_service().visible_links(ctx.caller, ticket)
     body = ticket_view(ticket, ctx.caller, links=links)
     if ctx.caller.is_staff:  # customers never see who is on a ticket
         body["viewers"] = [{"user_id": v.who.user_id, "name": v.who.name, "since": v.since} for v in viewers]

@@ -24,14 +24,12 @@ from chalicelib.api.models import (
 )
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
 from chalicelib.api.views import ticket_view
-from chalicelib.domain.conversation import (
+from chalicelib.domain.activities import (
     ACTIVITY_COMMENT_MAX,
     ACTIVITY_TYPES,
     CALL_OUTCOMES,
     DIRECTIONS,
-    FEEDBACK_COMMENT_MAX,
     LOGGABLE_TYPES,
-    MAX_NOTIFY,
     MEETING_STATES,
     SUBJECT_MAX,
     TASK_STATUSES,
@@ -39,6 +37,7 @@ from chalicelib.domain.conversation import (
     TimelineFilter,
     normalize_query,
 )
+from chalicelib.domain.comments import FEEDBACK_COMMENT_MAX, MAX_NOTIFY
 from chalicelib.domain.tickets import MAX_CC
 from chalicelib.domain.visibility import Caller
 

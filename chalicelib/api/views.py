@@ -6,10 +6,9 @@ import dataclasses
 from typing import Any
 
 from chalicelib import composition
-from chalicelib.domain.conversation import AGENT_ONLY_PROPERTIES
 from chalicelib.domain.sla import summary as sla_summary
 from chalicelib.domain.tickets import Ticket
-from chalicelib.domain.visibility import Caller
+from chalicelib.domain.visibility import AGENT_ONLY_PROPERTIES, Caller
 
 # Ticket fields only staff receive (API.md: customers never get agent-only data).
 AGENT_ONLY = tuple(sorted(AGENT_ONLY_PROPERTIES))
@@ -19,7 +18,7 @@ _HIDDEN = ("deleted_at",)
 def ticket_view(
     ticket: Ticket, caller: Caller, *, with_description: bool = True, links: list[str] | None = None
 ) -> dict[str, Any]:
-    """`links`: the linked tickets the caller may see (RecordActionsService.visible_links). Callers
+    """`links`: the linked tickets the caller may see (LinkService.visible_links). Callers
     who see every ticket get them all; others get them only where they were checked (GET)."""
     data = {f.name: getattr(ticket, f.name) for f in dataclasses.fields(ticket) if f.name not in _HIDDEN}
     if not with_description:

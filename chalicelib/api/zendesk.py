@@ -25,11 +25,10 @@ from chalicelib.api.routing import ERROR_DIALECTS, STAFF, Api, Reply, RequestCon
 from chalicelib.api.timeline import activity_view
 from chalicelib.api.views import directory_view, ticket_view
 from chalicelib.domain import zendesk
-from chalicelib.domain.conversation import TimelineFilter
+from chalicelib.domain.activities import TimelineFilter
 from chalicelib.domain.errors import FieldError, MalformedRequest, NotAllowed, NotFound, TicketNotFound, ValidationFailed
-from chalicelib.domain.listing import plan_list
+from chalicelib.domain.listing import plan_list, stamp
 from chalicelib.domain.tickets import MAX_CC, MAX_TAGS
-from chalicelib.storage.keys import stamp
 
 api = Api("zendesk", dialect="zendesk")
 

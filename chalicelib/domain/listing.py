@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from chalicelib.domain.errors import FieldError, ValidationFailed
@@ -19,6 +20,13 @@ from chalicelib.domain.tickets import Ticket
 from chalicelib.domain.visibility import Caller
 
 NONE = "-"  # partition value for "no team" / "unassigned"
+
+
+def stamp(at: datetime) -> str:
+    """Fixed-width UTC timestamp whose string order is time order (the time part of every position)."""
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 FILTER_KEYS = (
     "status",
     "status_category",

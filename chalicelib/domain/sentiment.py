@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from chalicelib.domain.conversation import plain_text
+from chalicelib.domain.bodies import plain_text
 
 # VADER's documented thresholds on the compound score.
 POSITIVE_AT = 0.05

@@ -117,3 +117,19 @@ def sees_ticket_fields(
 def is_end_user_of(caller: Caller, ticket: Ticket) -> bool:
     """Whether the caller acts as the ticket's end user (requester or CC) rather than as staff."""
     return ticket.requester_id == caller.user_id or caller.user_id in ticket.cc
+
+
+# Ticket properties customers never receive (api/views.AGENT_ONLY is built from this).
+AGENT_ONLY_PROPERTIES = frozenset(
+    {
+        "team_id",
+        "followers",
+        "tags",
+        "activity_status",
+        "sentiment",
+        "sla",
+        "time_spent_minutes",
+        "merged_from",
+        "merged_staff_only",
+    }
+)

@@ -24,11 +24,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from chalicelib import composition, config
+from chalicelib import composition
 
 if TYPE_CHECKING:
-    from chalicelib.storage.directory import DirectoryRepository, Entry
-    from chalicelib.storage.user_pool import UserPool
+    from chalicelib.composition import UserPool
+    from chalicelib.services.directory import DirectoryRepository, Entry
 
 
 class UnknownUser(Exception):
@@ -90,32 +90,18 @@ def add_claims(event: dict[str, Any], directory: DirectoryRepository, pool: User
 
 
 def _require_totp(event: dict[str, Any], pool: UserPool) -> None:
-    from chalicelib.storage.user_pool import TOTP
-
     pool_id, username = event.get("userPoolId"), event.get("userName")
     if not pool_id or not username:
         raise MfaRequired("the event names no user pool or user name, so the admin's MFA cannot be checked")
-    if pool.preferred_mfa(str(pool_id), str(username)) != TOTP:
+    if not pool.has_verified_totp(str(pool_id), str(username)):
         raise MfaRequired(f"admin {username} has no verified TOTP device; admins must set up MFA before signing in")
 
 
-@composition.per_environment
-def _user_pool() -> UserPool:
-    from chalicelib.storage.user_pool import UserPool
+# The user pool's view of a user (their MFA), built by the composition root.
+_user_pool = composition.sign_in_user_pool
 
-    return UserPool.connect()
-
-
-@composition.per_environment
-def _directory() -> DirectoryRepository:
-    # Bound here rather than through composition.settings(): the trigger needs the table only,
-    # not the API's cursor secret or auth settings.
-    from chalicelib.storage.directory import DirectoryRepository
-    from chalicelib.storage.models import bind
-
-    env = config.environ()
-    bind(env["HELPDESK_TABLE"], host=config.endpoint_url(env, "dynamodb"))
-    return DirectoryRepository()
+# The table only, not the API's cursor secret or auth settings (built by the composition root).
+_directory = composition.sign_in_directory
 
 
 def pre_token_generation(event: dict[str, Any], context: Any) -> dict[str, Any]:

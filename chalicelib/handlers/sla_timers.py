@@ -18,7 +18,6 @@ from typing import Any
 from chalicelib import composition
 from chalicelib.domain.sla import MET, TimerStart, outcomes, timers_to_start
 from chalicelib.handlers.metrics import emit_metric
-from chalicelib.storage import keys
 
 _LABELS = {"first_response": "first response", "next_response": "next response", "resolution": "resolution"}
 
@@ -70,7 +69,7 @@ def _ticket_images(record: Mapping[str, Any]) -> tuple[str, dict[str, Any] | Non
         return None
     change = record.get("dynamodb") or {}
     new = change.get("NewImage") or {}
-    if new.get("SK", {}).get("S") != keys.TICKET_SK or not new.get("PK", {}).get("S", "").startswith("TICKET#"):
+    if not composition.stream_images().is_ticket(new):
         return None
     ticket_id = new["PK"]["S"].removeprefix("TICKET#")
     return ticket_id, plain_map((change.get("OldImage") or {}).get("sla")), plain_map(new.get("sla"))
@@ -104,10 +103,7 @@ def timer_payload(timer: TimerStart) -> dict[str, Any]:
 
 def plain_map(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The ticket's `sla` map attribute in DynamoDB JSON as plain Python, read by the model that
-    writes it (imported here: PynamoDB stays off the import path of `app`)."""
+    writes it (imported on first use: PynamoDB stays off the import path of `app`)."""
     if not value or "M" not in value:
         return None
-    from chalicelib.storage.models import TicketItem
-
-    plain: dict[str, Any] = TicketItem.sla.deserialize(value["M"])
-    return plain
+    return composition.stream_images().sla(value)

@@ -42,8 +42,6 @@ from typing import Any
 from chalicelib import composition
 from chalicelib.domain.events import RETENTION
 from chalicelib.handlers.sla_timers import start_timers
-from chalicelib.storage import keys
-from chalicelib.storage.tickets import ticket_from_image
 
 # Ticket fields changed on the ticket item alone (workflows: `SET escalation`, the SLA timer's
 # breach; renames: the people's names); lists show them all.
@@ -88,7 +86,7 @@ def handle(
             escalations.start_for(record)
         image = ticket_image(record)
         if image is not None:
-            ticket = ticket_from_image(image)
+            ticket = composition.stream_images().ticket(image)
             if counters is not None:
                 counters.follow(ticket)
             if router is not None and record.get("eventName") == "INSERT":
@@ -103,7 +101,7 @@ def handle(
         refresh = workflow_change(record)
         if refresh is not None:
             image, fields = refresh
-            tickets.refresh_entries(ticket_from_image(image), fields)
+            tickets.refresh_entries(composition.stream_images().ticket(image), fields)
         purged = purged_ticket(record)
         if purged is not None:
             tickets.purge(purged)
@@ -113,7 +111,7 @@ def handle(
 
 
 def _ticket_item(image: Mapping[str, Any]) -> bool:
-    return image.get("SK", {}).get("S") == keys.TICKET_SK and image.get("PK", {}).get("S", "").startswith("TICKET#")
+    return composition.stream_images().is_ticket(image)
 
 
 def ticket_image(record: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -143,7 +141,7 @@ def event_without_expiry(record: Mapping[str, Any]) -> tuple[str, datetime] | No
     if record.get("eventName") != "INSERT":
         return None
     new = (record.get("dynamodb") or {}).get("NewImage") or {}
-    if new.get("PK", {}).get("S") != keys.EVENTS_PK or new.get("kind", {}).get("S") != "event" or "ttl" in new:
+    if not composition.stream_images().is_event(new) or "ttl" in new:
         return None
     try:
         at = datetime.fromisoformat(new["at"]["S"])

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain import automations as auto
-from chalicelib.domain.conversation import property_change_activities
+from chalicelib.domain.activities import property_change_activities
 from chalicelib.domain.errors import (
     Conflict,
     DomainError,
@@ -39,8 +39,9 @@ from chalicelib.domain.errors import (
 from chalicelib.domain.sla import CUSTOMER_MESSAGE
 from chalicelib.domain.tickets import Change, Ticket, apply_patch, stored_bytes
 from chalicelib.domain.visibility import Caller
-from chalicelib.services.conversation import ConversationService, TemplateService
+from chalicelib.services.conversation import ConversationService
 from chalicelib.services.statuses import StatusCatalogCache
+from chalicelib.services.templates import TemplateService
 from chalicelib.services.tickets import TicketService, TicketWrite
 from chalicelib.storage import keys
 from chalicelib.storage.activities import items_for, new_activity_id

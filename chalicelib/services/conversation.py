@@ -1,5 +1,5 @@
-"""Conversation and timeline use cases: replies, notes, logged activities, follow, close,
-feedback, quick-reply templates and the workspace's reply settings.
+"""The conversation on a ticket: replies, notes, logged activities and their timeline, edits,
+restores, comments on activities, follow, close and feedback.
 
 Every write of the ticket goes through `TicketService.write` (one version-conditioned
 transaction, retried on a lost race) with its timeline entries in the same transaction.
@@ -15,43 +15,30 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import sentiment
-from chalicelib.domain.conversation import (
+from chalicelib.domain.activities import (
     Activity,
     TimelineFilter,
     activity_comment,
-    activity_status_after_reply,
     actor_teams,
     can_edit,
+    check_restorable,
+    edit_activity,
+    property_change_activities,
+    validate_activity,
+    visible_to,
+)
+from chalicelib.domain.bodies import prepare_body
+from chalicelib.domain.comments import (
+    activity_status_after_reply,
     check_cc_by_customer,
     check_close,
     check_comment,
-    check_restorable,
-    check_template,
     closed_notice,
     comment_type,
-    edit_activity,
     feedback_record,
-    iso,
     merged_cc,
-    prepare_body,
-    property_change_activities,
-    render_template,
-    sanitize,
-    template_values,
-    validate_activity,
-    visible_to,
-    with_follower,
 )
-from chalicelib.domain.errors import (
-    Conflict,
-    Contention,
-    FieldError,
-    NotAllowed,
-    NotFound,
-    TicketNotFound,
-    ValidationFailed,
-    VersionConflict,
-)
+from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, NotFound, TicketNotFound, ValidationFailed, VersionConflict
 from chalicelib.domain.events import (
     ACTIVITY_COMMENTED,
     ACTIVITY_DELETED,
@@ -60,94 +47,20 @@ from chalicelib.domain.events import (
     COMMENT_CREATED,
     FEEDBACK_RECEIVED,
 )
+from chalicelib.domain.followers import with_follower
 from chalicelib.domain.sla import activity_signals, comment_signals
 from chalicelib.domain.tickets import MAX_CC, Change, Ticket, apply_patch
+from chalicelib.domain.timestamps import iso
 from chalicelib.domain.visibility import Audience, Caller
 from chalicelib.services.statuses import StatusCatalogCache
 from chalicelib.services.tickets import UPDATE_ATTEMPTS, TicketService, TicketWrite, backoff
+from chalicelib.services.timeline_cursor import TimelinePosition
+from chalicelib.services.workspace_settings import WorkspaceSettings
 from chalicelib.storage import keys
 from chalicelib.storage.activities import ActivityRepository, Revision, items_for, new_activity_id
-from chalicelib.storage.directory import DirectoryRepository, Entry
 from chalicelib.storage.events import ticket_event_item
 from chalicelib.storage.models import DirectoryItem
 from chalicelib.storage.tickets import ExistenceCheck, Put
-
-REPLY_VISIBILITIES = ("public", "internal")
-SETTINGS_ID = "workspace"
-DEFAULT_SETTINGS: dict[str, Any] = {"default_reply_visibility": "public"}  # seed 004: public reply by default
-# A warm container re-reads the settings at most this often (like the status catalog).
-SETTINGS_CACHE_SECONDS = 30.0
-
-
-class WorkspaceSettings:
-    """Admin settings of the workspace (one directory entry), cached briefly per container."""
-
-    def __init__(self, directory: DirectoryRepository, clock: Callable[[], float] = time.monotonic) -> None:
-        self._directory = directory
-        self._clock = clock
-        self._cached: dict[str, Any] | None = None
-        self._loaded_at = 0.0
-
-    def current(self) -> dict[str, Any]:
-        if self._cached is None or self._clock() - self._loaded_at >= SETTINGS_CACHE_SECONDS:
-            entry = self._directory.get("setting", SETTINGS_ID)
-            self._cached = {**DEFAULT_SETTINGS, **(entry.data if entry else {})}
-            self._loaded_at = self._clock()
-        return dict(self._cached)
-
-    def default_reply_visibility(self) -> str:
-        return str(self.current()["default_reply_visibility"])
-
-    def get(self, caller: Caller) -> dict[str, Any]:
-        if not caller.is_staff:
-            raise NotAllowed("only agents and admins read the workspace settings")
-        return self.current()
-
-    def put(self, caller: Caller, values: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-        if not caller.is_admin:
-            raise NotAllowed("only admins change the workspace settings")
-        data = {**DEFAULT_SETTINGS, **values}
-        for _ in range(3):  # create-or-replace: a racing first PUT makes the create fail once
-            entry = self._directory.get("setting", SETTINGS_ID)
-            try:
-                if entry is None:
-                    self._directory.create("setting", SETTINGS_ID, "workspace", data, now, actor_id=caller.user_id)
-                else:
-                    self._directory.update(
-                        "setting",
-                        entry,
-                        name=entry.name,
-                        data=data,
-                        now=now,
-                        expected_version=entry.version,
-                        actor_id=caller.user_id,
-                    )
-                break
-            except Contention as exc:  # a transaction held the item: answer retryably, decide nothing
-                raise Conflict("the settings are changing concurrently; retry", retry_after=1) from exc
-            except (Conflict, VersionConflict):
-                continue
-        else:
-            raise Conflict("the settings are changing concurrently; retry", retry_after=1)
-        self._cached = None
-        return dict(data)
-
-
-@dataclasses.dataclass(frozen=True)
-class TimelinePosition:
-    """Where the next timeline page starts. It travels inside the cursor, which is signed and
-    bound to the caller and the query, so it cannot be forged or reused by someone else; it
-    vouches for no access: every page checks again."""
-
-    sk: str
-
-    def encode(self) -> str:
-        return self.sk
-
-    @classmethod
-    def decode(cls, text: str) -> TimelinePosition:
-        # Cursors issued while pages trusted a 5-minute grant carried `|checked|merged`: ignored.
-        return cls(text.partition("|")[0])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -527,73 +440,3 @@ class ConversationService:
     def _require_staff(caller: Caller) -> None:
         if not caller.is_staff:
             raise NotAllowed("only agents and admins may do this")
-
-
-class TemplateService:
-    """Quick-reply templates (directory entries of kind `template`) and their rendering."""
-
-    KIND = "template"
-
-    def __init__(self, directory: DirectoryRepository, tickets: TicketService, settings: WorkspaceSettings) -> None:
-        self._directory = directory
-        self._tickets = tickets
-        self._settings = settings
-
-    def create(self, caller: Caller, values: Mapping[str, Any], now: datetime) -> Entry:
-        self._require_admin(caller)
-        body = self._checked_body(values["body"])
-        return self._directory.create(self.KIND, uuid.uuid4().hex, values["name"], {"body": body}, now, actor_id=caller.user_id)
-
-    def get(self, caller: Caller, template_id: str) -> Entry:
-        self._require_staff(caller)
-        entry = self._directory.get(self.KIND, template_id)
-        if entry is None:
-            raise NotFound("template not found")
-        return entry
-
-    def list(self, caller: Caller, *, limit: int, after: str | None) -> tuple[list[Entry], str | None]:
-        self._require_staff(caller)
-        return self._directory.list(self.KIND, limit=limit, after=after)
-
-    def update(
-        self, caller: Caller, template_id: str, values: Mapping[str, Any], *, expected_version: int | None, now: datetime
-    ) -> Entry:
-        self._require_admin(caller)
-        entry = self.get(caller, template_id)
-        if expected_version is not None and entry.version != expected_version:
-            raise VersionConflict(f"template is at version {entry.version}")
-        data = dict(entry.data)
-        if values.get("body") is not None:
-            data["body"] = self._checked_body(values["body"])
-        name = values.get("name") or entry.name
-        return self._directory.update(
-            self.KIND, entry, name=name, data=data, now=now, expected_version=entry.version, actor_id=caller.user_id
-        )
-
-    def delete(self, caller: Caller, template_id: str, now: datetime | None = None) -> None:
-        self._require_admin(caller)
-        self._directory.delete(self.KIND, template_id, actor_id=caller.user_id, now=now)
-
-    def render(self, caller: Caller, template_id: str, ticket_id: str) -> dict[str, Any]:
-        """The template filled in for one ticket, and the default reply visibility."""
-        template = self.get(caller, template_id)
-        ticket = self._tickets.get(caller, ticket_id)
-        requester = self._directory.get("user", ticket.requester_id)
-        person = {"name": requester.name, "email": requester.data.get("email")} if requester else {}
-        body = render_template(template.data["body"], template_values(ticket, person, caller))
-        return {"body": body, "visibility": self._settings.default_reply_visibility()}
-
-    @staticmethod
-    def _checked_body(body: str) -> str:
-        check_template(body)
-        return sanitize(body)
-
-    @staticmethod
-    def _require_staff(caller: Caller) -> None:
-        if not caller.is_staff:
-            raise NotAllowed("only agents and admins use templates")
-
-    @staticmethod
-    def _require_admin(caller: Caller) -> None:
-        if not caller.is_admin:
-            raise NotAllowed("only admins manage templates")

@@ -38,7 +38,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.config import MailSettings
-from chalicelib.domain.conversation import Activity, prepare_body
+from chalicelib.domain.activities import Activity
+from chalicelib.domain.bodies import prepare_body
 from chalicelib.domain.errors import (
     Conflict,
     Contention,

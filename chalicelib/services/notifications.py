@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.config import MailSettings
-from chalicelib.domain.conversation import Activity
+from chalicelib.domain.activities import Activity
 from chalicelib.domain.errors import Throttled, Unavailable
 from chalicelib.domain.events import COMMENT_CREATED, TICKET_UPDATED, Event
 from chalicelib.domain.mail import notifications as content

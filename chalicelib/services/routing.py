@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import routing as rules
-from chalicelib.domain.conversation import property_change_activities
+from chalicelib.domain.activities import property_change_activities
 from chalicelib.domain.counters import assignee_counter, contribution
 from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, NotFound, TicketNotFound, ValidationFailed, VersionConflict
 from chalicelib.domain.tickets import Ticket, apply_patch, stored_bytes

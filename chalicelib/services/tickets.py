@@ -11,7 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import events
-from chalicelib.domain.conversation import activity_status_on_open, check_cc_by_customer, property_change_activities
+from chalicelib.domain.activities import property_change_activities
+from chalicelib.domain.channel_details import validate_channel_details
+from chalicelib.domain.comments import activity_status_on_open, check_cc_by_customer
 from chalicelib.domain.errors import (
     Conflict,
     Contention,
@@ -23,7 +25,6 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.listing import ListPlan, plan_list
 from chalicelib.domain.pipelines import DEFAULT_PIPELINE, UnknownPipeline
-from chalicelib.domain.record_actions import validate_channel_details
 from chalicelib.domain.tickets import AGENT_ONLY_ON_CREATE, MAX_CC, Change, Ticket, apply_patch, create_ticket
 from chalicelib.domain.visibility import Caller, can_see, can_see_even_if_deleted
 from chalicelib.services.sla import SlaService

@@ -20,9 +20,10 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 from pynamodb.expressions.condition import Condition
 
-from chalicelib.domain.conversation import Activity, TimelineFilter, iso
+from chalicelib.domain.activities import Activity, TimelineFilter
 from chalicelib.domain.errors import MalformedRequest, Unavailable, VersionConflict
 from chalicelib.domain.listing import PartitionPage, merge_pages
+from chalicelib.domain.timestamps import iso
 from chalicelib.domain.visibility import Audience
 from chalicelib.storage import keys
 from chalicelib.storage.base import Repository

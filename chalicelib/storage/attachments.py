@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.conversation import Activity
+from chalicelib.domain.activities import Activity
 from chalicelib.domain.errors import Conflict, FieldError, MalformedRequest, Unavailable, ValidationFailed, VersionConflict
 from chalicelib.storage import keys
 from chalicelib.storage.activities import to_item
@@ -78,8 +78,7 @@ class AttachmentRepository(Repository):
                 for extra in also_put:
                     tx.save(extra)
         except TransactionCancelled as cancelled:
-            # PynamoDB sends puts before updates: the attachment is item 0, then `also_put`, then the counter.
-            if 1 + len(also_put) in cancelled.failed_indexes():
+            if (counter.PK, counter.SK) in cancelled.failed_keys():
                 raise ValidationFailed(
                     [FieldError("comment_id", f"a message has at most {per_message} attachments")]
                 ) from cancelled
@@ -110,10 +109,8 @@ class AttachmentRepository(Repository):
                     condition=AttachmentItem.PK.exists() & AttachmentItem.uploaded_at.does_not_exist(),
                 )
         except TransactionCancelled as cancelled:
-            # PynamoDB sends puts before updates: the message is item 0 (when there is one), then `also_put`.
-            failed = cancelled.failed_indexes()
-            attachment_index = (0 if message is None else 1) + len(also_put)
-            if attachment_index in failed:
+            failed = cancelled.failed_keys()
+            if (item.PK, item.SK) in failed:
                 return False
             if failed:
                 raise VersionConflict("the message changed meanwhile") from cancelled

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.connection import Connection
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.storage import keys
-from chalicelib.storage.errors import translated
+from chalicelib.storage.errors import transact_item_keys, translated
 from chalicelib.storage.models import CounterItem, Record
+
+
+class _KeyedConnection(Connection):
+    """A connection whose failed TransactWriteItems carries the keys it sent, in the order sent
+    (`transact_keys` on the botocore error), so a cancellation's reasons map to items by key."""
+
+    def dispatch(self, operation_name: str, operation_kwargs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return super().dispatch(operation_name, operation_kwargs)
+        except Exception as exc:
+            if operation_name == "TransactWriteItems":
+                exc.transact_keys = transact_item_keys(operation_kwargs.get("TransactItems", []))  # type: ignore[attr-defined]
+            raise
 
 
 class Repository:
@@ -19,7 +34,7 @@ class Repository:
     def _transaction(self) -> TransactWrite:
         # One connection (one botocore client) per repository: building clients is slow.
         if self._connection is None:
-            self._connection = Connection(region=Record.Meta.region, host=Record.Meta.host)
+            self._connection = _KeyedConnection(region=Record.Meta.region, host=Record.Meta.host)
         return TransactWrite(connection=self._connection)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
@@ -25,19 +26,41 @@ UNSTORABLE = "the values cannot be stored: a text, a number or the record is too
 THROTTLED_REASONS = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
 
 
-class TransactionCancelled(Exception):
-    """A transaction was refused; `codes` holds one reason code (or None) per item, in order."""
+ItemKey = tuple[str, str]  # (PK, SK) of an item in a transaction
 
-    def __init__(self, codes: list[str | None]) -> None:
+
+class TransactionCancelled(Exception):
+    """A transaction was refused; `codes` holds one reason code (or None) per item, in order, and
+    `keys` the (PK, SK) of each item in the order the request sent them (None if unknown)."""
+
+    def __init__(self, codes: list[str | None], keys: list[ItemKey] | None = None) -> None:
         super().__init__(codes)
         self.codes = codes
+        self.keys = keys
 
     def failed_indexes(self, code: str = "ConditionalCheckFailed") -> list[int]:
         return [i for i, c in enumerate(self.codes) if c == code]
 
+    def failed_keys(self, code: str = "ConditionalCheckFailed") -> set[ItemKey]:
+        """The keys of the items whose condition failed: independent of the order PynamoDB puts
+        a transaction's items in (a library upgrade may change it)."""
+        if self.keys is None or len(self.keys) != len(self.codes):
+            raise RuntimeError("the cancelled transaction's items are unknown") from self
+        return {key for key, c in zip(self.keys, self.codes, strict=True) if c == code}
+
     @property
     def transient(self) -> bool:
         return any(c in ("TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded") for c in self.codes)
+
+
+def transact_item_keys(transact_items: list[dict[str, Any]]) -> list[ItemKey]:
+    """(PK, SK) of each item of a TransactWriteItems request, in the order sent."""
+    found = []
+    for entry in transact_items:
+        (operation,) = entry.values()
+        key = operation.get("Key") or operation.get("Item") or {}
+        found.append((key.get("PK", {}).get("S", ""), key.get("SK", {}).get("S", "")))
+    return found
 
 
 def error_code(exc: PynamoDBException) -> str | None:
@@ -60,7 +83,7 @@ def translated(on_condition_failed: Callable[[], DomainError] | None = None) -> 
                 if "ValidationError" in codes:  # an item over 400 KB, a number past 38 digits
                     _log.warning("data store refused a transaction", extra={"reasons": codes})
                     raise ValidationFailed([FieldError("body", UNSTORABLE)], UNSTORABLE) from exc
-            raise TransactionCancelled(codes) from exc
+            raise TransactionCancelled(codes, getattr(exc.cause, "transact_keys", None)) from exc
         raise _general(exc) from exc
     except PynamoDBException as exc:
         if error_code(exc) == "ConditionalCheckFailedException" and on_condition_failed is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from chalicelib.domain.conversation import Activity
+from chalicelib.domain.activities import Activity
 from chalicelib.domain.errors import Conflict, DomainError
 from chalicelib.domain.imports import DirectoryRecord, HistoryRecord
 from chalicelib.domain.tickets import Ticket

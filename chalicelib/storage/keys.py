@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from chalicelib.domain.listing import stamp  # positions are sort keys: one timestamp format for both
+
 TICKET_SK = "TICKET"
 ACTIVITY_PREFIX = "ACT#"
 PINNED, UNPINNED = "9", "1"  # descending SK order puts pinned activities first
@@ -34,11 +36,6 @@ def directory_pk(kind: str) -> str:
 
 RENAMES_PK = "DIR#user-rename"  # SK <user id>: a rename still being copied onto the user's tickets
 DELETED_USERS_PK = "DIR#user-deleted"  # SK <user id>: a deleted user, so an old token cannot bring them back
-
-
-def stamp(at: datetime) -> str:
-    """Fixed-width UTC timestamp whose string order is time order."""
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def list_sort_key(at: datetime, ticket_id: str) -> str:

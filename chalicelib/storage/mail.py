@@ -20,7 +20,7 @@ from typing import Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib.domain.conversation import Activity
+from chalicelib.domain.activities import Activity
 from chalicelib.domain.errors import DomainError, Throttled, Unavailable
 from chalicelib.storage import keys
 from chalicelib.storage.activities import to_item

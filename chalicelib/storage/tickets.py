@@ -315,7 +315,7 @@ class TicketRepository(Repository):
                     _put(tx, item)
         except TransactionCancelled as cancelled:
             on_ticket = Conflict("ticket id already exists")
-            raise _explain(cancelled, checks, len(checks), on_ticket, _conditional(also_put)) from cancelled
+            raise _explain(cancelled, checks, ticket.id, on_ticket, _conditional(also_put)) from cancelled
 
     def update(
         self,
@@ -353,9 +353,8 @@ class TicketRepository(Repository):
                 for item in also_put:
                     _put(tx, item)
         except TransactionCancelled as cancelled:
-            ticket_index = len(checks) + len(removed)
             on_ticket = VersionConflict("the ticket changed meanwhile")
-            raise _explain(cancelled, checks, ticket_index, on_ticket, _conditional(also_put)) from cancelled
+            raise _explain(cancelled, checks, new.id, on_ticket, _conditional(also_put)) from cancelled
 
     # -- upkeep after the commit (chalicelib/handlers/ticket_changes.py) ------------------
     def refresh_entries(self, ticket: Ticket, fields: Sequence[str]) -> int:
@@ -528,23 +527,21 @@ def _conditional(items: Sequence[Put]) -> list[ConditionalPut]:
 def _explain(
     cancelled: TransactionCancelled,
     checks: Sequence[ExistenceCheck],
-    ticket_index: int,
+    ticket_id: str,
     on_ticket: DomainError,
     conditional: Sequence[ConditionalPut] = (),
 ) -> DomainError:
-    """Which item of a cancelled transaction failed: a check or the ticket itself.
-
-    PynamoDB sends condition checks first, then deletes, puts and updates, in the order
-    each kind was added; the callers pass where the ticket's own put landed.
-    """
-    failed = cancelled.failed_indexes()
-    bad = [checks[i].field for i in failed if i < len(checks)]
+    """Which item of a cancelled transaction failed: a check, the ticket itself or a conditional
+    put, found by the failed items' keys (never by position: PynamoDB chooses the order)."""
+    failed = cancelled.failed_keys()
+    bad = [check.field for check in checks if (check.pk, check.sk) in failed]
     if bad:
         return ValidationFailed([FieldError(name, "does not exist") for name in bad])
-    if ticket_index in failed:
+    if (keys.ticket_pk(ticket_id), keys.TICKET_SK) in failed:
         return on_ticket
-    if conditional and failed:  # neither a check nor the ticket: the conditional put (one per write)
-        return conditional[0].refused
+    for put in conditional:
+        if (put.item.PK, put.item.SK) in failed:
+            return put.refused
     if cancelled.transient:
         return Unavailable("the ticket is being changed by another request; retry", retry_after=1)
     return Unavailable("the write was refused; retry")

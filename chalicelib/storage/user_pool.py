@@ -36,3 +36,7 @@ class UserPool:
             raise Unavailable("the user pool could not be read") from exc
         preferred = user.get("PreferredMfaSetting")
         return str(preferred) if preferred else None
+
+    def has_verified_totp(self, pool_id: str, username: str) -> bool:
+        """Whether the user's preferred MFA is a verified TOTP app (so sign-in challenged for it)."""
+        return self.preferred_mfa(pool_id, username) == TOTP

@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.domain.conversation import BODY_MAX, BODY_MAX_BYTES, ELLIPSIS
+from chalicelib.domain.bodies import BODY_MAX, BODY_MAX_BYTES, ELLIPSIS
 from chalicelib.domain.tickets import DESCRIPTION_MAX, stored_bytes
 from tests.api.test_bad_input import assert_problem
 

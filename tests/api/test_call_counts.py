@@ -14,9 +14,9 @@ def dynamodb_calls(monkeypatch):
 
     The budgets are a warm container's: the 30-second configuration caches (statuses, SLA
     policies, settings) stay warm for the whole test, however slowly a loaded machine runs it."""
-    from chalicelib.services import conversation, sla, statuses
+    from chalicelib.services import sla, statuses, workspace_settings
 
-    for module, name in ((sla, "CACHE_SECONDS"), (statuses, "CACHE_SECONDS"), (conversation, "SETTINGS_CACHE_SECONDS")):
+    for module, name in ((sla, "CACHE_SECONDS"), (statuses, "CACHE_SECONDS"), (workspace_settings, "SETTINGS_CACHE_SECONDS")):
         monkeypatch.setattr(module, name, 86_400.0)
     calls: collections.Counter[str] = collections.Counter()
     original = botocore.client.BaseClient._make_api_call

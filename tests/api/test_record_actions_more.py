@@ -191,7 +191,7 @@ def test_a_merge_that_loses_a_race_changes_nothing(world, make_ticket, monkeypat
 
     other_target, other_source = make_ticket(requester_id="alice"), make_ticket(requester_id="bob")
     monkeypatch.setattr(repository, "update_together", always_conflict)
-    monkeypatch.setattr("chalicelib.services.record_actions.backoff", lambda attempt: 0)
+    monkeypatch.setattr("chalicelib.services.merge.backoff", lambda attempt: 0)
     assert_problem(agent.post(f"/v1/tickets/{other_target['id']}/merge", {"source_id": other_source["id"]}), 409)
     assert agent.get(f"/v1/tickets/{other_source['id']}").data["merged_into"] is None
     assert agent.get(f"/v1/tickets/{other_target['id']}").data["merged_from"] == []

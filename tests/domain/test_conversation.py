@@ -10,30 +10,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib.domain import sentiment
-from chalicelib.domain.conversation import (
-    BODY_MAX,
-    ELLIPSIS,
-    PLACEHOLDERS,
-    Activity,
+from chalicelib.domain.activities import Activity, edit_activity, search_text, system_entries, validate_activity, visible_to
+from chalicelib.domain.bodies import BODY_MAX, ELLIPSIS, plain_text, prepare_body
+from chalicelib.domain.comments import (
     activity_status_after_reply,
     activity_status_on_open,
     author_relation,
     check_close,
     check_comment,
-    check_template,
-    edit_activity,
     feedback_record,
-    plain_text,
-    prepare_body,
-    render_template,
-    sanitize,
-    search_text,
-    system_entries,
-    validate_activity,
-    visible_to,
-    with_follower,
 )
 from chalicelib.domain.errors import Conflict, NotAllowed, ValidationFailed
+from chalicelib.domain.followers import with_follower
+from chalicelib.domain.markup import sanitize
+from chalicelib.domain.templates import PLACEHOLDERS, check_template, render_template
 from chalicelib.domain.tickets import Change, Ticket
 from chalicelib.domain.visibility import Caller
 
@@ -215,7 +205,7 @@ def test_property_changes_split_into_a_public_and_an_internal_entry():
 
 def test_agent_only_properties_match_the_api_views():
     from chalicelib.api.views import AGENT_ONLY
-    from chalicelib.domain.conversation import AGENT_ONLY_PROPERTIES
+    from chalicelib.domain.visibility import AGENT_ONLY_PROPERTIES
 
     assert set(AGENT_ONLY) == AGENT_ONLY_PROPERTIES
 

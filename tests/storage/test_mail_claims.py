@@ -23,7 +23,7 @@ def test_concurrent_claims_of_one_notification_let_exactly_one_sender_send(moto_
 
 
 def test_a_sent_claim_is_done_for_every_later_attempt_even_after_its_lease(moto_server):
-    from chalicelib.domain.conversation import Activity
+    from chalicelib.domain.activities import Activity
 
     mail = composition.mail_repository()
     now = composition.clock()

@@ -8,7 +8,7 @@ Semantics, for every source (`zendesk.py`, `freshdesk.py`):
   record's own transaction) is what makes it add nothing.
 - **Same rules as the API**: tickets go through `domain.tickets.create_ticket` (sanitized
   description, byte limits, at most 15 tags and CCs, custom field bounds) and comments through
-  `domain.conversation.prepare_body` (sanitized, cut at 64K characters / 96 KiB with `…`).
+  `domain.bodies.prepare_body` (sanitized, cut at 64K characters / 96 KiB with `…`).
 - **Refused, with a reason**: a record that would break a rule or name a record the export does
   not have (an unknown requester, author, assignee, team or organization; an unknown role; a
   description over its byte limit) is not imported. Nothing is invented to make it fit.
@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.conversation import Activity, prepare_body
+from chalicelib.domain.activities import Activity
+from chalicelib.domain.bodies import prepare_body
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.tickets import Ticket, is_blank
 

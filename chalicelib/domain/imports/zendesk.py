@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.conversation import Activity
+from chalicelib.domain.activities import Activity
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.imports import (
     SYSTEM_ACTOR,

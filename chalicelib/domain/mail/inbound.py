@@ -15,7 +15,7 @@ and decoded as well as it can be:
   an unknown charset name falls back the same way;
 - attachments: every other non-multipart part with a file name (or of a non-text type; an
   attached message/rfc822 is one such file, not more body parts),
-  checked against the ticket attachment rules (`record_actions.validate_attachment`: the
+  checked against the ticket attachment rules (`attachments.validate_attachment`: the
   allow-list, 500 KB, 5 per message); `application/octet-stream` takes the type of its
   extension (clients send it for CSV, HAR, ...); what fails is left out with a reason.
 
@@ -40,18 +40,13 @@ from email.policy import compat32
 from email.utils import getaddresses
 from html.parser import HTMLParser
 
+from chalicelib.domain.attachments import ALLOWED_TYPES, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS_PER_MESSAGE, validate_attachment
 from chalicelib.domain.errors import MailTooLarge, MalformedMail, ValidationFailed
 from chalicelib.domain.mail.addresses import normalize_address
 from chalicelib.domain.mail.message_ids import parse_ids
 from chalicelib.domain.mail.outbound import header_text
 from chalicelib.domain.mail.parsed import Attachment, LeftOut, Mailbox, ParsedInbound
 from chalicelib.domain.markup import sanitize
-from chalicelib.domain.record_actions import (
-    ALLOWED_TYPES,
-    MAX_ATTACHMENT_BYTES,
-    MAX_ATTACHMENTS_PER_MESSAGE,
-    validate_attachment,
-)
 
 MAX_MESSAGE_BYTES = 20 * 1024 * 1024  # issue 10: "a message over 20 MB is refused"
 MAX_HEADER_BYTES = 512 * 1024

@@ -22,7 +22,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from chalicelib.domain.conversation import AGENT_ONLY_PROPERTIES
 from chalicelib.domain.events import (
     COMMENT_CREATED,
     ESCALATION_STAGE_CHANGED,
@@ -32,6 +31,7 @@ from chalicelib.domain.events import (
 )
 from chalicelib.domain.mail.addresses import normalize_address
 from chalicelib.domain.tickets import Ticket
+from chalicelib.domain.visibility import AGENT_ONLY_PROPERTIES
 
 Audience = Literal["customer", "agent"]
 CUSTOMER_STATUS_CATEGORIES = frozenset({"resolved", "closed"})

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.domain.conversation import AGENT_ONLY_PROPERTIES
 from chalicelib.domain.events import TYPES, ticket_event
 from chalicelib.domain.mail.recipients import CommentFacts, Person, customer_changes, recipients
 from chalicelib.domain.tickets import Change, Ticket
+from chalicelib.domain.visibility import AGENT_ONLY_PROPERTIES
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 PEOPLE = {
