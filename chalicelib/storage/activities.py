@@ -324,7 +324,7 @@ class ActivityRepository(Repository):
                 for item in also_put:
                     tx.save(item)
         except TransactionCancelled as cancelled:
-            if cancelled.failed_indexes():
+            if cancelled.failed_keys():
                 raise VersionConflict("the activity changed meanwhile") from cancelled
             raise Unavailable("the activity is being changed by another request; retry", retry_after=1) from cancelled
 

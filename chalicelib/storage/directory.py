@@ -121,7 +121,7 @@ class DirectoryRepository(Repository):
                 tx.save(item, condition=condition)
                 tx.save(event)
         except TransactionCancelled as exc:
-            if exc.failed_indexes():
+            if exc.failed_keys():
                 raise failed() from exc
             raise Unavailable("the directory is being changed by another request; retry", retry_after=1) from exc
 
@@ -223,7 +223,7 @@ class DirectoryRepository(Repository):
                 tx.delete(item, condition=DirectoryItem.PK.exists())
                 tx.save(event)
         except TransactionCancelled as exc:
-            if exc.failed_indexes():
+            if exc.failed_keys():
                 raise NotFound(f"{kind} not found") from exc
             raise Unavailable("the directory is being changed by another request; retry", retry_after=1) from exc
 
@@ -319,7 +319,7 @@ class DirectoryRepository(Repository):
             condition = DirectoryItem.version == (expected_version or entry.version)
         try:
             with translated(), self._transaction() as tx:
-                for domain in removed:  # deletes go first in the request: indexes 0..len(removed)-1
+                for domain in removed:
                     tx.delete(OrgDomainItem(keys.ORG_DOMAIN_PK, domain), condition=OrgDomainItem.organization_id == entry_id)
                 tx.save(item, condition=condition)
                 for domain in added:
@@ -327,14 +327,14 @@ class DirectoryRepository(Repository):
                     tx.save(claim, condition=OrgDomainItem.PK.does_not_exist())
                 event_type = RESOURCE_CREATED if entry is None else RESOURCE_UPDATED
                 event = _event(event_type, "organization", entry_id, int(item.version), actor_id, now)
-                if event is not None:  # last: the indexes above stay as they are
+                if event is not None:
                     tx.save(event)
         except TransactionCancelled as exc:
-            failed = exc.failed_indexes()
-            taken = [added[i - len(removed) - 1] for i in failed if i > len(removed)]
+            failed = exc.failed_keys()
+            taken = [domain for domain in added if (keys.ORG_DOMAIN_PK, domain) in failed]
             if taken:
                 raise Conflict(f"the domain {taken[0]} belongs to another organization") from exc
-            if len(removed) in failed:
+            if (item.PK, item.SK) in failed:
                 if entry is None:
                     raise Conflict(f"organization {entry_id!r} already exists") from exc
                 raise VersionConflict("the organization changed meanwhile") from exc

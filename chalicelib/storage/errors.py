@@ -38,9 +38,6 @@ class TransactionCancelled(Exception):
         self.codes = codes
         self.keys = keys
 
-    def failed_indexes(self, code: str = "ConditionalCheckFailed") -> list[int]:
-        return [i for i, c in enumerate(self.codes) if c == code]
-
     def failed_keys(self, code: str = "ConditionalCheckFailed") -> set[ItemKey]:
         """The keys of the items whose condition failed: independent of the order PynamoDB puts
         a transaction's items in (a library upgrade may change it)."""

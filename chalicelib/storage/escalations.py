@@ -126,18 +126,19 @@ class EscalationRepository(Repository):
             & (TicketItem.escalation.does_not_exist() | Path(TicketItem.escalation.attr_name).contains(_RESOLVED_TOKEN))
         )
         try:
+            record = _item(escalation)
             with translated(), self._transaction() as tx:
-                tx.save(_item(escalation), condition=EscalationItem.PK.does_not_exist())
+                tx.save(record, condition=EscalationItem.PK.does_not_exist())
                 tx.update(
                     ticket,
                     actions=[TicketItem.escalation.set(escalation.summary()), TicketItem.version.add(1)],
                     condition=condition,
                 )
         except TransactionCancelled as cancelled:
-            failed = cancelled.failed_indexes()
-            if 1 in failed:
+            failed = cancelled.failed_keys()
+            if (ticket.PK, ticket.SK) in failed:
                 raise TicketRefused("the ticket refused the escalation") from cancelled
-            if 0 in failed:
+            if (record.PK, record.SK) in failed:
                 raise Unavailable(f"escalation number {escalation.id} is taken; retry") from cancelled
             raise Unavailable("the ticket is being changed by another request; retry", retry_after=1) from cancelled
 

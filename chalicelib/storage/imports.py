@@ -95,12 +95,12 @@ class ImportWriter(Repository):
                     claim = OrgDomainItem(keys.ORG_DOMAIN_PK, domain, organization_id=record.id)
                     tx.save(claim, condition=OrgDomainItem.PK.does_not_exist() | (OrgDomainItem.organization_id == record.id))
         except TransactionCancelled as cancelled:
-            failed = cancelled.failed_indexes()
-            if 0 in failed:
+            failed = cancelled.failed_keys()
+            if (external.PK, external.SK) in failed:
                 raise AlreadyImported(f"{record.kind} {record.source_id} was imported before") from cancelled
-            if 1 in failed:
+            if (item.PK, item.SK) in failed:
                 raise Conflict(f"a {record.kind} with id {record.id} exists and was not imported") from cancelled
-            taken = [domains[i - 2] for i in failed if i >= 2]
+            taken = [domain for domain in domains if (keys.ORG_DOMAIN_PK, domain) in failed]
             raise Conflict(f"the domain {taken[0] if taken else '?'} belongs to another organization") from cancelled
 
     def start_ticket(self, source: str, source_id: str, ticket: Ticket, also_put: Sequence[Record], now: datetime) -> None:

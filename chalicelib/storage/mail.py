@@ -172,7 +172,7 @@ class MailRepository(Repository):
                 tx.save(lookup)
                 tx.save(to_item(activity))
         except TransactionCancelled as exc:
-            if exc.failed_indexes() == [0]:
+            if exc.failed_keys() == {(claim_item.PK, claim_item.SK)}:
                 return False
             raise Unavailable("the data store refused the sent-mail record; retry shortly") from exc
         return True

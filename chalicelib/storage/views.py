@@ -94,7 +94,7 @@ class ViewRepository(Repository):
                     tx.save(item, condition=condition)
                 tx.save(event)
         except TransactionCancelled as exc:
-            if exc.failed_indexes():
+            if exc.failed_keys():
                 raise failed() from exc
             raise Unavailable("the view is being changed by another request; retry", retry_after=1) from exc
 
