@@ -111,3 +111,17 @@ def test_entry_points_reach_storage_only_through_the_composition_root() -> None:
     ]
 
     assert reaching == [], "routes, handlers and the CLI call services built by chalicelib/composition.py"
+
+
+def test_services_never_open_storage_models() -> None:
+    # Models, their attributes and conditions are how storage talks to PynamoDB; a service
+    # names the access pattern (a repository method) or a storage value type instead.
+    opening = [
+        f"{relative}:{line} imports {module}"
+        for relative, path in _python_files()
+        if relative.startswith("chalicelib/services/")
+        for line, module in imported_modules(path)
+        if module == "chalicelib.storage.models" or module.startswith("chalicelib.storage.models.")
+    ]
+
+    assert opening == [], "give the service a repository method or a storage value type (e.g. ExistenceCheck.staff)"

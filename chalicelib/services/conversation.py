@@ -59,7 +59,6 @@ from chalicelib.services.workspace_settings import WorkspaceSettings
 from chalicelib.storage import keys
 from chalicelib.storage.activities import ActivityRepository, Revision, items_for, new_activity_id
 from chalicelib.storage.events import ticket_event_item
-from chalicelib.storage.models import DirectoryItem
 from chalicelib.storage.tickets import ExistenceCheck, Put
 
 
@@ -164,10 +163,7 @@ class ConversationService:
             posted["activity"] = activity
             checks = self._tickets.reference_checks(updated, {c.property for c in changes} - {"cc"})
             checks += [ExistenceCheck("cc", keys.directory_pk("user"), user) for user in new_cc if user not in current.cc]
-            checks += [
-                ExistenceCheck("notify", keys.directory_pk("user"), user, DirectoryItem.role.is_in("agent", "admin"))
-                for user in notify
-            ]
+            checks += [ExistenceCheck.staff("notify", user) for user in notify]
             entries = [activity, *property_change_activities(current.id, changes, caller, now, lambda: new_activity_id(now))]
             extra = {"comment_id": activity_id, "visibility": visibility}
             signals = comment_signals(caller.is_staff, visibility)
@@ -205,10 +201,7 @@ class ConversationService:
             team_ids=actor_teams(caller),
             notify=notify,
         )
-        checks = [
-            ExistenceCheck("notify", keys.directory_pk("user"), user, DirectoryItem.role.is_in("agent", "admin"))
-            for user in notify
-        ]
+        checks = [ExistenceCheck.staff("notify", user) for user in notify]
 
         def change(current: Ticket) -> TicketWrite:
             updated = dataclasses.replace(current, last_activity_at=now, updated_at=now, version=current.version + 1)

@@ -14,8 +14,8 @@ from chalicelib.domain import sla
 from chalicelib.domain.calendar import BusinessCalendar
 from chalicelib.domain.errors import Conflict, ValidationFailed
 from chalicelib.domain.tickets import Ticket
+from chalicelib.storage.base import StoredItem
 from chalicelib.storage.directory import DirectoryRepository
-from chalicelib.storage.models import Record
 from chalicelib.storage.sla import SlaLedgerRepository, ledger_items
 
 # Policies and calendars change rarely; a warm container re-reads them at most this often
@@ -69,7 +69,7 @@ class SlaService:
         self._ledger = ledger
 
     # -- on every ticket write ---------------------------------------------------------
-    def settle(self, before: Ticket | None, after: Ticket, signals: Iterable[str], now: datetime) -> list[Record]:
+    def settle(self, before: Ticket | None, after: Ticket, signals: Iterable[str], now: datetime) -> list[StoredItem]:
         """Set `after.sla` for this write; answers the ledger items to commit with it."""
         config = self._cache.config()
         policy = sla.choose_policy(config.policies, after)

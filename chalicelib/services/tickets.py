@@ -31,9 +31,9 @@ from chalicelib.services.sla import SlaService
 from chalicelib.services.statuses import StatusCatalogCache
 from chalicelib.storage import keys
 from chalicelib.storage.activities import items_for, new_activity_id
+from chalicelib.storage.base import StoredItem
 from chalicelib.storage.directory import DirectoryRepository
 from chalicelib.storage.events import ticket_event_item
-from chalicelib.storage.models import DirectoryItem, Record
 from chalicelib.storage.tickets import PURGE_AFTER, ExistenceCheck, HistoryEntry, Put, TicketRepository
 
 # Concurrent PATCHes of one ticket are serialized by its version; a writer that lost the
@@ -67,7 +67,7 @@ class TicketWrite:
     # What the write means to the SLA clocks: a response kind or a customer message (domain.sla).
     signals: frozenset[str] = frozenset()
     # Items put only if their condition holds (routing's round-robin cursor); a failed one retries.
-    guarded: list[tuple[Record, Any]] = dataclasses.field(default_factory=list)
+    guarded: list[tuple[StoredItem, Any]] = dataclasses.field(default_factory=list)
 
 
 class TicketService:
@@ -344,7 +344,7 @@ class TicketService:
         ledger = self.sla_ledger(current, write.ticket, write.signals, now)
         return dataclasses.replace(write, also_put=[*write.also_put, *ledger]) if ledger else write
 
-    def sla_ledger(self, current: Ticket | None, new: Ticket, signals: frozenset[str], now: datetime) -> list[Record]:
+    def sla_ledger(self, current: Ticket | None, new: Ticket, signals: frozenset[str], now: datetime) -> list[StoredItem]:
         """Sets `new.sla`; answers the SLA ledger items the write must commit with it."""
         return self._sla.settle(current, new, signals, now) if self._sla is not None else []
 
@@ -378,7 +378,7 @@ class TicketService:
         if "requester_id" in changed:
             add(ExistenceCheck("requester_id", user_pk, ticket.requester_id))
         if "assignee_id" in changed and ticket.assignee_id:
-            add(ExistenceCheck("assignee_id", user_pk, ticket.assignee_id, DirectoryItem.role.is_in("agent", "admin")))
+            add(ExistenceCheck.staff("assignee_id", ticket.assignee_id))
         if "team_id" in changed and ticket.team_id:
             add(ExistenceCheck("team_id", keys.directory_pk("team"), ticket.team_id))
         if "organization_id" in changed and ticket.organization_id:
@@ -392,7 +392,7 @@ class TicketService:
 
 def _event(
     event_type: str, ticket: Ticket, caller: Caller, now: datetime, changes: list[Change], extra: Mapping[str, Any] | None = None
-) -> Record:
+) -> StoredItem:
     """The change event that commits in the ticket's own transaction (the outbox)."""
     return ticket_event_item(
         event_type,

@@ -11,6 +11,10 @@ from chalicelib.storage import keys
 from chalicelib.storage.errors import transact_item_keys, translated
 from chalicelib.storage.models import CounterItem, Record
 
+# An item as storage builds it (history, ledger, event items): services receive these from one
+# repository and hand them to another's transaction without opening them.
+StoredItem = Record
+
 
 class _KeyedConnection(Connection):
     """A connection whose failed TransactWriteItems carries the keys it sent, in the order sent

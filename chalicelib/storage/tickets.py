@@ -27,7 +27,7 @@ from chalicelib.domain.visibility import Audience, Caller
 from chalicelib.storage import keys
 from chalicelib.storage.base import Repository, next_counter_value
 from chalicelib.storage.errors import TransactionCancelled, translated
-from chalicelib.storage.models import HistoryItem, Record, TicketEntry, TicketItem, TicketNumber, TimelineHead
+from chalicelib.storage.models import DirectoryItem, HistoryItem, Record, TicketEntry, TicketItem, TicketNumber, TimelineHead
 
 PURGE_AFTER = timedelta(days=90)
 _TICKET_FIELDS = [f.name for f in dataclasses.fields(Ticket)]
@@ -50,6 +50,11 @@ class ExistenceCheck:
     pk: str
     sk: str
     condition: Condition | None = None
+
+    @classmethod
+    def staff(cls, field: str, user_id: str) -> ExistenceCheck:
+        """The user exists and is an agent or an admin (an assignee, a notified colleague)."""
+        return cls(field, keys.directory_pk("user"), user_id, DirectoryItem.role.is_in("agent", "admin"))
 
 
 @dataclasses.dataclass(frozen=True)
