@@ -7,12 +7,16 @@ import json
 import shutil
 import subprocess
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
+from chalicelib.storage.attachments import FileStore
+from chalicelib.storage.clients import aws_client
+from devstack.cfn import Resolver, ResourceValues, dependency_order
 from devstack.paths import TEMPLATE_PATH
 from devstack.provision import load_template
-from devstack.web_app import CONTENT_SECURITY_POLICY
+from devstack.web_app import content_security_policy
 
 
 @pytest.fixture(scope="module")
@@ -24,18 +28,61 @@ def _distribution(resources: dict[str, Any]) -> dict[str, Any]:
     return dict(resources["WebDistribution"]["Properties"]["DistributionConfig"])
 
 
-def test_the_cloud_sends_the_local_csp_with_only_cognitos_token_and_user_endpoints_added(resources: dict[str, Any]) -> None:
+BUCKET = "helpdesk-attachmentsbucket-1x2y3z4w5v6u"
+
+
+def _cloud_csp(resources: dict[str, Any]) -> str:
     headers = resources["WebSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
-    csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    return str(headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"])
+
+
+def test_the_cloud_sends_the_local_csp_with_its_upload_bucket_and_cognitos_endpoints(resources: dict[str, Any]) -> None:
+    headers = resources["WebSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    csp = _cloud_csp(resources)
 
     cognito = " https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com https://cognito-idp.${AWS::Region}.amazonaws.com"
-    assert csp.replace(cognito, "") == CONTENT_SECURITY_POLICY
+    # Locally the upload origin is moto's; in the cloud it is the attachments bucket's.
+    assert csp.replace(cognito, "") == content_security_policy(("https://${AttachmentsBucket.DomainName}",))
     directives = dict(d.split(" ", 1) for d in csp.split("; "))
     assert directives["script-src"] == "'self'" and "unsafe" not in csp
     assert directives["frame-ancestors"] == "'none'"
     assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert headers["ContentTypeOptions"] == {"Override": True}
     assert headers["FrameOptions"]["FrameOption"] == "DENY"
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-central-1"])
+def test_the_cloud_csp_lets_the_page_post_to_the_url_the_api_presigns(
+    resources: dict[str, Any], region: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in (("AWS_DEFAULT_REGION", region), ("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_S3", raising=False)
+    files = FileStore(lambda: aws_client("s3", signature_version="s3v4"), lambda: BUCKET)  # the API's own
+    form = files.upload_form("tickets/t/a", "text/plain", 3)
+    resolver = Resolver(
+        template=load_template(TEMPLATE_PATH),
+        region=region,
+        account_id="123456789012",
+        stack_name="helpdesk",
+        # What CloudFormation answers for a bucket: DomainName is its global virtual-hosted name.
+        resources={
+            "AttachmentsBucket": ResourceValues(ref=BUCKET, attributes={"DomainName": f"{BUCKET}.s3.amazonaws.com"}),
+            "UserPoolDomain": ResourceValues(ref="helpdesk-123456789012"),
+        },
+    )
+    connect_src = dict(d.split(" ", 1) for d in resolver.resolve({"Fn::Sub": _cloud_csp(resources)}).split("; "))["connect-src"]
+
+    upload = urlsplit(form["url"])
+    assert f"{upload.scheme}://{upload.netloc}" in connect_src.split(" ")
+    assert "*" not in connect_src  # this stack's bucket only, not every bucket of S3
+
+
+def test_naming_the_bucket_in_the_csp_makes_no_dependency_cycle(resources: dict[str, Any]) -> None:
+    order = dependency_order(resources)  # raises TemplateError on a cycle
+
+    assert order.index("AttachmentsBucket") < order.index("WebSecurityHeaders") < order.index("WebDistribution")
 
 
 def test_every_behaviour_carries_the_security_headers_and_forces_https(resources: dict[str, Any]) -> None:
