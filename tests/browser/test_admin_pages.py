@@ -32,18 +32,35 @@ def _by_name(stack: Api, path: str, name: str) -> dict:
     return next(item for item in items if item["name"] == name)
 
 
+def _new(page: Page, section: str, singular: str, fields: dict[str, str]) -> None:
+    """Open `section`'s "New <singular>" form and type `fields` (label: text, or "=option" for a menu)."""
+    page.get_by_role("navigation", name="Admin").get_by_role("link", name=section, exact=True).click()
+    page.get_by_role("link", name=f"New {singular}").click()
+    _fill(page, fields)
+
+
+def _fill(page: Page, fields: dict[str, str]) -> None:
+    for label, value in fields.items():
+        control = page.get_by_label(label, exact=True)
+        if value.startswith("="):
+            control.select_option(label=value[1:])
+        else:
+            control.fill(value)
+
+
+def _create(page: Page, section: str, singular: str, fields: dict[str, str]) -> None:
+    """`_new`, then create it: the list shows it (by the first field's text)."""
+    _new(page, section, singular, fields)
+    page.get_by_role("button", name=f"Create {singular}").click()
+    expect(page.get_by_role("link", name=next(iter(fields.values())), exact=True)).to_be_visible()
+
+
 def test_business_hours_and_a_routing_rule_made_in_the_admin_pages_route_a_new_ticket_to_the_team(page: Page, stack: Api):
     tag = uuid.uuid4().hex[:6]
     sign_in(page, stack, ADMIN, "/admin/teams")
-    page.get_by_role("link", name="New team").click()
-    page.get_by_label("Name", exact=True).fill(f"Printers {tag}")
-    page.get_by_role("button", name="Create team").click()
-    expect(page.get_by_role("link", name=f"Printers {tag}")).to_be_visible()
+    _create(page, "Teams", "team", {"Name": f"Printers {tag}"})
 
-    page.get_by_role("navigation", name="Admin").get_by_role("link", name="Business hours").click()
-    page.get_by_role("link", name="New business hours").click()
-    page.get_by_label("Name", exact=True).fill(f"Berlin office {tag}")
-    page.get_by_label("Time zone (IANA)").fill("Europe/Berlin")
+    _new(page, "Business hours", "business hours", {"Name": f"Berlin office {tag}", "Time zone (IANA)": "Europe/Berlin"})
     page.get_by_role("button", name="Add a Monday shift").click()
     page.get_by_label("Monday shift 1 start").fill("09:00")
     page.get_by_label("Monday shift 1 end").fill("12:60")
@@ -71,13 +88,12 @@ def test_business_hours_and_a_routing_rule_made_in_the_admin_pages_route_a_new_t
     assert hours["weekly"]["tue"] == []
     assert hours["holidays"] == [{"date": "2026-12-25", "name": "Christmas"}, {"start": "2026-12-28", "end": "2026-12-31"}]
 
-    page.get_by_role("navigation", name="Admin").get_by_role("link", name="Routing rules").click()
-    page.get_by_role("link", name="New routing rule").click()
-    page.get_by_label("Name", exact=True).fill(f"Printers to printers {tag}")
-    page.get_by_label("Team").select_option(label=f"Printers {tag}")
-    page.get_by_label("Subject contains (any of, comma-separated)").fill(f"toner{tag}")
-    page.get_by_role("button", name="Create routing rule").click()
-    expect(page.get_by_role("link", name=f"Printers to printers {tag}")).to_be_visible()
+    rule_fields = {
+        "Name": f"Printers to printers {tag}",
+        "Team": f"=Printers {tag}",
+        "Subject contains (any of, comma-separated)": f"toner{tag}",
+    }
+    _create(page, "Routing rules", "routing rule", rule_fields)
 
     team = _by_name(stack, "/v1/teams", f"Printers {tag}")
     rule = _by_name(stack, "/v1/routing-rules", f"Printers to printers {tag}")
