@@ -1,7 +1,8 @@
 """The admin pages in Chromium: an admin builds business hours (a split shift, a holiday and a
 range) and a routing rule, and a new ticket lands in the rule's team; a stale save offers to
 reload and re-apply; what is typed survives a reload; every admin page passes axe-core, with
-screenshots at 360 and 1440 px."""
+screenshots at 360 and 1440 px; a pipeline made, reordered and deleted in its page, and the statuses
+page naming each status's pipelines."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ SECTIONS = {
     "users": "Users",
     "organizations": "Organizations",
     "statuses": "Statuses",
+    "pipelines": "Pipelines",
     "business-hours": "Business hours",
     "sla-policies": "SLA policies",
     "routing-rules": "Routing rules",
@@ -178,3 +180,55 @@ def test_every_admin_page_passes_axe_and_a_webhook_secret_is_shown_once(page: Pa
     expect(page.get_by_role("heading", level=1)).to_have_text("Webhooks")
     expect(page.locator("#webhook-secret")).to_have_count(0)
     assert shown not in (page.content() or "")
+
+
+def test_a_pipeline_is_made_reordered_and_deleted_in_its_page_and_statuses_name_their_pipelines(page: Page, stack: Api):
+    tag = uuid.uuid4().hex[:6]
+    status = stack.call("admin", "POST", "/v1/statuses", {"name": f"vendor_{tag}", "category": "pending"})
+    listed = stack.call(
+        "admin", "POST", "/v1/pipelines", {"id": f"fleet-{tag}", "name": f"Fleet {tag}", "statuses": [status["id"], "open"]}
+    )
+    sign_in(page, stack, ADMIN, "/admin/pipelines")
+    _new(page, "Pipelines", "pipeline", {"Id (lowercase letters, digits, _ and -)": f"hw-{tag}", "Name": f"Hardware {tag}"})
+    statuses = page.get_by_role("group", name="Statuses (in order; at least one open)")
+    statuses.get_by_label("open (open)", exact=True).check()
+    statuses.get_by_label(f"vendor_{tag} (pending)", exact=True).check()
+    page.get_by_role("button", name="Create pipeline").click()
+    expect(page.get_by_role("link", name=f"Hardware {tag}", exact=True)).to_be_visible()
+    assert stack.call("admin", "GET", f"/v1/pipelines/hw-{tag}")["statuses"] == ["open", status["id"]]
+
+    # The statuses page names every pipeline a status is in (the default one has them all).
+    page.get_by_role("navigation", name="Admin").get_by_role("link", name="Statuses", exact=True).click()
+    row = page.locator("tr", has=page.get_by_role("link", name=f"vendor_{tag}", exact=True))
+    expect(row.locator('td[data-label="Pipelines"]')).to_contain_text(f"Fleet {tag}, Hardware {tag}")
+    builtin = page.locator("tr", has=page.get_by_role("link", name="resolved", exact=True))
+    expect(builtin.locator('td[data-label="Pipelines"]')).to_contain_text("Default")
+
+    # A pipeline's form lists its statuses first, in its order; a status checked is added after them.
+    page.get_by_role("navigation", name="Admin").get_by_role("link", name="Pipelines", exact=True).click()
+    page.get_by_role("link", name=f"Fleet {tag}", exact=True).click()
+    boxes = page.get_by_role("group", name="Statuses (in order; at least one open)").get_by_role("checkbox")
+    expect(boxes.nth(0)).to_be_checked()
+    expect(boxes.nth(1)).to_be_checked()
+    expect(boxes.nth(2)).not_to_be_checked()
+    page.get_by_label("resolved (resolved)", exact=True).check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("link", name=f"Fleet {tag}", exact=True)).to_be_visible()
+    saved = stack.call("admin", "GET", f"/v1/pipelines/{listed['id']}")
+    assert saved["statuses"] == [status["id"], "open", "resolved"]
+
+    page.get_by_role("link", name=f"Hardware {tag}", exact=True).click()
+    page.get_by_role("button", name="Delete pipeline").click()
+    page.get_by_role("button", name="Yes, delete").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Pipelines")
+    expect(page.get_by_role("link", name=f"Fleet {tag}", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name=f"Hardware {tag}", exact=True)).to_have_count(0)
+    assert f"hw-{tag}" not in [p["id"] for p in stack.call("admin", "GET", "/v1/pipelines?limit=100")["items"]]
+
+    # The default pipeline is built in: its form has nothing to save or delete.
+    _open(page, "/admin/pipelines/default")
+    expect(page.get_by_text("This pipeline is built in")).to_be_visible()
+    expect(page.get_by_label("Name", exact=True)).to_be_disabled()
+    expect(page.get_by_role("button", name="Save")).to_have_count(0)
+    expect(page.get_by_role("button", name="Delete pipeline")).to_have_count(0)
+    assert axe_violations(page) == []

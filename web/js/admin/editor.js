@@ -29,10 +29,12 @@ export async function renderList(main, section, notice) {
   const rows = h("tbody");
   const more = h("div");
   const error = h("p.error", { role: "alert" });
+  // What the columns need besides the items (the statuses' pipelines), read once per list page.
+  const context = section.context ? section.context().catch(() => ({})) : Promise.resolve({});
   const loadPage = async (cursor) => {
     try {
-      const { data } = await api("GET", section.path, { query: section.paged === false ? {} : { limit: 100, cursor } });
-      rows.append(...(data.items || []).map((item) => h("tr", {}, section.columns.map(([label, show], i) => cell(label, i === 0 ? h("a", { href: `#/admin/${section.key}/${encodeURIComponent(item.id)}` }, show(item)) : show(item))))));
+      const [{ data }, extra] = await Promise.all([api("GET", section.path, { query: section.paged === false ? {} : { limit: 100, cursor } }), context]);
+      rows.append(...(data.items || []).map((item) => h("tr", {}, section.columns.map(([label, show], i) => cell(label, i === 0 ? h("a", { href: `#/admin/${section.key}/${encodeURIComponent(item.id)}` }, show(item, extra)) : show(item, extra))))));
       if (!rows.children.length) rows.append(h("tr", {}, h("td", { colspan: section.columns.length }, "None yet.")));
       mount(more, data.next_cursor ? h("button", { type: "button", onclick: () => loadPage(data.next_cursor) }, "Load more") : null);
     } catch (exc) {
@@ -89,6 +91,7 @@ function rawsOf(section, item, creating) {
 
 function renderForm(main, section, state) {
   const { id, creating, item, baseline, options } = state;
+  const locked = !creating && Boolean(section.locked?.(item));
   document.title = `${creating ? `New ${section.singular}` : item.name || id} · ${section.title} · Helpdesk`;
   const fields = section.fields.filter((f) => (creating ? !f.patchOnly : !f.createOnly));
   const controls = fields.map((f) => ({ field: f, control: control(f, state.raws[f.key], options[f.key]) }));
@@ -100,6 +103,7 @@ function renderForm(main, section, state) {
         h("button.link", { type: "button", onclick: () => { clearDraft(section, id); renderForm(main, section, { ...state, raws: baseline, restored: false }); } }, "Discard them")),
     );
   }
+  if (locked) notice.append(h("p.banner", {}, `This ${section.singular} is built in: it cannot be changed or deleted.`));
   if (state.reapplied) notice.append(h("p.banner", {}, "Reloaded the latest version and re-applied your changes: review them and save again."));
   const raws = () => Object.fromEntries(controls.map(({ field, control: c }) => [field.key, c.raw()]));
   const save = h("button.primary", { type: "submit" }, creating ? `Create ${section.singular}` : "Save");
@@ -107,8 +111,9 @@ function renderForm(main, section, state) {
     "form.admin-form",
     { "aria-label": creating ? `New ${section.singular}` : `Edit ${section.singular}`, novalidate: true },
     controls.map(({ control: c }) => c.element),
-    h("div.form-actions", {}, save, h("a", { href: `#/admin/${section.key}` }, "Cancel")),
+    h("div.form-actions", {}, locked ? null : save, h("a", { href: `#/admin/${section.key}` }, locked ? "Back" : "Cancel")),
   );
+  if (locked) for (const input of form.querySelectorAll("input, select, textarea")) input.disabled = true;
   form.addEventListener("input", () => sessionStorage.setItem(draftKey(section, id), JSON.stringify({ raws: raws() })));
   form.addEventListener("change", () => sessionStorage.setItem(draftKey(section, id), JSON.stringify({ raws: raws() })));
   form.addEventListener("submit", async (event) => {
@@ -156,7 +161,7 @@ function renderForm(main, section, state) {
       showProblem(exc, controls, formError);
     }
   });
-  const remove = creating || section.deletable === false ? null : deleteButton(section, id, state.version, formError);
+  const remove = creating || locked || section.deletable === false ? null : deleteButton(section, id, state.version, formError);
   mount(
     main,
     h("p", {}, h("a", { href: `#/admin/${section.key}` }, `← ${section.title}`)),

@@ -48,7 +48,10 @@ export function control(field, raw, options) {
       return wrap(element, read, field, setError);
     case "checks": {
       const chosen = new Set(raw || []);
-      const boxes = (options || []).map(([value, text], i) => {
+      // An ordered list (a pipeline's statuses) lists what it holds first, in its order.
+      const rank = (value) => (field.ordered && chosen.has(value) ? raw.indexOf(value) : Infinity);
+      const ordered = field.ordered ? [...(options || [])].sort((a, b) => rank(a[0]) - rank(b[0])) : options || [];
+      const boxes = ordered.map(([value, text], i) => {
         const box = h(`input#${id}-${i}`, { type: "checkbox", value, checked: chosen.has(value) });
         return { box, el: h("span.check", {}, box, h("label", { for: `${id}-${i}` }, text)) };
       });

@@ -18,6 +18,20 @@ const none = (text) => async (load) => [["", text], ...(await load())];
 const teams = () => choices("/v1/teams");
 const orgs = () => choices("/v1/organizations");
 const hours = () => choices("/v1/business-hours");
+const statusChoices = () => choices("/v1/statuses", (s) => `${s.name} (${s.category})`);
+
+/** Every pipeline (cursor pages of 100), for the statuses list's "Pipelines" column. */
+async function allPipelines() {
+  const items = [];
+  let cursor;
+  do {
+    const { data } = await api("GET", "/v1/pipelines", { query: { limit: 100, cursor } });
+    items.push(...data.items);
+    cursor = data.next_cursor;
+  } while (cursor);
+  return items;
+}
+const pipelinesOf = (status, context) => list((context?.pipelines || []).filter((p) => p.statuses.includes(status.id)).map((p) => p.name));
 
 const conditionFields = (extra = []) => [
   { key: "conditions.priorities", label: "Priorities", type: "checks", options: PRIORITIES },
@@ -60,11 +74,24 @@ export const SECTIONS = [
   },
   {
     key: "statuses", title: "Statuses", singular: "status", path: "/v1/statuses",
-    intro: "Custom statuses belong to a category; the built-in ones cannot be changed.",
-    columns: [["Name", (s) => s.name], ["Category", (s) => s.category], ["Built in", (s) => (s.builtin ? "yes" : "no")]],
+    intro: "Custom statuses belong to a category; the built-in ones cannot be changed. A status that a pipeline lists cannot be deleted.",
+    context: async () => ({ pipelines: await allPipelines() }),
+    locked: (s) => s.builtin,
+    columns: [["Name", (s) => s.name], ["Category", (s) => s.category], ["Pipelines", pipelinesOf], ["Built in", (s) => (s.builtin ? "yes" : "no")]],
     fields: [
       { key: "name", label: "Name (lowercase letters, digits, _)", required: true, createOnly: true, placeholder: "waiting_on_vendor" },
       { key: "category", label: "Category", type: "select", options: CATEGORIES, default: "open" },
+    ],
+  },
+  {
+    key: "pipelines", title: "Pipelines", singular: "pipeline", path: "/v1/pipelines",
+    intro: "A ticket's status stays within its pipeline's statuses; new tickets start in the pipeline's first open status. The default pipeline has every status and cannot be changed.",
+    locked: (p) => p.builtin,
+    columns: [["Name", (p) => p.name], ["Id", (p) => p.id], ["Statuses", (p) => list(p.statuses)], ["Built in", (p) => (p.builtin ? "yes" : "no")]],
+    fields: [
+      { key: "id", label: "Id (lowercase letters, digits, _ and -)", required: true, createOnly: true, placeholder: "hardware" },
+      { key: "name", label: "Name", required: true },
+      { key: "statuses", label: "Statuses (in order; at least one open)", type: "checks", ordered: true, options: statusChoices },
     ],
   },
   {
