@@ -2,15 +2,17 @@
 range) and a routing rule, and a new ticket lands in the rule's team; a stale save offers to
 reload and re-apply; what is typed survives a reload; every admin page passes axe-core, with
 screenshots at 360 and 1440 px; a pipeline made, reordered and deleted in its page, and the statuses
-page naming each status's pipelines."""
+page naming each status's pipelines; the XSS corpus stored in every name and description the admin
+pages show runs no script there and reads literally."""
 
 from __future__ import annotations
 
 import uuid
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import Api, axe_violations, screenshots, sign_in
+from tests.browser.test_hostile_strings import HOSTILE
 from tests.workflows.stack import wait_for
 
 ADMIN = "Dana Admin"
@@ -232,3 +234,91 @@ def test_a_pipeline_is_made_reordered_and_deleted_in_its_page_and_statuses_name_
     expect(page.get_by_role("button", name="Save")).to_have_count(0)
     expect(page.get_by_role("button", name="Delete pipeline")).to_have_count(0)
     assert axe_violations(page) == []
+
+
+def _hostile_directory(stack: Api, tag: str) -> dict[str, tuple[str, str]]:
+    """One item per admin collection, its names and descriptions from the XSS corpus: the page's
+    section and the item's id -> the texts the API stored (what the pages must show literally)."""
+    corpus = [f"{tag} {text} end" for text in HOSTILE]
+    at = iter(range(100))
+
+    def hostile() -> str:
+        return corpus[next(at) % len(corpus)]
+
+    none_match = {"tags": [f"never-{tag}"]}  # the SLA policy and the routing rule apply to no ticket
+    team = stack.call("admin", "POST", "/v1/teams", {"name": hostile(), "description": hostile()})
+    made = {
+        "teams": team,
+        "users": stack.call(
+            "admin",
+            "POST",
+            "/v1/users",
+            {"name": hostile(), "email": f"xss-{tag}@example.com", "role": "agent", "team_ids": [team["id"]]},
+        ),
+        "organizations": stack.call("admin", "POST", "/v1/organizations", {"name": hostile()}),
+        "pipelines": stack.call("admin", "POST", "/v1/pipelines", {"id": f"xss-{tag}", "name": hostile(), "statuses": ["open"]}),
+        "business-hours": stack.call(
+            "admin", "POST", "/v1/business-hours", {"name": hostile(), "timezone": "UTC", "weekly": {"mon": [["09:00", "17:00"]]}}
+        ),
+        "sla-policies": stack.call(
+            "admin",
+            "POST",
+            "/v1/sla-policies",
+            {"name": hostile(), "conditions": none_match, "targets": {"normal": {"first_response_minutes": 60}}},
+        ),
+        "routing-rules": stack.call(
+            "admin", "POST", "/v1/routing-rules", {"name": hostile(), "team_id": team["id"], "conditions": none_match}
+        ),
+        "automations": stack.call(
+            "admin",
+            "POST",
+            "/v1/automations",
+            {
+                "name": hostile(),
+                "active": False,
+                "trigger": {"event": "ticket.created"},
+                "actions": [{"type": "add_tags", "tags": ["x"]}],
+            },
+        ),
+        "templates": stack.call("admin", "POST", "/v1/templates", {"name": hostile(), "body": f"{tag} {HOSTILE[1]} body"}),
+        "webhooks": stack.call(
+            "admin",
+            "POST",
+            "/v1/webhooks",
+            {"url": f'https://93.184.215.14/{tag}?q="><svg/onload=window.__xss=10>', "events": ["*"], "active": False},
+        ),
+    }
+    return {key: (item["id"], item.get("name") or item["url"]) for key, item in made.items()}
+
+
+def test_the_xss_corpus_in_every_admin_name_and_description_runs_no_script_and_reads_literally(browser: Browser, stack: Api):
+    tag = uuid.uuid4().hex[:6]
+    items = _hostile_directory(stack, tag)
+    team = stack.call("admin", "GET", f"/v1/teams/{items['teams'][0]}")
+    template = stack.call("admin", "GET", f"/v1/templates/{items['templates'][0]}")
+    # The CSP would stop an inline script anyway: without it, only the rendering keeps them inert.
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    try:
+        sign_in(page, stack, ADMIN)
+        for key, (item_id, text) in items.items():
+            _open(page, f"/admin/{key}")
+            expect(page.get_by_role("heading", level=1)).to_have_text(SECTIONS[key])
+            expect(page.locator("table.admin-list a", has_text=tag)).to_have_text(text)
+            if key == "teams":
+                expect(page.locator("tr", has_text=tag).locator('td[data-label="Description"]')).to_have_text(team["description"])
+            if key == "templates":
+                expect(page.locator("tr", has_text=tag).locator('td[data-label="Body"]')).to_have_text(template["body"])
+            _open(page, f"/admin/{key}/{item_id}")
+            expect(page.get_by_role("heading", level=1)).to_have_text(text)
+            field = page.get_by_label("URL (https)" if key == "webhooks" else "Name", exact=True)
+            expect(field).to_have_value(text)
+            if key == "users":  # the team's name as a checkbox label in the user's form
+                expect(page.get_by_role("group", name="Teams").get_by_label(team["name"], exact=True)).to_be_checked()
+            assert page.evaluate("() => window.__xss") is None and not dialogs, key
+            assert page.locator("main script, main iframe, main img, main svg, main style").count() == 0, key
+            assert page.locator("main [onerror], main [onload], main a[href^=javascript]").count() == 0, key
+    finally:
+        context.close()
