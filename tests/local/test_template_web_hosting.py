@@ -42,7 +42,9 @@ def test_the_cloud_sends_the_local_csp_with_its_upload_bucket_and_cognitos_endpo
 
     cognito = " https://${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com https://cognito-idp.${AWS::Region}.amazonaws.com"
     # Locally the upload origin is moto's; in the cloud it is the attachments bucket's.
-    assert csp.replace(cognito, "") == content_security_policy(("https://${AttachmentsBucket.DomainName}",))
+    # (the global name is what the API presigns; the regional one is where S3 redirects a new bucket's POSTs)
+    buckets = ("https://${AttachmentsBucket.DomainName}", "https://${AttachmentsBucket.RegionalDomainName}")
+    assert csp.replace(cognito, "") == content_security_policy(buckets)
     directives = dict(d.split(" ", 1) for d in csp.split("; "))
     assert directives["script-src"] == "'self'" and "unsafe" not in csp
     assert directives["frame-ancestors"] == "'none'"
@@ -68,7 +70,13 @@ def test_the_cloud_csp_lets_the_page_post_to_the_url_the_api_presigns(
         stack_name="helpdesk",
         # What CloudFormation answers for a bucket: DomainName is its global virtual-hosted name.
         resources={
-            "AttachmentsBucket": ResourceValues(ref=BUCKET, attributes={"DomainName": f"{BUCKET}.s3.amazonaws.com"}),
+            "AttachmentsBucket": ResourceValues(
+                ref=BUCKET,
+                attributes={
+                    "DomainName": f"{BUCKET}.s3.amazonaws.com",
+                    "RegionalDomainName": f"{BUCKET}.s3.{region}.amazonaws.com",
+                },
+            ),
             "UserPoolDomain": ResourceValues(ref="helpdesk-123456789012"),
         },
     )
