@@ -11,7 +11,6 @@ and the throughput of the running local stack under a fixed mixed workload sent 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -30,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import notifications, routing, workflows  # noqa: E402
 from bench.dynamo_meter import Meter  # noqa: E402
-from bench.in_process import SECRET, use_in_process_environment  # noqa: E402
+from bench.in_process import SECRET, app_world, converse, make_teams, ticket_body  # noqa: E402
 
 
 @dataclass
@@ -45,142 +44,97 @@ class Row:
     p95_ms: float
 
 
-def _environment() -> None:
-    use_in_process_environment("helpdesk-bench")
-
-
 def in_process_rows(tickets: int, iterations: int) -> list[Row]:
-    _environment()
-    import boto3
-    from chalice.test import Client
-    from moto import mock_aws
-
-    from chalicelib import composition
-    from chalicelib.tokens import mint_local_token
     from devstack import dynamodb_isolation, moto_fast_paths
-    from devstack.tables import table_definition
 
-    dynamodb_isolation.install()
-    moto_fast_paths.install()  # as in the local stack and the tests: moto's own answers, less of moto's time
-    with mock_aws():
-        boto3.client("dynamodb").create_table(**table_definition(os.environ["HELPDESK_TABLE"]))
-        composition.reset()
-        from app import app
+    def install() -> None:
+        dynamodb_isolation.install()
+        moto_fast_paths.install()  # as in the local stack and the tests: moto's own answers, less of moto's time
 
-        with Client(app, stage_name="local") as client:
+    with app_world("helpdesk-bench", install=install) as caller:
+        admin = caller("bench-admin", "admin")
+        make_teams(admin)
+        admin("POST", "/v1/organizations", {"id": "acme", "name": "Acme"})
+        agent_all = caller("agent-all", "agent", teams=["support"], access="all")
+        agent_team = caller("agent-team", "agent", teams=["support"], access="team")
+        customer = caller("cust-1", "customer", org="acme")
+        for user in (agent_all, agent_team, customer):
+            user("GET", "/v1/statuses")
+        ids = [agent_all("POST", "/v1/tickets", ticket_body(i, views=True))["id"] for i in range(tickets)]
+        customer_ticket = next(t for i, t in enumerate(ids) if i % 5 == 0)
+        converse(customer_ticket, agent_all, customer, 30)
 
-            def caller(sub: str, role: str, **claims: Any) -> Callable[..., Any]:
-                token = mint_local_token(sub=sub, role=role, secret=SECRET, **claims)
-
-                def call(method: str, path: str, body: Any = None) -> Any:
-                    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-                    response = client.http.request(method, path, headers=headers, body=json.dumps(body) if body else b"")
-                    assert response.status_code < 400, (method, path, response.status_code, response.body[:300])
-                    return json.loads(response.body) if response.body else None
-
-                return call
-
-            admin = caller("bench-admin", "admin")
-            for team in ("support", "engineering", "billing"):
-                admin("POST", "/v1/teams", {"id": team, "name": team.title()})
-            admin("POST", "/v1/organizations", {"id": "acme", "name": "Acme"})
-            agent_all = caller("agent-all", "agent", teams=["support"], access="all")
-            agent_team = caller("agent-team", "agent", teams=["support"], access="team")
-            customer = caller("cust-1", "customer", org="acme")
-            for user in (agent_all, agent_team, customer):
-                user("GET", "/v1/statuses")
-            teams = ["support", "engineering", "billing", None]
-            ids = []
-            for i in range(tickets):
-                body = {"subject": f"Ticket {i}", "description": "x" * 400, "priority": ["low", "normal", "high"][i % 3]}
-                if teams[i % 4]:
-                    body["team_id"] = teams[i % 4]
-                if i % 5 == 0:
-                    body["requester_id"] = "cust-1"
-                if i % 6 == 1:  # the views' population: some assigned, some pending or solved
-                    body["assignee_id"] = "agent-team"
-                if i % 7 in (3, 5):
-                    body["status"] = "pending" if i % 7 == 3 else "resolved"
-                ids.append(agent_all("POST", "/v1/tickets", body)["id"])
-            customer_ticket = next(t for i, t in enumerate(ids) if i % 5 == 0)
-            for n in range(30):  # a conversation: public replies both ways and internal notes
-                if n % 3 == 2:
-                    agent_all("POST", f"/v1/tickets/{customer_ticket}/comments", {"body": f"note {n}", "visibility": "internal"})
-                else:
-                    (customer if n % 3 else agent_all)("POST", f"/v1/tickets/{customer_ticket}/comments", {"body": f"reply {n}"})
-
-            meter = Meter()
-            undo = meter.install()
-            operations: list[tuple[str, Callable[[int], Any]]] = [
-                ("GET ticket (agent)", lambda i: agent_all("GET", f"/v1/tickets/{ids[i % len(ids)]}")),
-                ("GET ticket (customer)", lambda i: customer("GET", f"/v1/tickets/{customer_ticket}")),
-                ("list, admin (ALL partition)", lambda i: admin("GET", "/v1/tickets?limit=25")),
-                ("list, team filter (index-backed)", lambda i: agent_all("GET", "/v1/tickets?team_id=support&limit=25")),
-                ("list, team agent (3 partitions merged)", lambda i: agent_team("GET", "/v1/tickets?limit=25")),
-                ("list, priority filter (residual)", lambda i: agent_all("GET", "/v1/tickets?priority=high&limit=25")),
-                (
-                    "view mine-open (team agent, ASSIGNEE#me#open)",
-                    lambda i: agent_team("GET", "/v1/views/mine-open/tickets?limit=25"),
+        meter = Meter()
+        undo = meter.install()
+        operations: list[tuple[str, Callable[[int], Any]]] = [
+            ("GET ticket (agent)", lambda i: agent_all("GET", f"/v1/tickets/{ids[i % len(ids)]}")),
+            ("GET ticket (customer)", lambda i: customer("GET", f"/v1/tickets/{customer_ticket}")),
+            ("list, admin (ALL partition)", lambda i: admin("GET", "/v1/tickets?limit=25")),
+            ("list, team filter (index-backed)", lambda i: agent_all("GET", "/v1/tickets?team_id=support&limit=25")),
+            ("list, team agent (3 partitions merged)", lambda i: agent_team("GET", "/v1/tickets?limit=25")),
+            ("list, priority filter (residual)", lambda i: agent_all("GET", "/v1/tickets?priority=high&limit=25")),
+            (
+                "view mine-open (team agent, ASSIGNEE#me#open)",
+                lambda i: agent_team("GET", "/v1/views/mine-open/tickets?limit=25"),
+            ),
+            (
+                "view unassigned-my-teams (team agent)",
+                lambda i: agent_team("GET", "/v1/views/unassigned-my-teams/tickets?limit=25"),
+            ),
+            ("view all-open (agent all, CATEGORY#open)", lambda i: agent_all("GET", "/v1/views/all-open/tickets?limit=25")),
+            ("view all-open (team agent, 3 merged)", lambda i: agent_team("GET", "/v1/views/all-open/tickets?limit=25")),
+            ("view pending (agent all)", lambda i: agent_all("GET", "/v1/views/pending/tickets?limit=25")),
+            ("view recently-solved (agent all)", lambda i: agent_all("GET", "/v1/views/recently-solved/tickets?limit=25")),
+            ("view following (team agent, residual)", lambda i: agent_team("GET", "/v1/views/following/tickets?limit=25")),
+            # calls per request: the caller, one Query per view audience, one BatchGetItem of counters
+            ("sidebar counts (team agent, GET /v1/views?counts=true)", lambda i: agent_team("GET", "/v1/views?counts=true")),
+            ("list, customer (USER partition)", lambda i: customer("GET", "/v1/tickets?limit=25")),
+            ("My tickets (customer)", lambda i: customer("GET", "/v1/me/tickets")),
+            ("history page", lambda i: agent_all("GET", f"/v1/tickets/{ids[i % len(ids)]}/history")),
+            ("timeline page (agent)", lambda i: agent_all("GET", f"/v1/tickets/{customer_ticket}/timeline")),
+            ("timeline page (customer, public index)", lambda i: customer("GET", f"/v1/tickets/{customer_ticket}/timeline")),
+            (
+                "comment (agent public reply)",
+                lambda i: agent_all("POST", f"/v1/tickets/{ids[i % len(ids)]}/comments", {"body": "Thanks, on it."}),
+            ),
+            ("create ticket", lambda i: agent_all("POST", "/v1/tickets", {"subject": f"b{i}", "description": "d" * 400})),
+            (
+                "PATCH ticket (2 properties)",
+                lambda i: agent_all(
+                    "PATCH", f"/v1/tickets/{ids[i % len(ids)]}", {"priority": ["low", "high"][i % 2], "tags": [f"t{i}"]}
                 ),
-                (
-                    "view unassigned-my-teams (team agent)",
-                    lambda i: agent_team("GET", "/v1/views/unassigned-my-teams/tickets?limit=25"),
-                ),
-                ("view all-open (agent all, CATEGORY#open)", lambda i: agent_all("GET", "/v1/views/all-open/tickets?limit=25")),
-                ("view all-open (team agent, 3 merged)", lambda i: agent_team("GET", "/v1/views/all-open/tickets?limit=25")),
-                ("view pending (agent all)", lambda i: agent_all("GET", "/v1/views/pending/tickets?limit=25")),
-                ("view recently-solved (agent all)", lambda i: agent_all("GET", "/v1/views/recently-solved/tickets?limit=25")),
-                ("view following (team agent, residual)", lambda i: agent_team("GET", "/v1/views/following/tickets?limit=25")),
-                # calls per request: the caller, one Query per view audience, one BatchGetItem of counters
-                ("sidebar counts (team agent, GET /v1/views?counts=true)", lambda i: agent_team("GET", "/v1/views?counts=true")),
-                ("list, customer (USER partition)", lambda i: customer("GET", "/v1/tickets?limit=25")),
-                ("My tickets (customer)", lambda i: customer("GET", "/v1/me/tickets")),
-                ("history page", lambda i: agent_all("GET", f"/v1/tickets/{ids[i % len(ids)]}/history")),
-                ("timeline page (agent)", lambda i: agent_all("GET", f"/v1/tickets/{customer_ticket}/timeline")),
-                ("timeline page (customer, public index)", lambda i: customer("GET", f"/v1/tickets/{customer_ticket}/timeline")),
-                (
-                    "comment (agent public reply)",
-                    lambda i: agent_all("POST", f"/v1/tickets/{ids[i % len(ids)]}/comments", {"body": "Thanks, on it."}),
-                ),
-                ("create ticket", lambda i: agent_all("POST", "/v1/tickets", {"subject": f"b{i}", "description": "d" * 400})),
-                (
-                    "PATCH ticket (2 properties)",
-                    lambda i: agent_all(
-                        "PATCH", f"/v1/tickets/{ids[i % len(ids)]}", {"priority": ["low", "high"][i % 2], "tags": [f"t{i}"]}
-                    ),
-                ),
-            ]
-            rows = []
-            try:
-                for name, operation in operations:
-                    operation(0)  # warm: the first request of a user records it
-                    meter.reset()
-                    timings = []
-                    returned = 0  # items the API returned (a merged list reads more than it returns)
-                    for i in range(iterations):
-                        started = time.perf_counter()
-                        result = operation(i + 1)
-                        timings.append((time.perf_counter() - started) * 1000)
-                        returned += len(result["items"]) if "items" in result else 1
-                    calls = ", ".join(f"{op} {n / iterations:g}" for op, n in sorted(meter.calls.items()))
-                    ratio = f"{meter.items_read / returned:.2f}" if meter.items_read and returned else "-"
-                    by_query = f"{meter.query_items_read / returned:.2f}" if meter.query_items_read and returned else "-"
-                    timings.sort()
-                    rows.append(
-                        Row(
-                            name,
-                            calls,
-                            ratio,
-                            by_query,
-                            round(meter.rcu / iterations, 2),
-                            round(meter.wcu / iterations, 2),
-                            round(statistics.median(timings), 2),
-                            round(timings[int(len(timings) * 0.95) - 1], 2),
-                        )
+            ),
+        ]
+        rows = []
+        try:
+            for name, operation in operations:
+                operation(0)  # warm: the first request of a user records it
+                meter.reset()
+                timings = []
+                returned = 0  # items the API returned (a merged list reads more than it returns)
+                for i in range(iterations):
+                    started = time.perf_counter()
+                    result = operation(i + 1)
+                    timings.append((time.perf_counter() - started) * 1000)
+                    returned += len(result["items"]) if "items" in result else 1
+                calls = ", ".join(f"{op} {n / iterations:g}" for op, n in sorted(meter.calls.items()))
+                ratio = f"{meter.items_read / returned:.2f}" if meter.items_read and returned else "-"
+                by_query = f"{meter.query_items_read / returned:.2f}" if meter.query_items_read and returned else "-"
+                timings.sort()
+                rows.append(
+                    Row(
+                        name,
+                        calls,
+                        ratio,
+                        by_query,
+                        round(meter.rcu / iterations, 2),
+                        round(meter.wcu / iterations, 2),
+                        round(statistics.median(timings), 2),
+                        round(timings[int(len(timings) * 0.95) - 1], 2),
                     )
-            finally:
-                undo()
-        composition.reset()
+                )
+        finally:
+            undo()
     return rows
 
 

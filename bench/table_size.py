@@ -1,25 +1,29 @@
 """Do local pages stay flat in table size? (issue 13, devstack/moto_index_query.py)
 
 In process (chalice test client + moto, the local stack's moto patches), 24 tickets are made
-through the API (teams, a customer, statuses, one with a 30-comment conversation), then the
-table is grown to N tickets by a seeding helper that copies those tickets' items under new
-ticket ids straight into moto's table (the importer takes hours for 100,000 on moto; these
-copies are the same items the API wrote, one new id each). Then pages are timed: the admin list
-(GSI1 `ALL`), a team list, the customer's list, a ticket view, the agent and customer
-timelines; with the sorted key lists (as the local stack runs) and, where it stays affordable,
-with moto's own Query on the same table.
+through the API (teams, a customer, statuses; 23 with a 5-comment conversation each, one with
+30), then the table is grown to N tickets by copying the 23 tickets' moto items under new ticket
+ids straight into moto's table (the importer takes hours for 100,000 on moto; these copies are
+the same items the API wrote, one new id each, so N tickets carry 5 N comments). Then pages are
+timed: the admin list (GSI1 `ALL`), a team list, the customer's list, a ticket view, the agent
+and customer timelines; with the sorted key lists (as the local stack runs) and with moto's own
+Query on the same table (timed up to `--moto-own-up-to`, above it one call each, which is also
+the byte-identity check). Then what the local stack's persistence costs at that size: a
+point-in-time capture and the snapshot file, and the restore a start does (BatchWriteItem, timed
+on a sample of the snapshot's items).
 
-    .venv/bin/python -m bench.table_size --tickets 1000 10000 100000 [--moto-own-up-to 10000]
+    nice -n 10 .venv/bin/python -m bench.table_size --tickets 1000 10000 100000 [--moto-own-up-to 10000]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
-import os
 import resource
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -29,9 +33,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.in_process import SECRET, use_in_process_environment  # noqa: E402
+from bench.in_process import app_world, converse, make_teams, ticket_body  # noqa: E402
 
 TEMPLATES = 24
+COMMENTS_PER_TICKET = 5
+RESTORE_SAMPLE = 5000
 
 
 def _rss_mb() -> float:
@@ -42,141 +48,173 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _replace(value: Any, old: str, new: str) -> Any:
-    if isinstance(value, dict):
-        return {k: _replace(v, old, new) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_replace(v, old, new) for v in value]
-    if isinstance(value, str):
-        return value.replace(old, new)
-    return value
+def _rename(value: Any, old: str, new: str) -> None:
+    """Replace `old` by `new` in every string of a (copied) moto DynamoType, in place."""
+    if value.type == "S":
+        if old in value.value:
+            value.value = value.value.replace(old, new)
+    elif value.type == "SS":
+        value.value = [member.replace(old, new) for member in value.value]
+    elif value.type == "L":
+        for member in value.value:
+            _rename(member, old, new)
+    elif value.type == "M":
+        for member in value.value.values():
+            _rename(member, old, new)
 
 
-def run(sizes: list[int], moto_own_up_to: int, iterations: int) -> list[dict[str, Any]]:
-    use_in_process_environment("helpdesk-table-size")
-    import boto3
-    from chalice.test import Client
-    from moto import mock_aws
+def seeded_copy(item: Any, old: str, new: str) -> Any:
+    """A moto Item for another ticket: moto's own deepcopy of a stored (validated) item, which
+    skips LimitedSizeDict's re-summing of the item on every attribute set, with the ticket id
+    replaced in its keys and attributes."""
+    copied = copy.deepcopy(item)
+    _rename(copied.hash_key, old, new)
+    if copied.range_key is not None:
+        _rename(copied.range_key, old, new)
+    for value in copied.attrs.values():
+        _rename(value, old, new)
+    return copied
+
+
+def _new_id(ticket: str) -> str:
+    return str(uuid.uuid4()) if len(ticket) == 36 else uuid.uuid4().hex[: len(ticket)]
+
+
+def run(sizes: list[int], moto_own_up_to: int, iterations: int, persistence_up_to: int = 10000) -> list[dict[str, Any]]:
     from moto.dynamodb.models import dynamodb_backends
-    from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
-    from chalicelib import composition
-    from chalicelib.tokens import mint_local_token
     from devstack import dynamodb_isolation, moto_fast_paths, moto_index_query
+
+    def install() -> None:
+        dynamodb_isolation.install()
+        moto_index_query.install()
+        moto_fast_paths.install()
+
+    rows: list[dict[str, Any]] = []
+    name = "helpdesk-table-size"
+    with app_world(name, install=install) as caller:
+        admin = caller("bench-admin", "admin", raw=True)
+        make_teams(admin)
+        agent = caller("agent-all", "agent", raw=True, teams=["support"], access="all")
+        customer = caller("cust-1", "customer", raw=True)
+        for user in (agent, customer):
+            user("GET", "/v1/statuses")
+        ids = [json.loads(agent("POST", "/v1/tickets", ticket_body(i)))["id"] for i in range(TEMPLATES)]
+        conversation = ids[0]
+        converse(conversation, agent, customer, 30)
+        for i, ticket in enumerate(ids[1:], start=1):  # the customer replies on their own tickets
+            converse(ticket, agent, customer if i % 5 == 0 else agent, COMMENTS_PER_TICKET)
+
+        table = dynamodb_backends["123456789012"]["us-east-1"].get_table(name)
+        stored = [item for hash_set in table.items.values() for item in hash_set.values()]
+        # The outbox's events are the publisher's, not a page's: not copied.
+        templates = {
+            ticket: [
+                item for item in stored if ticket in json.dumps(item.to_json()) and not item.hash_key.value.startswith("EVENTS")
+            ]
+            for ticket in ids[1:]
+        }
+        order = list(templates)
+        pages: list[tuple[str, Callable[[], Any]]] = [
+            ("list, admin (GSI1 ALL)", lambda: admin("GET", "/v1/tickets?limit=25")),
+            ("list, team filter", lambda: agent("GET", "/v1/tickets?team_id=support&limit=25")),
+            ("list, customer (USER partition)", lambda: customer("GET", "/v1/tickets?limit=25")),
+            ("view ticket (agent)", lambda: agent("GET", f"/v1/tickets/{conversation}")),
+            ("timeline (agent, table)", lambda: agent("GET", f"/v1/tickets/{conversation}/timeline")),
+            ("timeline (customer, public index)", lambda: customer("GET", f"/v1/tickets/{conversation}/timeline")),
+        ]
+        made = TEMPLATES
+        for size in sizes:
+            started = time.perf_counter()
+            n = 0
+            while made < size:
+                ticket = order[n % len(order)]
+                new = _new_id(ticket)
+                for item in templates[ticket]:
+                    copied = seeded_copy(item, ticket, new)
+                    # Straight into moto's dict: no validation, no stream record, no re-indexing.
+                    table.items[copied.hash_key][copied.range_key] = copied
+                made += 1
+                n += 1
+            seeded = time.perf_counter() - started
+            moto_index_query._drop(table)  # the copies bypassed the write wrappers: rebuild
+            started = time.perf_counter()
+            admin("GET", "/v1/tickets?limit=25")
+            first_query = time.perf_counter() - started
+            row: dict[str, Any] = {
+                "tickets": size,
+                "items": sum(len(h) for h in table.items.values()),
+                "seed_s": round(seeded, 1),
+                "lists_built_s": round(first_query, 2),
+                "rss_mb": round(_rss_mb()),
+                "pages": {},
+            }
+            print(json.dumps(row), flush=True)
+            for label, page in pages:
+                fast = _timed(page, iterations)
+                with moto_index_query.bypassed():
+                    started = time.perf_counter()
+                    moto_answer = page()
+                    once = round((time.perf_counter() - started) * 1000, 1)
+                    own = _timed(page, max(3, iterations // 4)) if size <= moto_own_up_to else once
+                assert page() == moto_answer, label  # byte-identical page
+                row["pages"][label] = (fast, own)
+                print(json.dumps({label: row["pages"][label]}), flush=True)
+            if size <= persistence_up_to:
+                row.update(persistence(name))
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    return rows
+
+
+def persistence(name: str) -> dict[str, Any]:
+    """The local stack's snapshot at this size: a point-in-time capture (devstack.journal), the
+    file written (devstack.snapshot), read back, and the restore's BatchWriteItem rate on a
+    sample of its items into a fresh table (in process; the stack's restore goes to moto's server)."""
+    import boto3
+
+    from devstack.journal import capture_state
+    from devstack.snapshot import _batch_write, _decode_item, read_snapshot, write_snapshot
     from devstack.tables import table_definition
 
-    dynamodb_isolation.install()
-    moto_index_query.install()
-    moto_fast_paths.install()
-    rows: list[dict[str, Any]] = []
-    with mock_aws():
-        name = os.environ["HELPDESK_TABLE"]
-        boto3.client("dynamodb").create_table(**table_definition(name))
-        composition.reset()
-        from app import app
+    class Aws:
+        def client(self, service: str) -> Any:
+            return boto3.client(service)
 
-        with Client(app, stage_name="local") as client:
-
-            def caller(sub: str, role: str, **claims: Any) -> Callable[..., Any]:
-                token = mint_local_token(sub=sub, role=role, secret=SECRET, **claims)
-
-                def call(method: str, path: str, body: Any = None) -> Any:
-                    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-                    response = client.http.request(method, path, headers=headers, body=json.dumps(body) if body else b"")
-                    assert response.status_code < 400, (method, path, response.status_code, response.body[:300])
-                    return response.body
-
-                return call
-
-            admin = caller("bench-admin", "admin")
-            for team in ("support", "engineering", "billing"):
-                admin("POST", "/v1/teams", {"id": team, "name": team.title()})
-            agent = caller("agent-all", "agent", teams=["support"], access="all")
-            customer = caller("cust-1", "customer")
-            for user in (agent, customer):
-                user("GET", "/v1/statuses")
-            teams = ["support", "engineering", "billing", None]
-            ids = []
-            for i in range(TEMPLATES):
-                body: dict[str, Any] = {
-                    "subject": f"Ticket {i}",
-                    "description": "x" * 400,
-                    "priority": ["low", "normal", "high"][i % 3],
-                }
-                if teams[i % 4]:
-                    body["team_id"] = teams[i % 4]
-                if i % 5 == 0:
-                    body["requester_id"] = "cust-1"
-                ids.append(json.loads(agent("POST", "/v1/tickets", body))["id"])
-            conversation = ids[0]
-            for n in range(30):
-                if n % 3 == 2:
-                    agent("POST", f"/v1/tickets/{conversation}/comments", {"body": f"note {n}", "visibility": "internal"})
-                else:
-                    (customer if n % 3 else agent)("POST", f"/v1/tickets/{conversation}/comments", {"body": f"reply {n}"})
-
-            backend = dynamodb_backends["123456789012"]["us-east-1"]
-            table = backend.get_table(name)
-            templates = {
-                ticket: [
-                    item.to_json()["Attributes"]
-                    for hash_set in table.items.values()
-                    for item in hash_set.values()
-                    if ticket in json.dumps(item.to_json())
-                ]
-                for ticket in ids
-                if ticket != conversation
-            }
-            # The outbox's events are the publisher's, not a page's: not copied.
-            templates = {t: [a for a in items if not a["PK"]["S"].startswith("EVENTS")] for t, items in templates.items()}
-            pages: list[tuple[str, Callable[[], Any]]] = [
-                ("list, admin (GSI1 ALL)", lambda: admin("GET", "/v1/tickets?limit=25")),
-                ("list, team filter", lambda: agent("GET", "/v1/tickets?team_id=support&limit=25")),
-                ("list, customer (USER partition)", lambda: customer("GET", "/v1/tickets?limit=25")),
-                ("view ticket (agent)", lambda: agent("GET", f"/v1/tickets/{conversation}")),
-                ("timeline (agent, table)", lambda: agent("GET", f"/v1/tickets/{conversation}/timeline")),
-                ("timeline (customer, public index)", lambda: customer("GET", f"/v1/tickets/{conversation}/timeline")),
-            ]
-            made = TEMPLATES
-            for size in sizes:
-                started = time.perf_counter()
-                n = 0
-                while made < size:
-                    ticket = list(templates)[n % len(templates)]
-                    new = str(uuid.uuid4()) if len(ticket) == 36 else uuid.uuid4().hex[: len(ticket)]
-                    for attributes in templates[ticket]:
-                        copied = _replace(attributes, ticket, new)
-                        hash_value, range_value = DynamoType(copied["PK"]), DynamoType(copied["SK"])
-                        # Straight into moto's dict: no validation, no stream record, no re-indexing.
-                        table.items[hash_value][range_value] = Item(hash_value, range_value, copied)
-                    made += 1
-                    n += 1
-                seeded = time.perf_counter() - started
-                moto_index_query._drop(table)  # the copies bypassed the write wrappers: rebuild
-                started = time.perf_counter()
-                admin("GET", "/v1/tickets?limit=25")
-                first_query = time.perf_counter() - started
-                row: dict[str, Any] = {
-                    "tickets": size,
-                    "items": sum(len(h) for h in table.items.values()),
-                    "seed_s": round(seeded, 1),
-                    "lists_built_s": round(first_query, 2),
-                    "rss_mb": round(_rss_mb()),
-                    "pages": {},
-                }
-                for label, page in pages:
-                    fast = _timed(page, iterations)
-                    own = None
-                    if size <= moto_own_up_to:
-                        with moto_index_query.bypassed():
-                            own = _timed(page, max(3, iterations // 4))
-                        with moto_index_query.bypassed():
-                            moto_answer = page()
-                        assert page() == moto_answer, label  # byte-identical page
-                    row["pages"][label] = (fast, own)
-                rows.append(row)
-                print(json.dumps(row), flush=True)
-    return rows
+    started = time.perf_counter()
+    state, _ = capture_state({"Table": name}, {}, "us-east-1")
+    captured = time.perf_counter() - started
+    rss = _rss_mb()
+    with tempfile.TemporaryDirectory(prefix="helpdesk-table-size-") as directory:
+        path = Path(directory) / "snapshot.json"
+        started = time.perf_counter()
+        write_snapshot(path, state)
+        written = time.perf_counter() - started
+        size = path.stat().st_size
+        del state
+        started = time.perf_counter()
+        restored = read_snapshot(path)
+        read = time.perf_counter() - started
+    assert restored is not None
+    items = restored["tables"]["Table"]
+    sample = [_decode_item(item) for item in items[:: max(1, len(items) // RESTORE_SAMPLE)][:RESTORE_SAMPLE]]
+    count = len(items)
+    del restored, items
+    fresh = f"{name}-restore-{time.time_ns()}"
+    boto3.client("dynamodb").create_table(**table_definition(fresh))
+    started = time.perf_counter()
+    _batch_write(Aws(), fresh, sample)  # type: ignore[arg-type]
+    rate = len(sample) / (time.perf_counter() - started)
+    boto3.client("dynamodb").delete_table(TableName=fresh)
+    return {
+        "capture_s": round(captured, 1),
+        "rss_with_capture_mb": round(rss),
+        "snapshot_mb": round(size / 1e6, 1),
+        "snapshot_write_s": round(written, 1),
+        "snapshot_read_s": round(read, 1),
+        "restore_items_per_s": round(rate),
+        "restore_estimate_s": round(count / rate),
+    }
 
 
 def _timed(page: Callable[[], Any], iterations: int) -> float:
@@ -201,9 +239,18 @@ def report(rows: list[dict[str, Any]]) -> str:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines.append("")
     for row in rows:
+        if "capture_s" not in row:
+            lines.append(
+                f"- {row['tickets']:,} tickets ({row['items']:,} items): seeded in {row['seed_s']} s, "
+                f"sorted key lists built by the first Query in {row['lists_built_s']} s, process RSS {row['rss_mb']} MB"
+            )
+            continue
         lines.append(
             f"- {row['tickets']:,} tickets ({row['items']:,} items): seeded in {row['seed_s']} s, "
-            f"sorted key lists built by the first Query in {row['lists_built_s']} s, process RSS {row['rss_mb']} MB"
+            f"sorted key lists built by the first Query in {row['lists_built_s']} s, process RSS {row['rss_mb']} MB; "
+            f"snapshot: captured in {row['capture_s']} s (RSS then {row['rss_with_capture_mb']} MB), "
+            f"{row['snapshot_mb']} MB written in {row['snapshot_write_s']} s, read in {row['snapshot_read_s']} s, "
+            f"restore at {row['restore_items_per_s']} items/s = {row['restore_estimate_s']} s"
         )
     return "\n".join(lines) + "\n"
 
@@ -213,8 +260,9 @@ def main() -> int:
     parser.add_argument("--tickets", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--moto-own-up-to", type=int, default=10000)
     parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--persistence-up-to", type=int, default=10000, help="snapshot costs measured up to this size")
     args = parser.parse_args()
-    print(report(run(sorted(args.tickets), args.moto_own_up_to, args.iterations)))
+    print(report(run(sorted(args.tickets), args.moto_own_up_to, args.iterations, args.persistence_up_to)))
     return 0
 
 

@@ -184,7 +184,12 @@ def _import(args: argparse.Namespace) -> int:
     from chalicelib.services.imports import plan_of, read_export
 
     export, digest = read_export(Path(args.path))
-    plan = plan_of(args.source, export)
+    table = args.table or os.environ.get("HELPDESK_TABLE")
+    if table:  # addresses the directory has are those users (a dry run needs the table for that too)
+        os.environ["HELPDESK_TABLE"] = table
+        plan = composition.import_service().plan(args.source, export)
+    else:
+        plan = plan_of(args.source, export)
     for refusal in plan.refused:
         print(f"refused {refusal.kind} {refusal.source_id}: {refusal.reason}")
     counts = ", ".join(f"{count} {name}" for name, count in plan.counts().items())
@@ -194,11 +199,9 @@ def _import(args: argparse.Namespace) -> int:
             ticket = record.ticket
             print(f"  ticket {record.source_id}: {ticket.status} {ticket.priority} {ticket.subject!r}")
         return 0
-    table = args.table or os.environ.get("HELPDESK_TABLE")
     if not table:
         print("pass --table or set HELPDESK_TABLE (the stack output TableName)", file=sys.stderr)
         return 2
-    os.environ["HELPDESK_TABLE"] = table
     report = composition.import_service().run(plan, digest, progress=print)
     for refusal in report.refused[len(plan.refused) :]:
         print(f"refused {refusal.kind} {refusal.source_id}: {refusal.reason}")

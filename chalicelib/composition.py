@@ -531,7 +531,7 @@ def import_service() -> ImportService:
     from chalicelib.services.imports import ImportService
     from chalicelib.storage.imports import ImportWriter
 
-    return ImportService(ImportWriter(ticket_repository()), ticket_repository(), sla_service(), clock)
+    return ImportService(ImportWriter(ticket_repository()), ticket_repository(), sla_service(), clock, directory_repository())
 
 
 @per_environment

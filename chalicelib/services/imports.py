@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.domain.errors import DomainError
-from chalicelib.domain.imports import DirectoryRecord, Plan, Refusal, TicketRecord
+from chalicelib.domain.imports import DirectoryRecord, ExistingUser, Plan, Refusal, TicketRecord
 from chalicelib.services.sla import SlaService
+from chalicelib.storage.directory import DirectoryRepository
 from chalicelib.storage.imports import DONE, AlreadyImported, ImportWriter
 from chalicelib.storage.tickets import TicketRepository
 
@@ -48,14 +49,16 @@ def read_export(path: Path) -> tuple[dict[str, list[Any]], str]:
     return export, digest.hexdigest()
 
 
-def plan_of(source: str, export: Mapping[str, Any]) -> Plan:
+def plan_of(source: str, export: Mapping[str, Any], existing: ExistingUser | None = None) -> Plan:
+    """The plan of an export; with `existing` (`ImportService.existing_user`), an address the
+    directory has is that user, not a new one."""
     if source == "zendesk":
         from chalicelib.domain.imports import zendesk
 
-        return zendesk.map_export(export)
+        return zendesk.map_export(export, existing)
     from chalicelib.domain.imports import freshdesk
 
-    return freshdesk.map_export(export)
+    return freshdesk.map_export(export, existing)
 
 
 @dataclasses.dataclass
@@ -73,11 +76,23 @@ class ImportService:
         tickets: TicketRepository,
         sla: SlaService | None,
         clock: Callable[[], datetime],
+        directory: DirectoryRepository | None = None,
     ) -> None:
+        self._directory_repository = directory
         self._writer = writer
         self._tickets = tickets
         self._sla = sla
         self._clock = clock
+
+    def plan(self, source: str, export: Mapping[str, Any]) -> Plan:
+        """The plan, with each address matched to the directory's user of it."""
+        return plan_of(source, export, self.existing_user if self._directory_repository is not None else None)
+
+    def existing_user(self, address: str) -> tuple[str, str] | None:
+        """(id, role) of the directory's user with this address (the first by id), if any."""
+        assert self._directory_repository is not None
+        found = self._directory_repository.users_by_email(address, limit=1)
+        return (found[0].id, str(found[0].data.get("role") or "customer")) if found else None
 
     def run(self, plan: Plan, digest: str, progress: Callable[[str], None] = lambda line: None) -> ImportReport:
         report = ImportReport(refused=list(plan.refused))
@@ -113,7 +128,7 @@ class ImportService:
                 except DomainError as error:
                     report.refused.append(Refusal(kind, record.source_id, error.detail))
                     continue
-                report.created[kind] += 1
+                report.created[f"{kind} matched by address" if record.matched else kind] += 1
 
     def _ticket(self, source: str, record: TicketRecord, state: str | None, report: ImportReport) -> None:
         if state == DONE:

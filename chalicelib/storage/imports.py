@@ -82,7 +82,8 @@ class ImportWriter(Repository):
 
     def write_directory(self, source: str, record: DirectoryRecord, now: datetime) -> None:
         """The record, its `EXT#` item and (organizations) its mail domains, one transaction;
-        AlreadyImported if the `EXT#` item exists, Conflict if a domain is another organization's."""
+        AlreadyImported if the `EXT#` item exists, Conflict if a domain is another organization's.
+        A `matched` user (the id is an existing user's) is only its `EXT#` item."""
         item = DirectoryRepository._new_item(record.kind, record.id, record.name, record.data, now)
         item.created_at = record.created_at
         external = _external(source, record.kind, record.source_id, record.id, DONE, now)
@@ -90,7 +91,10 @@ class ImportWriter(Repository):
         try:
             with translated(), self._transaction() as tx:
                 tx.save(external, condition=ExternalIdItem.PK.does_not_exist())
-                tx.save(item, condition=DirectoryItem.PK.does_not_exist())
+                if record.matched:
+                    tx.condition_check(DirectoryItem, item.PK, item.SK, condition=DirectoryItem.PK.exists())
+                else:
+                    tx.save(item, condition=DirectoryItem.PK.does_not_exist())
                 for domain in domains:
                     claim = OrgDomainItem(keys.ORG_DOMAIN_PK, domain, organization_id=record.id)
                     tx.save(claim, condition=OrgDomainItem.PK.does_not_exist() | (OrgDomainItem.organization_id == record.id))
@@ -98,6 +102,8 @@ class ImportWriter(Repository):
             failed = cancelled.failed_keys()
             if (external.PK, external.SK) in failed:
                 raise AlreadyImported(f"{record.kind} {record.source_id} was imported before") from cancelled
+            if (item.PK, item.SK) in failed and record.matched:
+                raise Conflict(f"the {record.kind} {record.id} this one was matched to is gone") from cancelled
             if (item.PK, item.SK) in failed:
                 raise Conflict(f"a {record.kind} with id {record.id} exists and was not imported") from cancelled
             taken = [domain for domain in domains if (keys.ORG_DOMAIN_PK, domain) in failed]

@@ -88,3 +88,53 @@ def test_the_same_export_maps_to_the_same_ids_every_time():
     first, second = zendesk.map_export(export()), zendesk.map_export(export())
     assert [t.ticket.id for t in first.tickets] == [t.ticket.id for t in second.tickets]
     assert [a.id for t in first.tickets for a in t.activities] == [a.id for t in second.tickets for a in t.activities]
+
+
+FRESHDESK = ROOT / "tests" / "fixtures" / "imports" / "freshdesk"
+
+
+def freshdesk_export() -> dict[str, Any]:
+    return {path.stem: json.loads(path.read_text())[path.stem] for path in FRESHDESK.glob("*.json")}
+
+
+def test_a_freshdesk_descriptions_attachments_are_kept_as_metadata_with_their_url():
+    from chalicelib.domain.imports import freshdesk
+
+    source = freshdesk_export()
+    attachment = {"id": 12, "name": "log.txt", "content_type": "text/plain", "size": 300, "attachment_url": "https://x/12"}
+    source["tickets"][0]["attachments"] = [attachment]
+    record = next(t for t in freshdesk.map_export(source).tickets if t.source_id == "20")
+    entry = record.activities[0]
+    assert (entry.type, entry.visibility, entry.fields["event"]) == ("system", "internal", "imported_files")
+    assert entry.fields["files"] == [{"filename": "log.txt", "content_type": "text/plain", "size": 300, "url": "https://x/12"}]
+
+
+def test_an_address_the_directory_has_is_that_user_with_its_role_and_the_tickets_name_it():
+    directory = {"sam@acme.example": ("sam", "agent"), "carol@globex.example": ("carol", "customer")}
+    plan = zendesk.map_export(export(), directory.get)
+    matched = {u.source_id: (u.id, u.data["role"]) for u in plan.users if u.matched}
+    assert matched == {"900001": ("sam", "agent"), "700001": ("carol", "customer")}
+    assert plan.counts()["users"] == len(plan.users) - 2
+    ticket = ticket_of(plan, "101").ticket
+    assert (ticket.requester_id, ticket.assignee_id) == ("carol", "sam")
+
+
+def test_an_imported_agent_whose_address_is_an_existing_customer_cannot_be_an_assignee():
+    plan = zendesk.map_export(export(), {"bea@acme.example": ("bea", "customer")}.get)
+    assert [(r.source_id, r.reason) for r in plan.refused if r.kind == "ticket" and r.source_id == "104"] == [
+        ("104", "assignee 900002 is not an agent here")
+    ]
+
+
+def test_a_rerun_finding_its_own_user_by_address_is_not_a_match():
+    plan = zendesk.map_export(export(), {"sam@acme.example": ("zendesk-900001", "agent")}.get)
+    assert not any(u.matched for u in plan.users)
+
+
+def test_a_freshdesk_contact_with_an_agents_address_is_that_agent():
+    from chalicelib.domain.imports import freshdesk
+
+    source = freshdesk_export()
+    source["contacts"].append({**source["contacts"][0], "id": 6000002, "email": "SAM@acme.example", "company_id": None})
+    users = {u.source_id: u for u in freshdesk.map_export(source).users}
+    assert (users["6000002"].id, users["6000002"].matched, users["6000002"].data["role"]) == ("freshdesk-5000001", True, "agent")

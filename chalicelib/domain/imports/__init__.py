@@ -12,6 +12,10 @@ Semantics, for every source (`zendesk.py`, `freshdesk.py`):
 - **Refused, with a reason**: a record that would break a rule or name a record the export does
   not have (an unknown requester, author, assignee, team or organization; an unknown role; a
   description over its byte limit) is not imported. Nothing is invented to make it fit.
+- **One address, one person**: a user whose address is already a user's (in the directory, or an
+  earlier record of the same export) is that user, not a duplicate: the record keeps the
+  existing id and role (`matched`), only its `EXT#` item is written, and every reference of the
+  export to it (requester, assignee, CC, author) names the existing user.
 - **Timestamps are the source's**: created, updated, each comment's and each history entry's
   time. Imported tickets are marked (`Ticket.imported_from = "<source>:<number>"`) so the ticket
   stream routes nothing for them and the API can tell an imported record apart.
@@ -22,13 +26,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from chalicelib.domain.activities import Activity
 from chalicelib.domain.bodies import prepare_body
 from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.mail.addresses import normalize_address
 from chalicelib.domain.tickets import Ticket, is_blank
 
 NO_SUBJECT = "(no subject)"
@@ -54,6 +59,7 @@ class DirectoryRecord:
     name: str
     data: dict[str, Any]
     created_at: datetime
+    matched: bool = False  # `id` is an existing user's with the same address: not created again
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,8 @@ class Plan:
         return {
             "organizations": len(self.organizations),
             "teams": len(self.teams),
-            "users": len(self.users),
+            "users": sum(not u.matched for u in self.users),
+            "users matched by address": sum(u.matched for u in self.users),
             "tickets": len(self.tickets),
             "comments": sum(len(t.activities) for t in self.tickets),
             "history entries": sum(len(t.history) for t in self.tickets),
@@ -220,3 +227,100 @@ def resolver(source: str, known: Iterable[DirectoryRecord]) -> Resolver:
         return ids.get(str(source_id)) if source_id is not None else None
 
     return resolve
+
+
+_R = TypeVar("_R", DirectoryRecord, TicketRecord)
+ExistingUser = Callable[[str], tuple[str, str] | None]
+"""(id, role) of the directory's user with this normalized address, if there is one."""
+
+
+class UserBook:
+    """Adds a dialect's users to the plan, one person per address: the first record of an
+    address creates the user unless the directory (`existing`) has one; any other record with
+    that address becomes that user (`matched`: its id and role, the directory's record unchanged)."""
+
+    def __init__(self, plan: Plan, existing: ExistingUser | None = None) -> None:
+        self._plan = plan
+        self._existing = existing
+        self._seen: dict[str, tuple[str, str]] = {}
+
+    def add(self, record: DirectoryRecord) -> None:
+        address = normalize_address(str(record.data.get("email") or ""))
+        if address:
+            found = self._seen.get(address) or (self._existing(address) if self._existing else None)
+            if found is not None and found[0] != record.id:  # (its own id: an earlier run created it)
+                user_id, role = found
+                record = replace(record, id=user_id, matched=True, data={**record.data, "role": role})
+            self._seen.setdefault(address, (record.id, str(record.data["role"])))
+        self._plan.users.append(record)
+
+    def users(self) -> Resolver:
+        return resolver(self._plan.source, self._plan.users)
+
+    def staff(self) -> Resolver:
+        """Agents and admins (as the directory has them, for matched users)."""
+        return resolver(self._plan.source, [u for u in self._plan.users if u.data["role"] != "customer"])
+
+
+def file_metadata(name: object, content_type: object, size: object, url: object) -> dict[str, Any]:
+    """An attachment as an import keeps it: metadata and the source's URL (the bytes stay there)."""
+    return {
+        "filename": str(name or ""),
+        "content_type": str(content_type or "application/octet-stream"),
+        "size": int(str(size or 0)),
+        "url": str(url or ""),
+    }
+
+
+def organization_record(source: str, raw: Mapping[str, Any], domains: Iterable[object]) -> DirectoryRecord | Refusal:
+    """A source's organization (Zendesk's organization, Freshdesk's company), its mail domains kept."""
+    created = parse_time(raw.get("created_at"))
+    if not raw.get("name") or created is None:
+        return Refusal("organization", str(raw.get("id")), "no name or creation time")
+    return DirectoryRecord(
+        "organization",
+        directory_id(source, raw["id"]),
+        str(raw["id"]),
+        str(raw["name"]),
+        {"domains": mail_domains(domains)},
+        created,
+    )
+
+
+def team_record(source: str, raw: Mapping[str, Any], created: datetime) -> DirectoryRecord:
+    """A source's group, as a team."""
+    return DirectoryRecord(
+        "team",
+        directory_id(source, raw["id"]),
+        str(raw["id"]),
+        str(raw.get("name") or raw["id"]),
+        {"description": str(raw.get("description") or "")},
+        created,
+    )
+
+
+def items_of(export: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+    """The records of one endpoint (anything that is not an object is ignored)."""
+    return [item for item in export.get(name) or [] if isinstance(item, Mapping)]
+
+
+def check_references(
+    source_id: str, assignee: object, users: Resolver, staff: Resolver, references: Iterable[tuple[str, object, Resolver]]
+) -> Refusal | None:
+    """A ticket naming a record the plan does not create (or refused) is refused; so is one
+    assigned to a user who is a customer here (an agent matched by address to a customer)."""
+    if assignee is not None and staff(assignee) is None and users(assignee) is not None:
+        return Refusal("ticket", source_id, f"assignee {assignee} is not an agent here")
+    for name, value, resolve in [("assignee", assignee, staff), *references]:
+        if value is not None and resolve(value) is None:
+            return Refusal("ticket", source_id, f"unknown {name} {value}")
+    return None
+
+
+def keep(plan: Plan, records: list[_R], mapped: Iterable[_R | Refusal]) -> None:
+    """Each mapped record into `records` (a list of the plan's), each refusal into the plan's."""
+    for record in mapped:
+        if isinstance(record, Refusal):
+            plan.refused.append(record)
+        else:
+            records.append(record)

@@ -14,23 +14,33 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.domain.activities import Activity
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.imports import (
     DirectoryRecord,
+    ExistingUser,
     HistoryRecord,
     Plan,
     Refusal,
+    Resolver,
     TicketRecord,
+    UserBook,
+    check_references,
     comment_activity,
     directory_id,
     external_ref,
     field_key,
+    file_metadata,
+    files_entry,
+    items_of,
+    keep,
     last_activity_status,
-    mail_domains,
+    organization_record,
     parse_time,
     reason_of,
     resolver,
     subject_of,
+    team_record,
     ticket_id,
 )
 from chalicelib.domain.statuses import StatusCatalog
@@ -45,90 +55,84 @@ ACCESS = {1: "all", 2: "team", 3: "assigned"}
 ADMIN_ROLES = frozenset({"account administrator", "administrator"})
 
 
-def _items(export: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
-    return [item for item in export.get(name) or [] if isinstance(item, Mapping)]
-
-
-def map_export(export: Mapping[str, Any]) -> Plan:
+def map_export(export: Mapping[str, Any], existing: ExistingUser | None = None) -> Plan:
+    """The whole plan of an export; `existing` finds the directory's user of an address."""
     plan = Plan(SOURCE)
-    for company in _items(export, "companies"):
-        created = parse_time(company.get("created_at"))
-        if not company.get("name") or created is None:
-            plan.refused.append(Refusal("organization", str(company.get("id")), "no name or creation time"))
-            continue
-        domains = {"domains": mail_domains(company.get("domains") or [])}
-        plan.organizations.append(
-            DirectoryRecord(
-                "organization", directory_id(SOURCE, company["id"]), str(company["id"]), str(company["name"]), domains, created
-            )
-        )
-    for group in _items(export, "groups"):
-        created = parse_time(group.get("created_at")) or parse_time(group.get("updated_at"))
-        if created is None:
-            plan.refused.append(Refusal("team", str(group.get("id")), "no creation time"))
-            continue
-        description = {"description": str(group.get("description") or "")}
-        record = DirectoryRecord(
-            "team", directory_id(SOURCE, group["id"]), str(group["id"]), str(group.get("name")), description, created
-        )
-        plan.teams.append(record)
+    keep(
+        plan, plan.organizations, (organization_record(SOURCE, c, c.get("domains") or []) for c in items_of(export, "companies"))
+    )
+    keep(plan, plan.teams, (_team(g) for g in items_of(export, "groups")))
     organization, team = resolver(SOURCE, plan.organizations), resolver(SOURCE, plan.teams)
-    admin_roles = {str(r.get("id")) for r in _items(export, "roles") if str(r.get("name", "")).lower() in ADMIN_ROLES}
-    for agent in _items(export, "agents"):
-        contact = agent.get("contact") or {}
-        created = parse_time(agent.get("created_at"))
-        if not contact.get("name") or created is None:
-            plan.refused.append(Refusal("user", str(agent.get("id")), "no name or creation time"))
-            continue
-        admin = any(str(r) in admin_roles for r in agent.get("role_ids") or [])
-        data: dict[str, Any] = {
-            "role": "admin" if admin else "agent",
-            "email": str(contact.get("email") or "").lower(),
-            "source": SOURCE,
-        }
-        if not admin:
-            data["team_ids"] = sorted({t for t in (team(g) for g in agent.get("group_ids") or []) if t})
-            data["access"] = ACCESS.get(int(agent.get("ticket_scope") or 3), "assigned")
-        if contact.get("active") is False:
-            data["disabled"] = True
-        plan.users.append(
-            DirectoryRecord("user", directory_id(SOURCE, agent["id"]), str(agent["id"]), str(contact["name"]), data, created)
-        )
-    for contact in _items(export, "contacts"):
-        source_id, created = str(contact.get("id")), parse_time(contact.get("created_at"))
-        if not contact.get("name") or created is None:
-            plan.refused.append(Refusal("user", source_id, "no name or creation time"))
-            continue
-        data = {"role": "customer", "email": str(contact.get("email") or "").lower(), "source": SOURCE}
-        if contact.get("company_id") is not None:
-            org = organization(contact.get("company_id"))
-            if org is None:
-                plan.refused.append(Refusal("user", source_id, f"unknown company {contact.get('company_id')}"))
-                continue
-            data["organization_id"], data["org_admin"] = org, bool(contact.get("view_all_tickets"))
-        if contact.get("deleted") or contact.get("active") is False:
-            data["disabled"] = True
-        plan.users.append(
-            DirectoryRecord("user", directory_id(SOURCE, source_id), source_id, str(contact["name"]), data, created)
-        )
-    users = resolver(SOURCE, plan.users)
-    staff = resolver(SOURCE, [u for u in plan.users if u.data["role"] != "customer"])
-    by_email = {u.data["email"]: u.id for u in plan.users if u.data.get("email")}
-    for raw in _items(export, "tickets"):
-        mapped = _ticket(raw, users, staff, organization, team, by_email, plan.refused)
+    admin_roles = {str(r.get("id")) for r in items_of(export, "roles") if str(r.get("name", "")).lower() in ADMIN_ROLES}
+    book = UserBook(plan, existing)
+    # Agents first: an agent who is also a contact (one address) is the agent.
+    for mapped in [
+        *(_agent(a, team, admin_roles) for a in items_of(export, "agents")),
+        *(_contact(c, organization) for c in items_of(export, "contacts")),
+    ]:
         if isinstance(mapped, Refusal):
             plan.refused.append(mapped)
         else:
-            plan.tickets.append(mapped)
+            book.add(mapped)
+    users, staff = book.users(), book.staff()
+    by_email = {u.data["email"]: u.id for u in plan.users if u.data.get("email")}
+    keep(
+        plan,
+        plan.tickets,
+        (_ticket(raw, users, staff, organization, team, by_email, plan.refused) for raw in items_of(export, "tickets")),
+    )
     return plan
+
+
+def _team(group: Mapping[str, Any]) -> DirectoryRecord | Refusal:
+    created = parse_time(group.get("created_at")) or parse_time(group.get("updated_at"))
+    if created is None:
+        return Refusal("team", str(group.get("id")), "no creation time")
+    return team_record(SOURCE, group, created)
+
+
+def _agent(agent: Mapping[str, Any], team: Resolver, admin_roles: set[str]) -> DirectoryRecord | Refusal:
+    """An agent with their `contact`: an administrator role makes an admin."""
+    contact = agent.get("contact") or {}
+    created = parse_time(agent.get("created_at"))
+    if not contact.get("name") or created is None:
+        return Refusal("user", str(agent.get("id")), "no name or creation time")
+    admin = any(str(r) in admin_roles for r in agent.get("role_ids") or [])
+    data: dict[str, Any] = {
+        "role": "admin" if admin else "agent",
+        "email": str(contact.get("email") or "").lower(),
+        "source": SOURCE,
+    }
+    if not admin:
+        data["team_ids"] = sorted({t for t in (team(g) for g in agent.get("group_ids") or []) if t})
+        data["access"] = ACCESS.get(int(agent.get("ticket_scope") or 3), "assigned")
+    if contact.get("active") is False:
+        data["disabled"] = True
+    return DirectoryRecord("user", directory_id(SOURCE, agent["id"]), str(agent["id"]), str(contact["name"]), data, created)
+
+
+def _contact(contact: Mapping[str, Any], organization: Resolver) -> DirectoryRecord | Refusal:
+    """A contact, a customer; `view_all_tickets` makes their company's org admin."""
+    source_id, created = str(contact.get("id")), parse_time(contact.get("created_at"))
+    if not contact.get("name") or created is None:
+        return Refusal("user", source_id, "no name or creation time")
+    data: dict[str, Any] = {"role": "customer", "email": str(contact.get("email") or "").lower(), "source": SOURCE}
+    if contact.get("company_id") is not None:
+        org = organization(contact.get("company_id"))
+        if org is None:
+            return Refusal("user", source_id, f"unknown company {contact.get('company_id')}")
+        data["organization_id"], data["org_admin"] = org, bool(contact.get("view_all_tickets"))
+    if contact.get("deleted") or contact.get("active") is False:
+        data["disabled"] = True
+    return DirectoryRecord("user", directory_id(SOURCE, source_id), source_id, str(contact["name"]), data, created)
 
 
 def _ticket(
     raw: Mapping[str, Any],
-    users: Any,
-    staff: Any,
-    organization: Any,
-    team: Any,
+    users: Resolver,
+    staff: Resolver,
+    organization: Resolver,
+    team: Resolver,
     by_email: Mapping[str, str],
     refused: list[Refusal],
 ) -> TicketRecord | Refusal:
@@ -139,13 +143,18 @@ def _ticket(
     requester = users(raw.get("requester_id"))
     if requester is None:
         return Refusal("ticket", source_id, f"unknown requester {raw.get('requester_id')}")
-    for name, value, resolve in (
-        ("assignee", raw.get("responder_id"), staff),
-        ("team", raw.get("group_id"), team),
-        ("organization", raw.get("company_id"), organization),
-    ):
-        if value is not None and resolve(value) is None:
-            return Refusal("ticket", source_id, f"unknown {name} {value}")
+    unknown_reference = check_references(
+        source_id,
+        raw.get("responder_id"),
+        users,
+        staff,
+        [
+            ("team", raw.get("group_id"), team),
+            ("organization", raw.get("company_id"), organization),
+        ],
+    )
+    if unknown_reference is not None:
+        return unknown_reference
     unknown = [e for e in raw.get("cc_emails") or [] if str(e).lower() not in by_email]
     if unknown:
         return Refusal("ticket", source_id, f"unknown CC {unknown[0]}")
@@ -181,23 +190,18 @@ def _ticket(
     ticket.updated_at = ticket.last_activity_at = updated
     if ticket.status_category == "closed":
         ticket.closed_at = updated
-    activities = []
-    for conversation in sorted(_items(raw, "conversations"), key=lambda c: (str(c.get("created_at")), c.get("id") or 0)):
+    activities: list[Activity] = []
+    description_files = [_file(a) for a in items_of(raw, "attachments")]
+    if description_files:  # the description's attachments, as Zendesk's first comment's
+        activities.append(files_entry(our_id, SOURCE, source_id, created, description_files))
+    for conversation in sorted(items_of(raw, "conversations"), key=lambda c: (str(c.get("created_at")), c.get("id") or 0)):
         author = users(conversation.get("user_id"))
         if author is None:
             refused.append(
                 Refusal("comment", f"{source_id}/{conversation.get('id')}", f"unknown author {conversation.get('user_id')}")
             )
             continue
-        files = [
-            {
-                "filename": str(a.get("name") or ""),
-                "content_type": str(a.get("content_type") or ""),
-                "size": int(a.get("size") or 0),
-                "url": str(a.get("attachment_url") or ""),
-            }
-            for a in conversation.get("attachments") or []
-        ]
+        files = [_file(a) for a in items_of(conversation, "attachments")]
         fields: dict[str, Any] = {"source": SOURCE, "source_id": str(conversation.get("id"))}
         if files:
             fields["files"] = files
@@ -216,3 +220,9 @@ def _ticket(
     ticket.activity_status = last_activity_status(ticket, activities)
     history = tuple(HistoryRecord(c.property, c.old, c.new, requester, created, seq) for seq, c in enumerate(initial))
     return TicketRecord(source_id, ticket, history, tuple(activities))
+
+
+def _file(attachment: Mapping[str, Any]) -> dict[str, Any]:
+    return file_metadata(
+        attachment.get("name"), attachment.get("content_type"), attachment.get("size"), attachment.get("attachment_url")
+    )

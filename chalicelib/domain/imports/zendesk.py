@@ -19,22 +19,29 @@ from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.imports import (
     SYSTEM_ACTOR,
     DirectoryRecord,
+    ExistingUser,
     HistoryRecord,
     Plan,
     Refusal,
     Resolver,
     TicketRecord,
+    UserBook,
+    check_references,
     comment_activity,
     directory_id,
     external_ref,
     field_key,
+    file_metadata,
     files_entry,
+    items_of,
+    keep,
     last_activity_status,
-    mail_domains,
+    organization_record,
     parse_time,
     reason_of,
     resolver,
     subject_of,
+    team_record,
     ticket_id,
 )
 from chalicelib.domain.statuses import StatusCatalog
@@ -61,66 +68,44 @@ PRIORITIES = ("low", "normal", "high", "urgent")
 SYSTEM_FIELD_TYPES = frozenset({"subject", "description", "status", "tickettype", "priority", "group", "assignee"})
 
 
-def _items(export: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
-    value = export.get(name) or []
-    return [item for item in value if isinstance(item, Mapping)]
-
-
-def map_export(export: Mapping[str, Any]) -> Plan:
-    """The whole plan of an export: `export` holds each endpoint's list under its own key."""
+def map_export(export: Mapping[str, Any], existing: ExistingUser | None = None) -> Plan:
+    """The whole plan of an export: `export` holds each endpoint's list under its own key;
+    `existing` finds the directory's user of an address (one person per address)."""
     plan = Plan(SOURCE)
-    for org in _items(export, "organizations"):
-        created = parse_time(org.get("created_at"))
-        if not org.get("name") or created is None:
-            plan.refused.append(Refusal("organization", str(org.get("id")), "no name or creation time"))
-            continue
-        plan.organizations.append(
-            DirectoryRecord(
-                "organization",
-                directory_id(SOURCE, org["id"]),
-                str(org["id"]),
-                str(org["name"]),
-                {"domains": mail_domains(org.get("domain_names") or [])},
-                created,
-            )
-        )
-    for group in _items(export, "groups"):
-        created = parse_time(group.get("created_at"))
-        if group.get("deleted") or created is None:
-            plan.refused.append(Refusal("team", str(group.get("id")), "deleted in Zendesk"))
-            continue
-        plan.teams.append(
-            DirectoryRecord(
-                "team",
-                directory_id(SOURCE, group["id"]),
-                str(group["id"]),
-                str(group.get("name") or group["id"]),
-                {"description": str(group.get("description") or "")},
-                created,
-            )
-        )
+    keep(
+        plan,
+        plan.organizations,
+        (organization_record(SOURCE, o, o.get("domain_names") or []) for o in items_of(export, "organizations")),
+    )
+    keep(plan, plan.teams, (_team(g) for g in items_of(export, "groups")))
     organization, team = resolver(SOURCE, plan.organizations), resolver(SOURCE, plan.teams)
     memberships: dict[str, list[str]] = {}
-    for membership in _items(export, "group_memberships"):
+    for membership in items_of(export, "group_memberships"):
         team_id = team(membership.get("group_id"))
         if team_id is not None:
             memberships.setdefault(str(membership.get("user_id")), []).append(team_id)
-    for user in _items(export, "users"):
+    book = UserBook(plan, existing)
+    for user in items_of(export, "users"):
         mapped = _user(user, organization, team, memberships)
         if isinstance(mapped, Refusal):
             plan.refused.append(mapped)
         else:
-            plan.users.append(mapped)
-    users = resolver(SOURCE, plan.users)
-    staff = resolver(SOURCE, [u for u in plan.users if u.data["role"] != "customer"])
-    fields = {str(f.get("id")): f for f in _items(export, "ticket_fields")}
-    for raw in _items(export, "tickets"):
-        mapped_ticket = _ticket(raw, users, staff, organization, team, fields, plan.refused)
-        if isinstance(mapped_ticket, Refusal):
-            plan.refused.append(mapped_ticket)
-        else:
-            plan.tickets.append(mapped_ticket)
+            book.add(mapped)
+    users, staff = book.users(), book.staff()
+    fields = {str(f.get("id")): f for f in items_of(export, "ticket_fields")}
+    keep(
+        plan,
+        plan.tickets,
+        (_ticket(raw, users, staff, organization, team, fields, plan.refused) for raw in items_of(export, "tickets")),
+    )
     return plan
+
+
+def _team(group: Mapping[str, Any]) -> DirectoryRecord | Refusal:
+    created = parse_time(group.get("created_at"))
+    if group.get("deleted") or created is None:
+        return Refusal("team", str(group.get("id")), "deleted in Zendesk")
+    return team_record(SOURCE, group, created)
 
 
 def _user(
@@ -178,19 +163,23 @@ def _ticket(
     requester = users(raw.get("requester_id"))
     if requester is None:
         return Refusal("ticket", source_id, f"unknown requester {raw.get('requester_id')}")
-    references: list[tuple[str, Any, Resolver]] = [
-        ("assignee", raw.get("assignee_id"), staff),
-        ("team", raw.get("group_id"), team),
-        ("organization", raw.get("organization_id"), organization),
-    ]
-    for name, value, resolve in references:
-        if value is not None and resolve(value) is None:
-            return Refusal("ticket", source_id, f"unknown {name} {value}")
+    unknown = check_references(
+        source_id,
+        raw.get("assignee_id"),
+        users,
+        staff,
+        [
+            ("team", raw.get("group_id"), team),
+            ("organization", raw.get("organization_id"), organization),
+        ],
+    )
+    if unknown is not None:
+        return unknown
     cc_sources = list(dict.fromkeys([*(raw.get("collaborator_ids") or []), *(raw.get("email_cc_ids") or [])]))
     unknown_cc = [c for c in cc_sources if users(c) is None]
     if unknown_cc:
         return Refusal("ticket", source_id, f"unknown CC {unknown_cc[0]}")
-    comments = sorted(_items(raw, "comments"), key=lambda c: (parse_time(c.get("created_at")) or created, c.get("id") or 0))
+    comments = sorted(items_of(raw, "comments"), key=lambda c: (parse_time(c.get("created_at")) or created, c.get("id") or 0))
     first = comments[0] if comments else None
     our_id = ticket_id(SOURCE, source_id)
     values = {
@@ -242,14 +231,9 @@ def _ticket(
 
 def _files(comment: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [
-        {
-            "filename": str(a.get("file_name") or ""),
-            "content_type": str(a.get("content_type") or "application/octet-stream"),
-            "size": int(a.get("size") or 0),
-            "url": str(a.get("content_url") or ""),
-        }
-        for a in comment.get("attachments") or []
-        if isinstance(a, Mapping) and not a.get("deleted")
+        file_metadata(a.get("file_name"), a.get("content_type"), a.get("size"), a.get("content_url"))
+        for a in items_of(comment, "attachments")
+        if not a.get("deleted")
     ]
 
 
@@ -287,13 +271,13 @@ def _history(
 ) -> list[HistoryRecord]:
     """The property history the audits carry: `Create` (old None) and `Change` events."""
     out: list[HistoryRecord] = []
-    audits = sorted(_items(raw, "audits"), key=lambda a: (str(a.get("created_at")), a.get("id") or 0))
+    audits = sorted(items_of(raw, "audits"), key=lambda a: (str(a.get("created_at")), a.get("id") or 0))
     for index, audit in enumerate(audits):
         at = parse_time(audit.get("created_at"))
         if at is None:
             continue
         actor = users(audit.get("author_id")) or SYSTEM_ACTOR
-        for seq, event in enumerate(_items(audit, "events")):
+        for seq, event in enumerate(items_of(audit, "events")):
             if event.get("type") not in ("Create", "Change"):
                 continue
             mapped = _property(str(event.get("field_name")), event, users, staff, organization, team, fields)
