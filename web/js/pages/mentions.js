@@ -13,10 +13,12 @@ export function mentionPicker(textarea, me) {
   const list = h("p.notify-list", { "aria-live": "polite" });
   let matches = [];
   let active = 0;
+  let typing = 0;
   textarea.setAttribute("aria-autocomplete", "list");
   textarea.setAttribute("aria-controls", "mention-options");
 
   const close = () => {
+    typing += 1; // an answer still on its way opens nothing
     options.hidden = true;
     matches = [];
     textarea.removeAttribute("aria-activedescendant");
@@ -66,7 +68,9 @@ export function mentionPicker(textarea, me) {
     const typed = TYPED.exec(textarea.value.slice(0, textarea.selectionStart));
     if (!typed) return close();
     const prefix = typed[1].toLowerCase();
+    const asked = ++typing;
     const everyone = await agents();
+    if (asked !== typing) return; // a later keystroke answers instead
     matches = everyone.filter((u) => u.id !== me.id && !chosen.has(u.id) && u.name.toLowerCase().includes(prefix)).slice(0, 8);
     active = 0;
     paintOptions();
