@@ -9,7 +9,7 @@ import uuid
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Api, axe_violations, sign_in
+from tests.browser.conftest import Api, axe_violations, screenshots, sign_in
 from tests.browser.test_agent_workspace import NOTE_YELLOW
 
 
@@ -57,6 +57,7 @@ def test_agent_notifies_filters_comments_on_an_entry_reads_a_property_history_an
     timeline.get_by_label("By", exact=True).select_option(label="Taylor Brooks")
     expect(entries).to_have_count(1)
     expect(entries.first).to_contain_text("Mail logs attached")
+    expect(entries.first.locator(".entry-head")).to_contain_text("Taylor Brooks")  # named from the directory now loaded
     timeline.get_by_label("By", exact=True).select_option(value="")
     timeline.get_by_label("Team", exact=True).focus()
     expect(timeline.get_by_label("Team", exact=True).locator("option", has_text="Engineering")).to_have_count(1)
@@ -103,3 +104,4 @@ def test_agent_notifies_filters_comments_on_an_entry_reads_a_property_history_an
     assert [(c["fields"]["duration_seconds"], c["fields"]["outcome"]) for c in calls] == [(720, "busy")]
 
     assert axe_violations(page) == []
+    screenshots(page, "ticket-tools")  # the history box and an entry's thread open

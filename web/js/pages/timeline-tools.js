@@ -62,7 +62,9 @@ export function timelineTools({ ticket, entries, me, path, onChange }) {
     );
 
   const draw = (items) => {
-    const rendered = renderTimeline(ticket, items, me);
+    // Authors the ticket does not name get their directory name once a picker has loaded it.
+    const named = items.map((e) => (knownName(e.actor_id) ? { ...e, actor_name: knownName(e.actor_id) } : e));
+    const rendered = renderTimeline(ticket, named, me);
     for (const li of rendered.querySelectorAll?.("li.entry") || []) {
       const entry = items.find((e) => e.id === li.dataset.entryId);
       if (entry) li.append(entryActions(entry), ...(state.deleted ? [] : [entryThread(entry)]));
