@@ -1,6 +1,6 @@
-// The directory (users, teams) and the workspace settings, each asked once per signed-in user
-// and only when a page needs it (a picker's first focus, a history opened, "@" typed), so a
-// ticket page still opens with its three requests. A refusal (403) leaves an empty list.
+// The directory (users, teams), asked once per page, and the workspace settings, asked once per
+// signed-in user; each only when needed (a picker's first focus, a history opened, "@" typed), so
+// a ticket page still opens with its three requests. A refusal (403) leaves an empty list.
 import { api } from "./api.js";
 import { session } from "./session.js";
 
@@ -13,6 +13,12 @@ function once(name, load) {
 }
 
 const names = new Map();
+
+/** A new page asks the directory afresh (an admin may have added someone); the settings stay. */
+export function forgetDirectory() {
+  for (const key of [...cache.keys()]) if (!key.endsWith(":settings")) cache.delete(key);
+  names.clear();
+}
 
 /** Every user the caller may list (first 100): [{id, name, role, email…}]. */
 export async function users() {

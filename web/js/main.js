@@ -1,6 +1,6 @@
 // Entry point: routes to pages; anyone not signed in goes to the sign-in page first, then back.
 import { currentTokens, forget } from "./cognito.js";
-import { loadReplyDefault } from "./directory.js";
+import { forgetDirectory, loadReplyDefault } from "./directory.js";
 import { h, mount } from "./dom.js";
 import { renderMfa } from "./pages/mfa.js";
 import { renderPortal } from "./pages/portal.js";
@@ -28,6 +28,7 @@ function guarded(render, { staff }) {
     renderWho();
     // The admin's default reply type: asked once per signed-in agent, before their first page.
     if (staff) await loadReplyDefault();
+    forgetDirectory();
     render(main, params);
   };
 }

@@ -158,8 +158,7 @@ function renderProperties(panel, ticket, reload, path) {
 
 async function loadAgents(control, ticket) {
   try {
-    const { data } = await api("GET", "/v1/users", { query: { limit: 100 } });
-    const agents = data.items.filter((u) => u.role !== "customer" && u.id !== ticket.assignee_id);
+    const agents = (await users()).filter((u) => u.role !== "customer" && u.id !== ticket.assignee_id);
     if (ticket.assignee_id) control.append(h("option", { value: "" }, "Unassigned"));
     control.append(...agents.map((u) => h("option", { value: u.id }, u.name)));
   } catch {
