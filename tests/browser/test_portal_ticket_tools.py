@@ -94,3 +94,28 @@ def test_customer_verifies_the_escalation_closes_the_ticket_and_leaves_feedback(
     expect(page.get_by_text("Thank you for your feedback (5 of 5).")).to_be_visible()
     after = stack.call("agent-all", "GET", f"/v1/tickets/{ticket['id']}")
     assert after["status"] == "closed" and after["feedback"]["rating"] == 5
+
+
+def test_customer_answers_still_broken_and_the_escalation_goes_back_to_engineering(page: Page, stack: Api):
+    subject = f"Exports still cut at 1000 rows {uuid.uuid4().hex[:6]}"
+    ticket = stack.ticket("acme-customer", subject)
+    eid = stack.call("agent-all", "POST", f"/v1/tickets/{ticket['id']}/escalations", {"description": "Row limit"})["id"]
+    for stage in ("review", "engineering", "verification"):
+        _move(stack, eid, stage)
+        _until_stage(stack, eid, stage)
+    for _ in range(120):  # the ticket stream copies the escalation's summary onto the ticket
+        if (stack.call("acme-customer", "GET", f"/v1/tickets/{ticket['id']}")["escalation"] or {}).get("stage") == "verification":
+            break
+
+    sign_in(page, stack, CUSTOMER, f"/portal/tickets/{ticket['id']}")
+    progress = page.get_by_role("region", name=f"Escalation {eid}")
+    current = progress.get_by_role("list", name="Escalation stages").locator('[aria-current="step"]')
+    expect(current).to_contain_text("Verification")
+    progress.get_by_label("Comment (optional)").fill("Page 2 of the export is still missing")
+    progress.get_by_role("button", name="No, still broken").click()
+    expect(page.get_by_role("status")).to_have_text("Sent back to engineering")
+    expect(current).to_contain_text("Engineering")
+    expect(progress.get_by_role("button", name="No, still broken")).to_have_count(0)
+    _until_stage(stack, eid, "engineering")
+    stages = stack.call("agent-all", "GET", f"/v1/escalations/{eid}")["stages"]
+    assert [s["stage"] for s in stages][-2:] == ["verification", "engineering"], stages

@@ -1,5 +1,6 @@
 // Entry point: routes to pages; anyone not signed in goes to the sign-in page first, then back.
 import { currentTokens, forget } from "./cognito.js";
+import { forgetDirectory, loadReplyDefault } from "./directory.js";
 import { h, mount } from "./dom.js";
 import { renderMfa } from "./pages/mfa.js";
 import { renderPortal } from "./pages/portal.js";
@@ -14,7 +15,7 @@ const main = document.getElementById("main");
 let wanted = null;
 
 function guarded(render, { staff }) {
-  return (params) => {
+  return async (params) => {
     if (!session.user) {
       wanted = currentPath();
       navigate("/sign-in");
@@ -25,6 +26,9 @@ function guarded(render, { staff }) {
       return;
     }
     renderWho();
+    // The admin's default reply type: asked once per signed-in agent, before their first page.
+    if (staff) await loadReplyDefault();
+    forgetDirectory();
     render(main, params);
   };
 }

@@ -2,6 +2,7 @@
 // filled in for the ticket by the API) and the CC picker (users listed on first use too), so the
 // ticket page still opens with its three requests.
 import { api } from "../api.js";
+import { users } from "../directory.js";
 import { h } from "../dom.js";
 
 /** Sanitized HTML from the API as plain text for the textarea (paragraphs become blank lines). */
@@ -53,10 +54,11 @@ export function ccPicker(ticket) {
     "focus",
     async () => {
       try {
-        const { data } = await api("GET", "/v1/users", { query: { limit: 100 } });
+        const everyone = await users(); // the directory, asked once for all the page's pickers
+        if (!everyone.length) return; // not allowed to list users: the ticket's CC stays as it is
         const chosen = new Set(ticket.cc || []);
         select.replaceChildren(
-          ...data.items
+          ...everyone
             .filter((u) => u.id !== ticket.requester_id)
             .map((u) => h("option", { value: u.id, selected: chosen.has(u.id) }, `${u.name} (${u.email || u.role})`)),
         );

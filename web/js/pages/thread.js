@@ -3,7 +3,9 @@ import { ApiError, api } from "../api.js";
 import { attachmentList, filePicker, problems, uploadAll } from "../attachments.js";
 import { clearDraft, loadDraft, saveDraft } from "../drafts.js";
 import { announce, h, mount, renderSanitized, time } from "../dom.js";
+import { replyDefault } from "../directory.js";
 import { actorName } from "./labels.js";
+import { mentionPicker } from "./mentions.js";
 import { ccPicker, templatePicker } from "./reply-extras.js";
 
 const TYPE_LABELS = { comment: "Reply", note: "Internal note", email: "Email", system: "Change", call: "Call", meeting: "Meeting", task: "Task", chat: "Chat" };
@@ -30,6 +32,7 @@ export function renderTimeline(ticket, entries, me) {
           time(entry.at),
         ),
         entry.subject ? h("div.entry-subject", {}, entry.subject) : null,
+        typeFields(entry),
         entry.body ? h("div.entry-body", {}, renderSanitized(entry.body)) : null,
         entry.attachments?.length ? attachmentList(ticket.id, entry.attachments) : null,
       );
@@ -37,12 +40,39 @@ export function renderTimeline(ticket, entries, me) {
   );
 }
 
+const OUTCOME_LABELS = {
+  connected: "Connected", busy: "Busy", no_answer: "No answer", left_voicemail: "Left voicemail",
+  left_live_message: "Left a message", wrong_number: "Wrong number",
+};
+const STATE_LABELS = { not_started: "Not started", in_progress: "In progress", completed: "Completed", pending: "Pending", accepted: "Accepted", declined: "Declined", cancelled: "Cancelled" };
+
+/** A logged call, meeting or task's own fields in one line (duration and outcome, start, due date). */
+function typeFields(entry) {
+  const f = entry.fields || {};
+  const parts = [];
+  if (entry.type === "call") {
+    if (f.duration_seconds !== undefined) parts.push(`${Math.round(f.duration_seconds / 60)} min`);
+    if (f.outcome) parts.push(OUTCOME_LABELS[f.outcome] || f.outcome);
+    if (f.direction) parts.push(f.direction);
+  } else if (entry.type === "meeting") {
+    if (f.start_at) parts.push(["Starts ", time(f.start_at)]);
+    if (f.end_at) parts.push(["ends ", time(f.end_at)]);
+    if (f.state) parts.push(STATE_LABELS[f.state] || f.state);
+  } else if (entry.type === "task") {
+    if (f.due_at) parts.push(["Due ", time(f.due_at)]);
+    if (f.task_status) parts.push(STATE_LABELS[f.task_status] || f.task_status);
+  }
+  if (!parts.length) return null;
+  return h("div.entry-fields", {}, parts.flatMap((p, i) => (i ? [" · ", p] : [p])));
+}
+
 /**
  * The reply box: public reply or (staff) internal note, optional status on send; the draft is
  * kept in sessionStorage on every keystroke and cleared only once the API accepted the comment.
  */
 export function replyBox({ ticket, me, staff, onSent }) {
-  const draft = loadDraft(me.id, ticket.id) || { body: "", visibility: "public", status: "" };
+  // Staff start with the admin's default reply type (seed 004), unless their draft says otherwise.
+  const draft = loadDraft(me.id, ticket.id) || { body: "", visibility: staff ? replyDefault() : "public", status: "" };
   const form = h("form.reply", { "aria-label": "Reply" });
   const textarea = h("textarea#reply-body", { name: "body", rows: 5, required: true });
   textarea.value = draft.body;
@@ -50,6 +80,7 @@ export function replyBox({ ticket, me, staff, onSent }) {
   textarea.setAttribute("aria-describedby", "reply-error");
   const picker = filePicker(error);
   const cc = staff ? ccPicker(ticket) : null;
+  const mentions = staff ? mentionPicker(textarea, me) : null;
   const chosen = () => [...picker.querySelector("input").files];
   const visibilityRadios = staff
     ? h(
@@ -108,10 +139,12 @@ export function replyBox({ ticket, me, staff, onSent }) {
     if (values.status && values.visibility === "public") body.status = values.status;
     const added = (cc?.value() || []).filter((id) => !(ticket.cc || []).includes(id));
     if (added.length && values.visibility === "public") body.cc = added;
+    if (mentions?.value().length) body.notify = mentions.value(); // the API refuses it on a public reply
     try {
       const { data: comment } = await api("POST", `/v1/tickets/${encodeURIComponent(ticket.id)}/comments`, { body });
       clearDraft(me.id, ticket.id);
       textarea.value = "";
+      mentions?.clear();
       try {
         if (files.length) await uploadAll(ticket.id, comment.id, files);
         picker.querySelector("input").value = "";
@@ -122,8 +155,8 @@ export function replyBox({ ticket, me, staff, onSent }) {
       onSent();
     } catch (exc) {
       // The draft stays: nothing typed is lost on an error.
-      const field = exc instanceof ApiError ? exc.fieldErrors.find((e) => e.field === "body") : null;
-      error.textContent = field ? field.message : exc.message;
+      const field = exc instanceof ApiError ? exc.fieldErrors[0] : null;
+      error.textContent = field ? (field.field === "body" ? field.message : `${field.field}: ${field.message}`) : exc.message;
     } finally {
       send.disabled = false;
     }
@@ -132,6 +165,7 @@ export function replyBox({ ticket, me, staff, onSent }) {
     form,
     h("label", { for: "reply-body" }, staff ? "Reply or note" : "Your reply"),
     textarea,
+    mentions?.element,
     error,
     picker,
     staff ? h("div.reply-extras", {}, ...templatePicker(ticket, textarea, error), cc.element) : null,

@@ -2,6 +2,7 @@
 // timeline and the reply box. Opening it costs three requests: ticket, timeline, presence.
 import { ApiError, api } from "../api.js";
 import { announce, h, mount, renderSanitized, time } from "../dom.js";
+import { knownName, users } from "../directory.js";
 import { session } from "../session.js";
 import { PRIORITIES, STATUSES } from "./labels.js";
 import { badges, escalationPanel, followButton, heartbeat, presenceBar, slaPanel } from "./ticket-panels.js";
@@ -130,8 +131,17 @@ function renderProperties(panel, ticket, reload, path) {
       options.map(([v, text]) => h("option", { value: v, selected: v === value }, text)),
     );
     control.addEventListener("change", () => save({ [name]: control.value || null }, control));
-    return [h("label", { for: `prop-${name}` }, label), control];
+    return [h("label", { for: `prop-${name}` }, label), h("span.prop-control", {}, control, historyButton(name, label))];
   };
+  // Per-property history: a property's "History" button lists its changes (GET …/history?property=).
+  const history = h("section.prop-history#prop-history", { "aria-label": "Property history", hidden: true });
+  const historyButton = (name, label) =>
+    h(
+      "button.link",
+      { type: "button", "aria-controls": "prop-history", onclick: () => showHistory(history, path, name, label, ticket) },
+      h("span.visually-hidden", {}, `${label} `), // named by its text, so the field's label stays the field's alone
+      "History",
+    );
   const statuses = STATUSES.includes(ticket.status) ? STATUSES : [...STATUSES, ticket.status];
   const assignee = h("select#prop-assignee_id", { name: "assignee_id" }, h("option", { value: ticket.assignee_id || "" }, ticket.assignee_name || "Unassigned"));
   // The agents are listed only when someone wants to reassign: not one of the page's three requests.
@@ -147,8 +157,9 @@ function renderProperties(panel, ticket, reload, path) {
       ...select("status", "Status", statuses.map((s) => [s, s]), ticket.status),
       ...select("priority", "Priority", PRIORITIES.map((p) => [p, p]), ticket.priority),
       h("label", { for: "prop-assignee_id" }, "Assignee"),
-      assignee,
+      h("span.prop-control", {}, assignee, historyButton("assignee_id", "Assignee")),
     ),
+    history,
     h(
       "dl.facts",
       {},
@@ -157,7 +168,7 @@ function renderProperties(panel, ticket, reload, path) {
       h("dt", {}, "Channel"), h("dd", {}, ticket.channel),
       h("dt", {}, "Created"), h("dd", {}, time(ticket.created_at)),
       h("dt", {}, "Last activity"), h("dd", {}, time(ticket.last_activity_at)),
-      h("dt", {}, "Tags"), h("dd", {}, (ticket.tags || []).join(", ") || "—"),
+      h("dt", {}, "Tags"), h("dd", {}, (ticket.tags || []).join(", ") || "—", " ", historyButton("tags", "Tags")),
       h("dt", {}, "Time spent"), h("dd", {}, `${ticket.time_spent_minutes || 0} min`),
     ),
   );
@@ -165,11 +176,40 @@ function renderProperties(panel, ticket, reload, path) {
 
 async function loadAgents(control, ticket) {
   try {
-    const { data } = await api("GET", "/v1/users", { query: { limit: 100 } });
-    const agents = data.items.filter((u) => u.role !== "customer" && u.id !== ticket.assignee_id);
+    const agents = (await users()).filter((u) => u.role !== "customer" && u.id !== ticket.assignee_id);
     if (ticket.assignee_id) control.append(h("option", { value: "" }, "Unassigned"));
     control.append(...agents.map((u) => h("option", { value: u.id }, u.name)));
   } catch {
     // Not allowed to list users: the current assignee stays the only choice.
+  }
+}
+
+/** A property's changes, newest first, with who made them (names from the directory). */
+async function showHistory(section, path, name, label, ticket) {
+  section.hidden = false;
+  mount(section, h("h3", {}, `${label} history`), h("p.muted", {}, "Loading…"));
+  try {
+    const [{ data }] = await Promise.all([api("GET", `${path}/history`, { query: { property: name } }), users()]);
+    const shown = (value) => {
+      if (value === null || value === undefined || value === "") return "—";
+      if (Array.isArray(value)) return value.join(", ") || "—";
+      if (name === "assignee_id") return value === ticket.assignee_id ? ticket.assignee_name || value : knownName(value) || value;
+      return String(value);
+    };
+    const who = (id) => (id === session.user?.id ? "You" : knownName(id) || (id?.startsWith("automation:") ? "Automation" : id === "system" ? "System" : "Support"));
+    mount(
+      section,
+      h("h3", {}, `${label} history`),
+      data.items.length
+        ? h(
+            "ol.history",
+            { "aria-label": `${label} changes` },
+            data.items.map((c) => h("li", {}, h("span", {}, `${shown(c.old)} → ${shown(c.new)}`), h("span.muted", {}, ` · ${who(c.actor_id)} · `), time(c.at))),
+          )
+        : h("p.muted", {}, "No changes yet."),
+      h("button.link", { type: "button", onclick: () => (section.hidden = true) }, "Close history"),
+    );
+  } catch (exc) {
+    mount(section, h("h3", {}, `${label} history`), h("p.error", { role: "alert" }, exc.message));
   }
 }
