@@ -7,20 +7,19 @@ on its first request (the manifest, not this module, is what `app.py` registers)
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chalice import Blueprint, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import composition, config
-from chalicelib.api import cursors, problems
+from chalicelib import composition
+from chalicelib.api import cursors, problems, tracing
 from chalicelib.api.auth import caller_from_context
 from chalicelib.domain.errors import (
     DomainError,
@@ -31,9 +30,6 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.visibility import Caller
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools import Tracer
 
 ALL_ROLES = ("admin", "agent", "customer")
 STAFF = ("admin", "agent")
@@ -192,7 +188,7 @@ def handle(spec: RouteSpec, handler: Callable[..., Reply], blueprint: Blueprint,
     caller_id = None
     _correlate(request, path_params, blueprint.lambda_context)
     try:
-        with _tracer().provider.in_subsegment(f"## {spec.method} {spec.path}") as subsegment:
+        with tracing.tracer().provider.in_subsegment(f"## {spec.method} {spec.path}") as subsegment:
             subsegment.put_annotation("route", f"{spec.method} {spec.path}")
             if path_params.get("ticket_id"):
                 subsegment.put_annotation("ticket_id", path_params["ticket_id"])
@@ -230,14 +226,6 @@ def _correlate(request: Any, path_params: Mapping[str, str], lambda_context: Any
         ticket_id=path_params.get("ticket_id"),
         lambda_request_id=lambda_request_id,
     )
-
-
-@functools.cache
-def _tracer() -> Tracer:
-    """X-Ray through Powertools; disabled by itself outside Lambda (tests, the local stack)."""
-    from aws_lambda_powertools import Tracer
-
-    return Tracer(service=config.environ().get("POWERTOOLS_SERVICE_NAME", "helpdesk"), patch_modules=["boto3", "botocore"])
 
 
 def _dispatch(

@@ -9,7 +9,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.storage import keys
 from chalicelib.storage.errors import transact_item_keys, translated
-from chalicelib.storage.models import CounterItem, Record
+from chalicelib.storage.models import CounterItem, Record, botocore_sessions
 
 # An item as storage builds it (history, ledger, event items): services receive these from one
 # repository and hand them to another's transaction without opening them.
@@ -18,7 +18,12 @@ StoredItem = Record
 
 class _KeyedConnection(Connection):
     """A connection whose failed TransactWriteItems carries the keys it sent, in the order sent
-    (`transact_keys` on the botocore error), so a cancellation's reasons map to items by key."""
+    (`transact_keys` on the botocore error), so a cancellation's reasons map to items by key.
+    Its botocore session is the models' (models.botocore_sessions)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._local = botocore_sessions()
 
     def dispatch(self, operation_name: str, operation_kwargs: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from pynamodb.attributes import (
     BooleanAttribute,
     DiscriminatorAttribute,
@@ -14,10 +16,23 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.connection import TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib import config
+
+# PynamoDB builds a connection per model class, and each connection a botocore session of its own
+# (per thread): the first use of every further item type loaded botocore's endpoint and DynamoDB
+# models again (~0.2 s of a cold request each). Every connection shares one session per thread
+# (botocore sessions are not thread-safe; clients built from one are); bind() starts new ones,
+# as new connections had before.
+_sessions = threading.local()
+
+
+def botocore_sessions() -> threading.local:
+    """Where every connection keeps its per-thread botocore session."""
+    return _sessions
 
 
 class Record(Model):
@@ -32,6 +47,12 @@ class Record(Model):
     SK = UnicodeAttribute(range_key=True)
     kind = DiscriminatorAttribute()
 
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        table = super()._get_connection()
+        table.connection._local = _sessions  # where pynamodb keeps its per-thread session
+        return table
+
 
 def bind(table_name: str, region: str | None = None, host: str | None = None) -> None:
     """Point every model at the deployment's table (called by the composition root)."""
@@ -39,6 +60,8 @@ def bind(table_name: str, region: str | None = None, host: str | None = None) ->
     Record.Meta.table_name = table_name
     Record.Meta.region = region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
     Record.Meta.host = host
+    global _sessions
+    _sessions = threading.local()
     # Connections are cached per class; drop them so the new binding takes effect.
     for cls in [Record, *Record.kind.get_registered_subclasses(Record)]:
         cls._connection = None

@@ -102,6 +102,17 @@ def test_every_behaviour_carries_the_security_headers_and_forces_https(resources
         assert behaviour["ViewerProtocolPolicy"] in ("redirect-to-https", "https-only")
 
 
+def test_an_operators_us_east_1_web_acl_guards_the_distribution_only_when_given(resources: dict[str, Any]) -> None:
+    template = load_template(TEMPLATE_PATH)
+    parameter = template["Parameters"]["WebAclArn"]
+    condition = template["Conditions"]["HasWebAcl"]
+
+    assert parameter["Default"] == "" and ":wafv2:us-east-1:" in parameter["AllowedPattern"]
+    assert ":global/webacl/" in parameter["AllowedPattern"]  # CLOUDFRONT scope, not a regional ACL
+    assert condition == {"Fn::Not": [{"Fn::Equals": [{"Ref": "WebAclArn"}, ""]}]}
+    assert _distribution(resources)["WebACLId"] == {"Fn::If": ["HasWebAcl", {"Ref": "WebAclArn"}, {"Ref": "AWS::NoValue"}]}
+
+
 def test_the_bucket_is_private_and_read_only_by_this_distribution(resources: dict[str, Any]) -> None:
     config = _distribution(resources)
     web = next(o for o in config["Origins"] if o["Id"] == config["DefaultCacheBehavior"]["TargetOriginId"])
