@@ -109,3 +109,10 @@ def test_a_zendesk_ticket_update_reads_the_ticket_once(world, make_ticket, dynam
         "TransactWriteItems": 1,
     }
     assert measure(dynamodb_calls, lambda: agent.request("PUT", path, {"ticket": {}})) == {"GetItem": 2, "Query": 1}
+
+
+def test_creating_an_automation_reads_the_rule_set_once(world, dynamodb_calls):
+    """One Query both counts the stored rules (the bound) and finds the last position (built-in ones too)."""
+    body = {"name": "Tag", "trigger": {"event": "ticket.created"}, "actions": [{"type": "add_tags", "tags": ["x"]}]}
+    created = measure(dynamodb_calls, lambda: world["admin"].post("/v1/automations", body))
+    assert created == {"GetItem": 1, "Query": 1, "TransactWriteItems": 1}
