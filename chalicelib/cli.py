@@ -119,9 +119,8 @@ def _put_user(args: argparse.Namespace) -> int:
     """One directory record, as POST /v1/users would write it, with the caller's AWS credentials."""
     from chalicelib import composition
 
-    table = args.table or os.environ.get("HELPDESK_TABLE")
+    table = _table(args)
     if not table:
-        print("pass --table or set HELPDESK_TABLE (the stack output TableName)", file=sys.stderr)
         return 2
     directory = composition.operator_stores(table, host=_dynamodb_endpoint()).directory()
     data: dict[str, object] = {"email": args.email, "role": args.role}
@@ -142,9 +141,8 @@ def _redrive_escalation(args: argparse.Namespace) -> int:
     from chalicelib import composition
     from chalicelib.domain.errors import DomainError
 
-    table = args.table or os.environ.get("HELPDESK_TABLE")
+    table = _table(args)
     if not table:
-        print("pass --table or set HELPDESK_TABLE (the stack output TableName)", file=sys.stderr)
         return 2
     if args.state_machine:
         os.environ["HELPDESK_ESCALATION_STATE_MACHINE"] = args.state_machine
@@ -162,9 +160,8 @@ def _reindex(args: argparse.Namespace) -> int:
     """Pages through the ALL partition, 25 tickets a transaction each; resumable with --after."""
     from chalicelib import composition
 
-    table = args.table or os.environ.get("HELPDESK_TABLE")
+    table = _table(args)
     if not table:
-        print("pass --table or set HELPDESK_TABLE (the stack output TableName)", file=sys.stderr)
         return 2
     repository, position, total = composition.operator_stores(table, host=_dynamodb_endpoint()).tickets(), args.after, 0
     while True:
@@ -215,12 +212,19 @@ def _dynamodb_endpoint() -> str | None:
     return os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
 
 
+def _table(args: argparse.Namespace) -> str | None:
+    """--table, else HELPDESK_TABLE; None, said on stderr, when neither names the table."""
+    table: str | None = args.table or os.environ.get("HELPDESK_TABLE")
+    if not table:
+        print("pass --table or set HELPDESK_TABLE (the stack output TableName)", file=sys.stderr)
+    return table
+
+
 def _bound_table(args: argparse.Namespace) -> OperatorStores | None:
     from chalicelib import composition
 
-    table = args.table or os.environ.get("HELPDESK_TABLE")
+    table = _table(args)
     if not table:
-        print("pass --table or set HELPDESK_TABLE (the stack output TableName)", file=sys.stderr)
         return None
     os.environ["HELPDESK_TABLE"] = table  # what the composition root binds to as well
     return composition.operator_stores(table, host=_dynamodb_endpoint())

@@ -22,6 +22,7 @@ from chalicelib.api.models import (
     TicketType,
 )
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
+from chalicelib.api.rule_sets import RuleSet, rule_values
 from chalicelib.domain.automations import MAX_ACTIONS, MAX_NOTE_CHARS, MAX_VALUES
 
 api = Api("automations")
@@ -139,12 +140,13 @@ def automation_view(entry: Any) -> dict[str, Any]:  # a storage.directory.Entry
 
 
 def _values(ctx: RequestContext) -> dict[str, Any]:
-    values = ctx.body.model_dump(exclude_unset=True)
-    if isinstance(values.get("conditions"), dict):
-        values["conditions"] = {k: v for k, v in values["conditions"].items() if v is not None}
+    values = rule_values(ctx)
     if isinstance(values.get("actions"), list):
         values["actions"] = [{k: v for k, v in a.items() if v is not None or k == "assignee_id"} for a in values["actions"]]
     return values
+
+
+RULES = RuleSet("/v1/automations", composition.automation_service, automation_view, _values)
 
 
 @api.route(
@@ -158,8 +160,7 @@ def _values(ctx: RequestContext) -> dict[str, Any]:
     errors=(403, 409, 422),
 )
 def create_automation(ctx: RequestContext) -> Reply:
-    entry = composition.automation_service().create(ctx.caller, _values(ctx), ctx.now)
-    return Reply(automation_view(entry), status=201, headers={"Location": f"/v1/automations/{entry.id}"}, version=entry.version)
+    return RULES.create(ctx)
 
 
 @api.route(
@@ -171,16 +172,14 @@ def create_automation(ctx: RequestContext) -> Reply:
     errors=(403,),
 )
 def list_automations(ctx: RequestContext) -> Reply:
-    entries = composition.automation_service().list(ctx.caller)
-    return Reply({"items": [automation_view(e) for e in entries], "next_cursor": None})
+    return RULES.list(ctx)
 
 
 @api.route(
     "/v1/automations/{automation_id}", "GET", summary="Get an automation", roles=STAFF, response=AutomationOut, errors=(403, 404)
 )
 def get_automation(ctx: RequestContext, automation_id: str) -> Reply:
-    entry = composition.automation_service().get(ctx.caller, automation_id)
-    return Reply(automation_view(entry), version=entry.version)
+    return RULES.get(ctx, automation_id)
 
 
 @api.route(
@@ -193,10 +192,7 @@ def get_automation(ctx: RequestContext, automation_id: str) -> Reply:
     errors=(403, 404, 412, 422),
 )
 def patch_automation(ctx: RequestContext, automation_id: str) -> Reply:
-    entry = composition.automation_service().update(
-        ctx.caller, automation_id, _values(ctx), expected_version=ctx.if_match, now=ctx.now
-    )
-    return Reply(automation_view(entry), version=entry.version)
+    return RULES.patch(ctx, automation_id)
 
 
 @api.route(
@@ -208,5 +204,4 @@ def patch_automation(ctx: RequestContext, automation_id: str) -> Reply:
     errors=(403, 404, 409),
 )
 def delete_automation(ctx: RequestContext, automation_id: str) -> Reply:
-    composition.automation_service().delete(ctx.caller, automation_id, ctx.now)
-    return Reply(status=204)
+    return RULES.delete(ctx, automation_id)

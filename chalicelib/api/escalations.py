@@ -98,10 +98,10 @@ def escalation_view(escalation: Escalation, caller: Caller, now: datetime) -> di
     return view
 
 
-def _accepted(ctx: RequestContext, escalation: Escalation) -> Reply:
-    return Reply(
-        escalation_view(escalation, ctx.caller, ctx.now), status=202, headers={"Location": f"/v1/escalations/{escalation.id}"}
-    )
+def _located(ctx: RequestContext, escalation: Escalation, status: int) -> Reply:
+    """The escalation where it can be followed (`Location`): 202 while its workflow takes it on, 201 created."""
+    view = escalation_view(escalation, ctx.caller, ctx.now)
+    return Reply(view, status=status, headers={"Location": f"/v1/escalations/{escalation.id}"})
 
 
 @api.route(
@@ -116,9 +116,7 @@ def _accepted(ctx: RequestContext, escalation: Escalation) -> Reply:
 )
 def create_escalation(ctx: RequestContext, ticket_id: str) -> Reply:
     escalation = composition.escalation_service().create(ctx.caller, ticket_id, ctx.body.description, ctx.now)
-    return Reply(
-        escalation_view(escalation, ctx.caller, ctx.now), status=201, headers={"Location": f"/v1/escalations/{escalation.id}"}
-    )
+    return _located(ctx, escalation, 201)
 
 
 @api.route(
@@ -147,7 +145,7 @@ def transition_escalation(ctx: RequestContext, escalation_id: str) -> Reply:
     body = ctx.body
     erd = body.estimated_resolution_date if "estimated_resolution_date" in body.model_fields_set else UNSET
     escalation = composition.escalation_service().transition(ctx.caller, escalation_id, body.to, body.note, erd, ctx.now)
-    return _accepted(ctx, escalation)
+    return _located(ctx, escalation, 202)
 
 
 @api.route(
@@ -163,4 +161,4 @@ def transition_escalation(ctx: RequestContext, escalation_id: str) -> Reply:
 def verify_escalation(ctx: RequestContext, escalation_id: str) -> Reply:
     body = ctx.body
     escalation = composition.escalation_service().verify(ctx.caller, escalation_id, body.confirmed, body.comment, ctx.now)
-    return _accepted(ctx, escalation)
+    return _located(ctx, escalation, 202)

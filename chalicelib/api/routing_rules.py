@@ -10,6 +10,7 @@ from pydantic import Field, StringConstraints
 from chalicelib import composition
 from chalicelib.api.models import Id, Model, Name, Patch, PlainText, Strict, Tag, TicketOut
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
+from chalicelib.api.rule_sets import RuleSet
 from chalicelib.api.views import ticket_view
 from chalicelib.domain.routing import KEYWORD_MAX_CHARS, MAX_KEYWORDS, MAX_VALUES
 
@@ -89,11 +90,7 @@ def rule_view(entry: Any) -> dict[str, Any]:  # a storage.directory.Entry
     }
 
 
-def _values(ctx: RequestContext) -> dict[str, Any]:
-    values = ctx.body.model_dump(exclude_unset=True)
-    if isinstance(values.get("conditions"), dict):
-        values["conditions"] = {k: v for k, v in values["conditions"].items() if v is not None}
-    return values
+RULES = RuleSet("/v1/routing-rules", composition.routing_rule_service, rule_view)
 
 
 @api.route(
@@ -107,20 +104,17 @@ def _values(ctx: RequestContext) -> dict[str, Any]:
     errors=(403, 409, 422),
 )
 def create_routing_rule(ctx: RequestContext) -> Reply:
-    entry = composition.routing_rule_service().create(ctx.caller, _values(ctx), ctx.now)
-    return Reply(rule_view(entry), status=201, headers={"Location": f"/v1/routing-rules/{entry.id}"}, version=entry.version)
+    return RULES.create(ctx)
 
 
 @api.route("/v1/routing-rules", "GET", summary="Every routing rule, in order", roles=STAFF, response=RulePage, errors=(403,))
 def list_routing_rules(ctx: RequestContext) -> Reply:
-    entries = composition.routing_rule_service().list(ctx.caller)
-    return Reply({"items": [rule_view(e) for e in entries], "next_cursor": None})
+    return RULES.list(ctx)
 
 
 @api.route("/v1/routing-rules/{rule_id}", "GET", summary="Get a routing rule", roles=STAFF, response=RuleOut, errors=(403, 404))
 def get_routing_rule(ctx: RequestContext, rule_id: str) -> Reply:
-    entry = composition.routing_rule_service().get(ctx.caller, rule_id)
-    return Reply(rule_view(entry), version=entry.version)
+    return RULES.get(ctx, rule_id)
 
 
 @api.route(
@@ -133,18 +127,14 @@ def get_routing_rule(ctx: RequestContext, rule_id: str) -> Reply:
     errors=(403, 404, 412, 422),
 )
 def patch_routing_rule(ctx: RequestContext, rule_id: str) -> Reply:
-    entry = composition.routing_rule_service().update(
-        ctx.caller, rule_id, _values(ctx), expected_version=ctx.if_match, now=ctx.now
-    )
-    return Reply(rule_view(entry), version=entry.version)
+    return RULES.patch(ctx, rule_id)
 
 
 @api.route(
     "/v1/routing-rules/{rule_id}", "DELETE", summary="Delete a routing rule", roles=("admin",), status=204, errors=(403, 404)
 )
 def delete_routing_rule(ctx: RequestContext, rule_id: str) -> Reply:
-    composition.routing_rule_service().delete(ctx.caller, rule_id, ctx.now)
-    return Reply(status=204)
+    return RULES.delete(ctx, rule_id)
 
 
 @api.route(

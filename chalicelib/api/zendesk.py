@@ -200,14 +200,14 @@ def show_ticket(ctx: RequestContext, ticket_file: str) -> Reply:
     errors=(403, 404, 409, 422),
 )
 def update_ticket(ctx: RequestContext, ticket_file: str) -> Reply:
-    ticket_id = _ticket(ctx, ticket_file).id
+    ticket = _ticket(ctx, ticket_file)  # read once: the write below starts from it
     fields = ctx.body.ticket
     values = _values(ctx, fields)
     if fields.comment is not None:
         status = values.pop("status", None)
         posted = composition.conversation_service().comment(
             ctx.caller,
-            ticket_id,
+            ticket.id,
             body=_comment_body(fields.comment),
             visibility="public" if fields.comment.public else "internal",
             cc=values.pop("cc", []),
@@ -215,12 +215,13 @@ def update_ticket(ctx: RequestContext, ticket_file: str) -> Reply:
             status=status,
             properties=values or None,
             now=ctx.now,
+            read=ticket,
         )
         ticket = posted.ticket
     elif values:
-        ticket = composition.ticket_service().update(ctx.caller, ticket_id, values, expected_version=None, now=ctx.now)
-    else:
-        ticket = composition.ticket_service().get(ctx.caller, ticket_id)
+        ticket = composition.ticket_service().update(
+            ctx.caller, ticket.id, values, expected_version=None, now=ctx.now, read=ticket
+        )
     return Reply({"ticket": _shape(ctx, ticket), "audit": {"author_id": ctx.caller.user_id}})
 
 

@@ -19,8 +19,7 @@ import dataclasses
 import json
 import logging
 import time
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +39,7 @@ from chalicelib.domain.sla import CUSTOMER_MESSAGE
 from chalicelib.domain.tickets import Change, Ticket, apply_patch, stored_bytes
 from chalicelib.domain.visibility import Caller
 from chalicelib.services.conversation import ConversationService
+from chalicelib.services.rule_sets import RuleSetService
 from chalicelib.services.statuses import StatusCatalogCache
 from chalicelib.services.templates import TemplateService
 from chalicelib.services.tickets import TicketService, TicketWrite
@@ -60,59 +60,36 @@ _log = logging.getLogger(__name__)
 READER = Caller(user_id=auto.ACTOR_PREFIX, role="admin", access="all")
 
 
-class AutomationService:
+class AutomationService(RuleSetService):
     """CRUD for admins (agents may read, to know what will happen to their tickets)."""
 
-    def __init__(self, directory: DirectoryRepository) -> None:
-        self._directory = directory
+    kind, noun, plural, max_rules = KIND, "automation", "automations", auto.MAX_RULES
 
     def list(self, caller: Caller) -> list[Entry]:
         """Every rule, built-in ones included, in the order they run."""
-        _require_staff(caller)
+        self._require_staff(caller)
         entries = all_entries(self._directory)
         return sorted(entries, key=lambda e: (int(e.data.get("position", 0)), e.id))
 
-    def get(self, caller: Caller, rule_id: str) -> Entry:
-        _require_staff(caller)
-        entry = self._directory.get(KIND, rule_id) or built_in_entry(rule_id)
-        if entry is None:
-            raise NotFound("automation not found")
-        return entry
+    def delete(self, caller: Caller, rule_id: str, now: datetime | None = None) -> None:
+        self._require_admin(caller)
+        if rule_id in auto.BUILT_IN:
+            raise Conflict('a built-in automation cannot be deleted; turn it off with PATCH {"active": false}')
+        super().delete(caller, rule_id, now)
 
-    def create(self, caller: Caller, values: Mapping[str, Any], now: datetime) -> Entry:
-        _require_admin(caller)
-        existing = self._directory.list_all(KIND)
-        if len(existing) >= auto.MAX_RULES:
-            raise Conflict(f"at most {auto.MAX_RULES} automations; delete one first")
-        position = values.get("position")
-        if position is None:  # after the last rule
-            position = max((int(e.data.get("position", 0)) for e in all_entries(self._directory)), default=-1) + 1
-        data = self._checked({**values, "position": position})
-        return self._directory.create(KIND, uuid.uuid4().hex, values["name"], data, now, actor_id=caller.user_id)
+    def _find(self, rule_id: str) -> Entry | None:
+        return super()._find(rule_id) or built_in_entry(rule_id)
 
-    def update(
-        self, caller: Caller, rule_id: str, values: Mapping[str, Any], *, expected_version: int | None, now: datetime
-    ) -> Entry:
-        _require_admin(caller)
-        entry = self.get(caller, rule_id)
-        if expected_version is not None and entry.version != expected_version:
-            raise VersionConflict(f"automation is at version {entry.version}")
-        name = values.get("name") or entry.name
-        data = self._checked({**entry.data, **{k: v for k, v in values.items() if k != "name"}, "name": name})
+    def _listed(self, stored: Sequence[Entry]) -> Sequence[Entry]:
+        return with_built_ins(stored)
+
+    def _store(self, caller: Caller, entry: Entry, name: str, data: dict[str, Any], now: datetime) -> Entry:
         if entry.version == 0:  # a built-in rule's first change stores it
             try:
                 return self._directory.create(KIND, entry.id, name, data, now, actor_id=caller.user_id)
             except Conflict as exc:  # another admin stored it meanwhile
                 raise VersionConflict("automation changed meanwhile") from exc
-        return self._directory.update(
-            KIND, entry, name=name, data=data, now=now, expected_version=entry.version, actor_id=caller.user_id
-        )
-
-    def delete(self, caller: Caller, rule_id: str, now: datetime) -> None:
-        _require_admin(caller)
-        if rule_id in auto.BUILT_IN:
-            raise Conflict('a built-in automation cannot be deleted; turn it off with PATCH {"active": false}')
-        self._directory.delete(KIND, rule_id, actor_id=caller.user_id, now=now)
+        return super()._store(caller, entry, name, data, now)
 
     def _checked(self, values: Mapping[str, Any]) -> dict[str, Any]:
         data = auto.check_rule(values)
@@ -148,7 +125,10 @@ def built_in_entry(rule_id: str) -> Entry | None:
 
 def all_entries(directory: DirectoryRepository) -> list[Entry]:
     """Stored rules, and the built-in ones no admin changed yet (one Query)."""
-    stored = directory.list_all(KIND)
+    return with_built_ins(directory.list_all(KIND))
+
+
+def with_built_ins(stored: Sequence[Entry]) -> list[Entry]:
     ids = {e.id for e in stored}
     return [*stored, *(e for r in auto.BUILT_IN if r not in ids and (e := built_in_entry(r)) is not None)]
 
@@ -336,13 +316,3 @@ class Automator:
     def _role_of(self, actor_id: str) -> str | None:
         entry = self._directory.get("user", actor_id) if actor_id else None
         return str(entry.data.get("role")) if entry is not None and entry.data.get("role") else None
-
-
-def _require_staff(caller: Caller) -> None:
-    if not caller.is_staff:
-        raise NotAllowed("only agents and admins may read automations")
-
-
-def _require_admin(caller: Caller) -> None:
-    if not caller.is_admin:
-        raise NotAllowed("only admins manage automations")

@@ -100,12 +100,14 @@ class ConversationService:
         also_put: Sequence[Put] = (),
         attachments: Sequence[Mapping[str, Any]] = (),
         properties: Mapping[str, Any] | None = None,
+        read: Ticket | None = None,
     ) -> Posted:
         """A public reply or internal note and the ticket change it causes, in one transaction.
         Channels (inbound mail) may name the activity's id, its `fields`, its already stored
         `attachments` and items that commit with it (`also_put`: the Message-ID claim, the
         attachment records). Staff may change other `properties` in the same write (the
-        Zendesk layer's update with a comment: both or neither)."""
+        Zendesk layer's update with a comment: both or neither); a caller that already `read`
+        the ticket passes it (`TicketService.write`)."""
         if properties and not caller.is_staff:
             raise NotAllowed.for_fields(sorted(properties), "only agents and admins may change ticket properties")
         if visibility is None:
@@ -170,7 +172,7 @@ class ConversationService:
             items: list[Put] = [*items_for(entries), *also_put]
             return TicketWrite(updated, changes, checks, items, COMMENT_CREATED, extra, signals=signals)
 
-        ticket = self._tickets.write(caller, ticket_id, change, now=now)
+        ticket = self._tickets.write(caller, ticket_id, change, now=now, read=read)
         return Posted(posted["activity"], ticket)
 
     def log_activity(self, caller: Caller, ticket_id: str, values: Mapping[str, Any], now: datetime) -> Posted:

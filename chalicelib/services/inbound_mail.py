@@ -52,9 +52,8 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.mail import inbound, loops, threading, trimming
-from chalicelib.domain.mail.addresses import ReplyAddresses, split_address
+from chalicelib.domain.mail.addresses import split_address
 from chalicelib.domain.mail.cc import cc_candidates
-from chalicelib.domain.mail.message_ids import MessageIds
 from chalicelib.domain.mail.parsed import ParsedInbound
 from chalicelib.domain.mail.refusals import refusal_notice
 from chalicelib.domain.mail.screening import Verdicts, dkim_domains, screen
@@ -62,6 +61,7 @@ from chalicelib.domain.tickets import MAX_CC, Ticket, is_blank
 from chalicelib.domain.visibility import Caller, is_end_user_of
 from chalicelib.services.conversation import ConversationService
 from chalicelib.services.directory import caller_of
+from chalicelib.services.mailbox import MAIL_ACTOR, Count, MailboxWorker
 from chalicelib.services.tickets import TicketService
 from chalicelib.storage.activities import new_activity_id, to_item
 from chalicelib.storage.directory import DirectoryRepository, Entry
@@ -100,15 +100,12 @@ OUTCOMES = (
 )
 METRIC_PREFIX = "MailInbound"  # MailInboundCreated, MailInboundDuplicate, ... (+ MailInboundRetried)
 
-MAIL_ACTOR = "system"
 LEFT_OUT = {
     "type_not_allowed": "this file type is not accepted",
     "too_large": "over 500 KB",
     "too_many": "more than 5 files in one message",
     "empty": "empty",
 }
-
-Count = Callable[[str, int], None]
 
 
 @dataclass(frozen=True)
@@ -119,7 +116,7 @@ class Received:
     activity_id: str | None = None
 
 
-class InboundMailService:
+class InboundMailService(MailboxWorker):
     """SES "Received" notifications (SQS records) in, the partial batch response out."""
 
     def __init__(
@@ -139,21 +136,15 @@ class InboundMailService:
         count: Count,
         log: Any,
     ) -> None:
+        super().__init__(ses, settings, clock=clock, count=count, log=log)
         self._raw = raw
         self._inbound = inbound_mail
         self._tickets = tickets
         self._directory = directory
         self._ticket_service = ticket_service
         self._conversation = conversation
-        self._settings = settings
         self._files = files
         self._refusals = refusals
-        self._ses = ses
-        self._addresses = ReplyAddresses(settings.support_domain, settings.secrets)
-        self._ids = MessageIds(settings.support_domain, settings.secrets)
-        self._clock = clock
-        self._count = count
-        self._log = log
 
     # -- the queue ---------------------------------------------------------------------------
     def handle(self, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

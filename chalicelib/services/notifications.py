@@ -23,11 +23,11 @@ from chalicelib.domain.activities import Activity
 from chalicelib.domain.errors import Throttled, Unavailable
 from chalicelib.domain.events import COMMENT_CREATED, TICKET_UPDATED, Event
 from chalicelib.domain.mail import notifications as content
-from chalicelib.domain.mail.addresses import ReplyAddresses, normalize_address
-from chalicelib.domain.mail.message_ids import MessageIds
+from chalicelib.domain.mail.addresses import normalize_address
 from chalicelib.domain.mail.outbound import Outbound, Recipient, build_bytes, subject_line
 from chalicelib.domain.mail.recipients import CommentFacts, Delivery, Person, recipients
 from chalicelib.domain.tickets import Ticket
+from chalicelib.services.mailbox import MAIL_ACTOR, Count, MailboxWorker
 from chalicelib.services.statuses import StatusCatalogCache
 from chalicelib.storage.activities import ActivityRepository, new_activity_id
 from chalicelib.storage.directory import DirectoryRepository
@@ -38,9 +38,6 @@ from chalicelib.storage.tickets import TicketRepository
 # Message-ID). Shorter than the queue's visibility timeout (360 s), so a record that failed
 # because of a held claim finds it lapsed when it comes back.
 CLAIM_LEASE = timedelta(minutes=5)
-MAIL_ACTOR = "system"
-
-Count = Callable[[str, int], None]
 
 
 @dataclass
@@ -51,7 +48,7 @@ class Outcome:
     pending: int = 0  # to be retried: SES failed or a claim is held
 
 
-class NotificationSender:
+class NotificationSender(MailboxWorker):
     """SQS records of bus events in, the partial batch response out."""
 
     def __init__(
@@ -68,18 +65,12 @@ class NotificationSender:
         count: Count,
         log: Any,
     ) -> None:
+        super().__init__(ses, settings, clock=clock, count=count, log=log)
         self._tickets = tickets
         self._directory = directory
         self._activities = activities
         self._mail = mail
-        self._ses = ses
         self._statuses = statuses
-        self._settings = settings
-        self._addresses = ReplyAddresses(settings.support_domain, settings.secrets)
-        self._ids = MessageIds(settings.support_domain, settings.secrets)
-        self._clock = clock
-        self._count = count
-        self._log = log
 
     def handle(self, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         failures = []

@@ -9,7 +9,6 @@ rule as the actor (`routing:<rule id>`).
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
@@ -18,9 +17,10 @@ from typing import Any
 from chalicelib.domain import routing as rules
 from chalicelib.domain.activities import property_change_activities
 from chalicelib.domain.counters import assignee_counter, contribution
-from chalicelib.domain.errors import Conflict, FieldError, NotAllowed, NotFound, TicketNotFound, ValidationFailed, VersionConflict
+from chalicelib.domain.errors import FieldError, NotAllowed, TicketNotFound, ValidationFailed, VersionConflict
 from chalicelib.domain.tickets import Ticket, apply_patch, stored_bytes
 from chalicelib.domain.visibility import Caller
+from chalicelib.services.rule_sets import RuleSetService
 from chalicelib.services.statuses import StatusCatalogCache
 from chalicelib.services.tickets import TicketService, TicketWrite
 from chalicelib.storage.activities import items_for, new_activity_id
@@ -32,53 +32,17 @@ KIND = "routing_rule"
 MAX_RULES = 200
 
 
-class RoutingRuleService:
+class RoutingRuleService(RuleSetService):
     """CRUD for admins; agents may read."""
 
-    def __init__(self, directory: DirectoryRepository) -> None:
-        self._directory = directory
+    kind, noun, plural, max_rules = KIND, "routing rule", "routing rules", MAX_RULES
 
     def list(self, caller: Caller) -> list[Entry]:
         """Every rule, in the order they apply."""
-        _require_staff(caller)
+        self._require_staff(caller)
         entries = self._directory.list_all(KIND)
         order = {r.id: i for i, r in enumerate(rules.ordered(rule_of(e) for e in entries))}
         return sorted(entries, key=lambda e: order[e.id])
-
-    def get(self, caller: Caller, rule_id: str) -> Entry:
-        _require_staff(caller)
-        entry = self._directory.get(KIND, rule_id)
-        if entry is None:
-            raise NotFound("routing rule not found")
-        return entry
-
-    def create(self, caller: Caller, values: Mapping[str, Any], now: datetime) -> Entry:
-        _require_admin(caller)
-        existing = self._directory.list_all(KIND)
-        if len(existing) >= MAX_RULES:
-            raise Conflict(f"at most {MAX_RULES} routing rules; delete one first")
-        position = values.get("position")
-        if position is None:  # appended after the last rule
-            position = max((int(e.data.get("position", 0)) for e in existing), default=-1) + 1
-        data = self._checked({**values, "position": position})
-        return self._directory.create(KIND, uuid.uuid4().hex, values["name"], data, now, actor_id=caller.user_id)
-
-    def update(
-        self, caller: Caller, rule_id: str, values: Mapping[str, Any], *, expected_version: int | None, now: datetime
-    ) -> Entry:
-        _require_admin(caller)
-        entry = self.get(caller, rule_id)
-        if expected_version is not None and entry.version != expected_version:
-            raise VersionConflict(f"routing rule is at version {entry.version}")
-        name = values.get("name") or entry.name
-        data = self._checked({**entry.data, **{k: v for k, v in values.items() if k != "name"}, "name": name})
-        return self._directory.update(
-            KIND, entry, name=name, data=data, now=now, expected_version=entry.version, actor_id=caller.user_id
-        )
-
-    def delete(self, caller: Caller, rule_id: str, now: datetime | None = None) -> None:
-        _require_admin(caller)
-        self._directory.delete(KIND, rule_id, actor_id=caller.user_id, now=now)
 
     def _checked(self, values: Mapping[str, Any]) -> dict[str, Any]:
         errors: list[FieldError] = []
@@ -216,13 +180,3 @@ class OpenCounters:
 
     def follow(self, ticket: Ticket) -> bool:
         return self._store.apply_counts(ticket.id, ticket.version, contribution(ticket))
-
-
-def _require_staff(caller: Caller) -> None:
-    if not caller.is_staff:
-        raise NotAllowed("only agents and admins may read routing rules")
-
-
-def _require_admin(caller: Caller) -> None:
-    if not caller.is_admin:
-        raise NotAllowed("only admins manage routing rules")

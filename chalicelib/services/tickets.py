@@ -206,7 +206,14 @@ class TicketService:
         return ticket
 
     def update(
-        self, caller: Caller, ticket_id: str, values: Mapping[str, Any], *, expected_version: int | None, now: datetime
+        self,
+        caller: Caller,
+        ticket_id: str,
+        values: Mapping[str, Any],
+        *,
+        expected_version: int | None,
+        now: datetime,
+        read: Ticket | None = None,
     ) -> Ticket:
         self._require_staff(caller)
 
@@ -240,7 +247,7 @@ class TicketService:
             entries = property_change_activities(current.id, changes, caller, now, lambda: new_activity_id(now))
             return TicketWrite(updated, changes, checks, items_for(entries))
 
-        return self.write(caller, ticket_id, change, expected_version=expected_version, now=now)
+        return self.write(caller, ticket_id, change, expected_version=expected_version, now=now, read=read)
 
     def write(
         self,
@@ -250,11 +257,16 @@ class TicketService:
         *,
         expected_version: int | None = None,
         now: datetime,
+        read: Ticket | None = None,
     ) -> Ticket:
         """Read, change, write in one version-conditioned transaction; a writer that lost the race
-        re-reads and re-applies `change` (unless the caller named a version: then 412)."""
+        re-reads and re-applies `change` (unless the caller named a version: then 412). A caller
+        that already `read` the ticket saves the first GetItem (the write is conditioned on its version)."""
         for attempt in range(UPDATE_ATTEMPTS):
-            current = self.get(caller, ticket_id)
+            if attempt == 0 and read is not None and read.id == ticket_id and can_see(caller, read):
+                current = read
+            else:
+                current = self.get(caller, ticket_id)
             if expected_version is not None and current.version != expected_version:
                 raise VersionConflict(f"ticket is at version {current.version}")
             try:

@@ -91,3 +91,28 @@ def test_list_reads_only_what_it_returns_on_index_backed_views(world, make_ticke
     response = world["agent_all"].get("/v1/tickets?team_id=support&limit=3")
     assert len(response.data["items"]) == 3
     assert pages == [(3, 3)]
+
+
+def test_a_zendesk_ticket_update_reads_the_ticket_once(world, make_ticket, dynamodb_calls):
+    """The number finds the id (1 Query) and the ticket is read once (1 GetItem besides the
+    caller's): the write starts from that read, and a PUT that changes nothing answers with it."""
+    agent = world["agent_all"]
+    number = make_ticket(requester_id="alice")["number"]
+    path = f"/api/v2/tickets/{number}.json"
+
+    update = measure(dynamodb_calls, lambda: agent.request("PUT", path, {"ticket": {"priority": "high"}}))
+    assert update == {"GetItem": 2, "Query": 1, "TransactWriteItems": 1}
+    with_comment = {"ticket": {"priority": "low", "comment": {"body": "On it", "public": False}}}
+    assert measure(dynamodb_calls, lambda: agent.request("PUT", path, with_comment)) == {
+        "GetItem": 2,
+        "Query": 1,
+        "TransactWriteItems": 1,
+    }
+    assert measure(dynamodb_calls, lambda: agent.request("PUT", path, {"ticket": {}})) == {"GetItem": 2, "Query": 1}
+
+
+def test_creating_an_automation_reads_the_rule_set_once(world, dynamodb_calls):
+    """One Query both counts the stored rules (the bound) and finds the last position (built-in ones too)."""
+    body = {"name": "Tag", "trigger": {"event": "ticket.created"}, "actions": [{"type": "add_tags", "tags": ["x"]}]}
+    created = measure(dynamodb_calls, lambda: world["admin"].post("/v1/automations", body))
+    assert created == {"GetItem": 1, "Query": 1, "TransactWriteItems": 1}
