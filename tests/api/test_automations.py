@@ -76,7 +76,7 @@ def test_only_admins_write_automations_and_customers_cannot_read_them(world):
     ("body", "field"),
     [
         ({"trigger": {"event": "ticket.exploded"}}, "trigger.event"),
-        ({"trigger": {"event": "time"}}, "trigger.event"),
+        ({"trigger": {"event": "time"}}, "trigger.status_category"),  # a time rule needs its category and delay
         ({"conditions": {"colors": ["red"]}}, "conditions.colors"),
         ({"conditions": {"comment_visibilities": ["public"]}}, "conditions.comment_visibilities"),
         ({"actions": []}, "actions"),
