@@ -160,53 +160,6 @@ def pending_ticket(world: dict[str, Any], make_ticket: Any, waits: Waits) -> dic
     return moved.data
 
 
-def test_time_rules_are_accepted_with_a_status_category_and_a_delay_and_listed_as_given(world, desk):
-    listed = {a["id"]: a for a in world["agent_all"].get("/v1/automations").data["items"]}
-    assert listed[desk["remind"]["id"]]["trigger"] == {
-        "event": "time",
-        "status_category": "pending",
-        "after": {"business_days": 3},
-    }
-    hours = time_rule(world["admin"], "Nudge", 4, [{"type": "add_tags", "tags": ["nudged"]}])
-    eight_hours = {"event": "time", "status_category": "open", "after": {"business_hours": 8}}
-    patched = world["admin"].patch(f"/v1/automations/{hours['id']}", {"trigger": eight_hours})
-    assert patched.status_code == 200, patched.body
-    assert patched.data["trigger"] == {"event": "time", "status_category": "open", "after": {"business_hours": 8}}
-
-
-@pytest.mark.parametrize(
-    ("trigger", "field"),
-    [
-        ({"event": "time"}, "trigger.status_category"),
-        ({"event": "time", "status_category": "pending"}, "trigger.after"),
-        ({"event": "time", "status_category": "closed", "after": {"business_days": 3}}, "trigger.status_category"),
-        ({"event": "time", "status_category": "pending", "after": {"business_days": 0}}, "trigger.after.business_days"),
-        ({"event": "time", "status_category": "pending", "after": {"business_days": 366}}, "trigger.after.business_days"),
-        ({"event": "time", "status_category": "pending", "after": {"business_hours": 8761}}, "trigger.after.business_hours"),
-        ({"event": "time", "status_category": "pending", "after": {"business_days": 1, "business_hours": 2}}, "trigger.after"),
-        ({"event": "time", "status_category": "pending", "after": {"minutes": 5}}, "trigger.after.minutes"),
-        ({"event": "ticket.created", "after": {"business_days": 1}}, "trigger"),
-    ],
-)
-def test_a_time_rule_without_a_sane_category_and_delay_is_a_422_naming_the_field(world, trigger, field):
-    body = {"name": "R", "trigger": trigger, "actions": [{"type": "set_priority", "priority": "low"}]}
-    response = world["admin"].post("/v1/automations", body)
-    assert response.status_code == 422, response.body
-    assert field in [e["field"] for e in response.data["errors"]], response.data["errors"]
-
-
-def test_a_time_rule_has_no_conditions_on_an_event(world):
-    body = {
-        "name": "R",
-        "trigger": {"event": "time", "status_category": "pending", "after": {"business_days": 1}},
-        "conditions": {"author_roles": ["customer"]},
-        "actions": [{"type": "set_priority", "priority": "low"}],
-    }
-    response = world["admin"].post("/v1/automations", body)
-    assert response.status_code == 422
-    assert "conditions.author_roles" in [e["field"] for e in response.data["errors"]]
-
-
 def test_a_pending_ticket_is_reminded_after_3_business_days_and_closed_after_7(world, desk, waits, make_ticket, clock):
     agent = world["agent_all"]
     ticket = pending_ticket(world, make_ticket, waits)
