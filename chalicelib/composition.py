@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from chalicelib.services.templates import TemplateService
     from chalicelib.services.tickets import TicketService
     from chalicelib.services.time_entries import TimeEntryService
+    from chalicelib.services.time_rules import TimeRules
     from chalicelib.services.views import ViewService
     from chalicelib.services.webhooks import WebhookCache, WebhookService
     from chalicelib.services.workspace_settings import WorkspaceSettings
@@ -342,6 +343,7 @@ def reset() -> None:
         open_counters,
         automation_service,
         automator,
+        time_rules,
         inbound_mail_repository,
         inbound_originals,
     ):
@@ -719,6 +721,17 @@ def automator() -> Automator:
         route_new=router().route_new,
         count=emit_metric,
     )
+
+
+@per_environment
+def time_rules() -> TimeRules:
+    from chalicelib.handlers.metrics import emit_metric
+    from chalicelib.services.time_rules import TimeRules
+    from chalicelib.storage.time_rules import TimeRuleWaits
+
+    # Read directly, like the SLA timers' machine: the stream handler has no API secrets.
+    waits = TimeRuleWaits(stepfunctions_client(), config.environ().get("HELPDESK_TIME_RULE_STATE_MACHINE", ""))
+    return TimeRules(ticket_service(), automator(), sla_config_cache(), waits, count=emit_metric)
 
 
 @per_environment

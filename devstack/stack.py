@@ -32,6 +32,7 @@ from devstack import (
     s3_upload_policy,
     smtp_receiver,
     stream_ledger,
+    time_rule_waits,
 )
 from devstack.aws import LocalAws
 from devstack.demo import DEMO_USERS_FILE, DemoSeedError, DemoUser, load_demo_users, seed_demo_data
@@ -91,6 +92,7 @@ class LocalStack:
     started: bool = False
     restarted_timers: int = 0
     resumed_escalations: list[str] = field(default_factory=list)
+    restarted_time_rule_waits: list[str] = field(default_factory=list)
     republished_events: int = 0
     resumed_stream_batches: int = 0
     publisher_name: str = ""
@@ -147,11 +149,14 @@ class LocalStack:
         # Stream batches are noted until their handler returns (the publisher's: devstack.outbox).
         self.in_flight = stream_ledger.InFlight(self.options.state_dir, untracked=[self.publisher_name])
         lambda_dispatch.track_stream_batches(self.in_flight)
+        # Time-rule waits live only in their executions: noted, to start the pending ones again.
+        waits = time_rule_waits.WaitLedger(self.options.state_dir, self.provisioned.physical.get("TimeRuleStateMachine", ""))
+        time_rule_waits.track(waits)
         self.event_sources = connect_event_sources(app, config.app_name, STAGE, self.aws, filters)
         if saved_state is not None:
             # Imported here: it imports the app's handlers, which read the stream ARN the
             # provisioning above put into the environment.
-            from devstack.timers import restart_sla_timers, resume_escalations
+            from devstack.timers import restart_sla_timers, restart_time_rule_waits, resume_escalations
 
             # Before anything below writes: the outbox Query must not see (and publish a second
             # time) the events those writes stream to the publisher themselves.
@@ -165,6 +170,9 @@ class LocalStack:
             self.resumed_stream_batches = stream_ledger.resume(self.in_flight, self.aws.client("lambda"))
             self.restarted_timers = restart_sla_timers(self.aws.client("dynamodb"), self.provisioned.physical["HelpdeskTable"])
             self.resumed_escalations = resume_escalations()
+            self.restarted_time_rule_waits = restart_time_rule_waits(
+                waits, self.aws.client("dynamodb"), self.provisioned.physical["HelpdeskTable"]
+            )
         else:
             self.published.replace(())
             self.in_flight.reopen([])
@@ -214,6 +222,7 @@ class LocalStack:
             shutil.rmtree(state_dir / JOURNAL_DIR, ignore_errors=True)
             shutil.rmtree(state_dir / outbox.OUTBOX_DIR, ignore_errors=True)
             shutil.rmtree(state_dir / stream_ledger.LEDGER_DIR, ignore_errors=True)
+            shutil.rmtree(state_dir / time_rule_waits.WAITS_DIR, ignore_errors=True)
         state = state_to_restore(state_dir)
         self.first_start = state is None
         return state
@@ -407,7 +416,9 @@ def _banner(stack: LocalStack, details: Path) -> str:
         resumed = f", {len(stack.resumed_escalations)} escalation(s) resumed" if stack.resumed_escalations else ""
         republished = f", {stack.republished_events} unpublished event(s) sent" if stack.republished_events else ""
         rerun = f", {stack.resumed_stream_batches} interrupted stream batch(es) run again" if stack.resumed_stream_batches else ""
-        data = f"restored{resumed}{republished}{rerun} (--fresh starts over)"
+        restarted = len(stack.restarted_time_rule_waits)
+        waits = f", {restarted} time rule wait(s) started again" if restarted else ""
+        data = f"restored{resumed}{republished}{rerun}{waits} (--fresh starts over)"
     throttle = stack.throttle
     limits = f"{throttle.bucket.rate:g} req/s, burst {throttle.bucket.burst} (429 + Retry-After)" if throttle else "off"
     users = ", ".join(user.label for user in stack.demo_users) or "none"

@@ -38,3 +38,12 @@ def restart_sla_timers(dynamodb: Any, table_name: str) -> int:
 def resume_escalations() -> list[str]:
     """The runs started, one per open escalation."""
     return composition.escalation_starter().resume_all(composition.escalation_repository(), datetime.now(UTC))
+
+
+def restart_time_rule_waits(ledger: Any, dynamodb: Any, table_name: str) -> list[str]:
+    """The pending time-rule waits started again, from the local ledger of waits (no Scan)."""
+    from chalicelib.storage.time_rules import TimeRuleWaits
+    from devstack.time_rule_waits import restart
+
+    waits = TimeRuleWaits(composition.stepfunctions_client(), ledger.state_machine_arn)
+    return restart(ledger, dynamodb, table_name, waits.start)

@@ -24,6 +24,7 @@ from chalicelib.api.models import (
 from chalicelib.api.routing import STAFF, Api, Reply, RequestContext
 from chalicelib.api.rule_sets import RuleSet, rule_values
 from chalicelib.domain.automations import MAX_ACTIONS, MAX_NOTE_CHARS, MAX_VALUES
+from chalicelib.domain.time_rules import MAX_BUSINESS_DAYS, MAX_BUSINESS_HOURS
 
 api = Api("automations")
 
@@ -32,8 +33,19 @@ Position = Annotated[int, Field(ge=0, le=1_000_000, description="rules run lowes
 Tags = Annotated[list[Tag], Field(min_length=1, max_length=MAX_VALUES)]
 
 
+class After(Strict):
+    """Exactly one of the two (422 otherwise), on the ticket's calendar (its SLA policy's business hours, else 24/7)."""
+
+    business_days: Annotated[int, Field(ge=1, le=MAX_BUSINESS_DAYS)] | None = None
+    business_hours: Annotated[int, Field(ge=1, le=MAX_BUSINESS_HOURS)] | None = None
+
+
 class Trigger(Strict):
-    event: Event = Field(description="the event type that sets the rule off (`time` is not available yet: 422)")
+    event: Event = Field(description="the event type that sets the rule off; `time`: after a delay in a status category")
+    status_category: Literal["open", "pending", "resolved"] | None = Field(
+        default=None, description="time rules only: the category the ticket stays in, unchanged but by automations"
+    )
+    after: After | None = Field(default=None, description="time rules only: how long, from the last change not an automation's")
 
 
 class Conditions(Strict):
@@ -107,7 +119,7 @@ class AutomationOut(Model):
     active: bool
     built_in: bool
     position: int
-    trigger: dict[str, str]
+    trigger: dict[str, Any]
     conditions: dict[str, list[str]]
     actions: list[dict[str, Any]]
     created_at: datetime

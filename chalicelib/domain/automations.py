@@ -36,6 +36,7 @@ from typing import Any
 
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.tickets import CHANNELS, PRIORITIES, TYPES, Ticket, normalize_tags
+from chalicelib.domain.time_rules import TimeTrigger, check_trigger
 
 TICKET_CREATED = "ticket.created"
 TICKET_UPDATED = "ticket.updated"
@@ -43,8 +44,11 @@ COMMENT_CREATED = "comment.created"
 SLA_BREACHED = "sla.breached"
 ESCALATION_STAGE_CHANGED = "escalation.stage_changed"
 TRIGGERS = (TICKET_CREATED, TICKET_UPDATED, COMMENT_CREATED, SLA_BREACHED, ESCALATION_STAGE_CHANGED)
-# API.md names `"event": "time"`; time-based rules are not built yet (docs/decisions.md).
+# `{"event": "time", "status_category", "after"}` (domain.time_rules): run by the ticket stream
+# from the due items the time-rule waits write, never by an event.
 TIME_TRIGGER = "time"
+# Conditions on the event itself: a time rule has no event, only the ticket.
+EVENT_CONDITIONS = ("author_roles", "comment_visibilities")
 
 ACTOR_PREFIX = "automation:"
 ROLES = ("customer", "agent", "admin")
@@ -96,6 +100,7 @@ class Rule:
     actions: Sequence[Action] = ()
     active: bool = True
     position: int = 0
+    timing: TimeTrigger | None = None  # a time rule's status category and delay
 
     @property
     def actor_id(self) -> str:
@@ -103,19 +108,22 @@ class Rule:
 
     @classmethod
     def from_record(cls, rule_id: str, name: str, data: Mapping[str, Any]) -> Rule:
+        trigger = data.get("trigger") or {}
+        timing = check_trigger(trigger, []) if trigger.get("event") == TIME_TRIGGER else None
         return cls(
             id=rule_id,
             name=name,
-            trigger=str((data.get("trigger") or {}).get("event", "")),
+            trigger=str(trigger.get("event", "")),
             conditions={k: list(v) for k, v in (data.get("conditions") or {}).items() if k in CONDITION_KEYS},
             actions=tuple(Action(str(a["type"]), a.get(_field(str(a["type"])))) for a in data.get("actions") or []),
             active=bool(data.get("active", True)),
             position=int(data.get("position", 0)),
+            timing=timing,
         )
 
     def to_data(self) -> dict[str, Any]:
         return {
-            "trigger": {"event": self.trigger},
+            "trigger": self.timing.to_data() if self.timing is not None else {"event": self.trigger},
             "conditions": {k: list(v) for k, v in self.conditions.items()},
             "actions": [a.to_dict() for a in self.actions],
             "active": self.active,
@@ -167,17 +175,23 @@ def check_rule(data: Mapping[str, Any]) -> dict[str, Any]:
     """The stored form of a rule (`trigger`, `conditions`, `actions`, `active`, `position`),
     normalized (tags lowercase, duplicates dropped); every problem in one 422."""
     errors: list[FieldError] = []
-    trigger = str((data.get("trigger") or {}).get("event", ""))
+    given = data.get("trigger") or {}
+    trigger = str(given.get("event", ""))
+    stored_trigger: dict[str, Any] = {"event": trigger}
     if trigger == TIME_TRIGGER:
-        errors.append(FieldError("trigger.event", "time-based rules are not available yet"))
+        timing = check_trigger(given, errors)
+        if timing is not None:
+            stored_trigger = timing.to_data()
     elif trigger not in TRIGGERS:
         errors.append(FieldError("trigger.event", f"must be one of {', '.join(TRIGGERS)}"))
+    elif given.get("status_category") is not None or given.get("after") is not None:
+        errors.append(FieldError("trigger", "status_category and after are for time rules only"))
     conditions = _check_conditions(data.get("conditions") or {}, trigger, errors)
     actions = _check_actions(data.get("actions") or [], errors)
     if errors:
         raise ValidationFailed(errors)
     return {
-        "trigger": {"event": trigger},
+        "trigger": stored_trigger,
         "conditions": conditions,
         "actions": actions,
         "active": bool(data.get("active", True)),
@@ -205,6 +219,9 @@ def _check_conditions(conditions: Mapping[str, Any], trigger: str, errors: list[
             continue  # an empty list is the same as no condition
         if len(values) > MAX_VALUES:
             errors.append(FieldError(where, f"at most {MAX_VALUES} values"))
+            continue
+        if key in EVENT_CONDITIONS and trigger == TIME_TRIGGER:
+            errors.append(FieldError(where, "a time rule has no event: only conditions on the ticket"))
             continue
         if key == "comment_visibilities" and trigger != COMMENT_CREATED:
             errors.append(FieldError(where, "only comment.created events have a visibility"))
@@ -262,6 +279,11 @@ def ordered(rules: Iterable[Rule]) -> list[Rule]:
 def matches(rule: Rule, ticket: Ticket, occurrence: Occurrence) -> bool:
     if not rule.active or rule.trigger != occurrence.type:
         return False
+    return conditions_hold(rule, ticket, occurrence)
+
+
+def conditions_hold(rule: Rule, ticket: Ticket, occurrence: Occurrence | None = None) -> bool:
+    """The rule's conditions on the ticket (and on the event, if there is one)."""
     c = rule.conditions
     values = {
         "statuses": ticket.status,
@@ -271,8 +293,8 @@ def matches(rule: Rule, ticket: Ticket, occurrence: Occurrence) -> bool:
         "channels": ticket.channel,
         "team_ids": ticket.team_id,
         "organization_ids": ticket.organization_id,
-        "author_roles": occurrence.author_role,
-        "comment_visibilities": occurrence.visibility,
+        "author_roles": occurrence.author_role if occurrence else None,
+        "comment_visibilities": occurrence.visibility if occurrence else None,
     }
     for key, value in values.items():
         if c.get(key) and value not in c[key]:
@@ -336,3 +358,8 @@ def window_start(now: datetime) -> datetime:
 
 def over_cap(writes_in_window: int) -> bool:
     return writes_in_window >= CAP_PER_WINDOW
+
+
+def timed(rules: Iterable[Rule]) -> list[Rule]:
+    """The active time rules, in the order they run."""
+    return [r for r in ordered(rules) if r.active and r.trigger == TIME_TRIGGER and r.timing is not None]

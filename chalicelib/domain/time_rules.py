@@ -14,9 +14,11 @@ restart the clock, while any human change moves the anchor and makes the pending
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.calendar import BusinessCalendar, add_business_time, next_business_instant
@@ -26,6 +28,11 @@ STATUS_CATEGORIES = ("open", "pending", "resolved")  # closed tickets change no 
 UNITS = ("business_days", "business_hours")
 MAX_BUSINESS_DAYS = 365
 MAX_BUSINESS_HOURS = 24 * 365
+# The due item outlives its stream record (redelivered for at most 24 hours), then TTL removes it.
+DUE_RETENTION = timedelta(days=2)
+# Step Functions execution names: at most 80 characters of these.
+_NAME_LIMIT = 80
+_NAME_CHARS = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass(frozen=True)
@@ -108,3 +115,33 @@ def next_due(
     category no longer has (the first rule closed it) is not planned."""
     later = [d for d in planned(rules, category, anchor, calendar) if (d.at, d.rule_id) > (fired.at, fired.rule_id)]
     return later[0] if later else None
+
+
+def wait_name(ticket_id: str, version: int, rule_id: str) -> str:
+    """The wait's execution name: one per (ticket, version, rule), so a redelivered stream record,
+    or a second event of the same ticket version, starts nothing twice (ExecutionAlreadyExists)."""
+    name = f"{ticket_id}-v{version}-{rule_id}"
+    if len(name) <= _NAME_LIMIT and _NAME_CHARS.match(name):
+        return name
+    return "tr-" + hashlib.sha256(name.encode()).hexdigest()[:64]
+
+
+def stamp(at: datetime) -> str:
+    """Whole seconds, `Z`: the form a Wait's TimestampPath accepts on AWS and on moto."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_stamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def wait_input(ticket_id: str, version: int, anchor: datetime, due: Due) -> dict[str, Any]:
+    """The time-rule execution's input (statemachines/time-rule.asl.json)."""
+    return {
+        "ticket_id": ticket_id,
+        "rule_id": due.rule_id,
+        "expected_version": version,
+        "anchor": stamp(anchor),
+        "due_at": stamp(due.at + timedelta(microseconds=(1_000_000 - due.at.microsecond) % 1_000_000)),  # never early
+        "ttl": int((due.at + DUE_RETENTION).timestamp()),
+    }

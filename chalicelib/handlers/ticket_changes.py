@@ -21,6 +21,9 @@ follow a committed ticket change.
   partitions by the difference to what the ticket last contributed, once per version.
 - **Automations** (services/automations.py). An outbox event item inserted runs the rules its
   type triggers (not for an automation's own events), each step claimed in its own write.
+- **Time rules** (services/time_rules.py). A ticket's event (not an automation's) starts the
+  wait of its first time rule due; a due item inserted by that wait runs the rule if the ticket
+  is still at the wait's version, then starts the next one.
 - **Renames** (services/renames.py). A user record whose `name` changed gives their tickets
   the new name, a page at a time (a continuation item's record runs the next page); the
   entries get it below, as after a workflow's change of the ticket item alone.
@@ -60,6 +63,7 @@ def follow_ticket_changes(event: Any) -> dict[str, Any]:
         router=composition.router(),
         counters=composition.open_counters(),
         automator=composition.automator(),
+        time_rules=composition.time_rules(),
         clock=composition.clock,  # looked up per call: the tests' injected clock reaches the stream
         renames=composition.renames(),
     )
@@ -78,6 +82,7 @@ def handle(
     renames: Any = None,
     clock: Callable[[], datetime] = composition.clock,
     automator: Any = None,
+    time_rules: Any = None,
 ) -> dict[str, Any]:
     assigned: Counter[str] = Counter()  # this batch's assignments, not yet counted (least_open)
 
@@ -93,6 +98,8 @@ def handle(
                 router.route_new(ticket, clock(), assigned)
         if automator is not None:
             automator.follow(record, clock())
+        if time_rules is not None:
+            time_rules.follow(record, clock())
         if renames is not None:
             renames.follow(record, clock())
         expiring = event_without_expiry(record)

@@ -250,6 +250,18 @@ class Automator:
             self._run(rule, event, now, customer_message=customer_message)
         return len(fired)
 
+    def run_rule(self, rule: auto.Rule, event: EventSeen, now: datetime) -> bool:
+        """Run one rule for an occurrence that is not an outbox event (a time rule's due item),
+        with the same step claims and cap; False if the cap skipped it."""
+        since = keys.stamp(auto.window_start(datetime.fromisoformat(event.at.replace("Z", "+00:00"))))
+        runs = self._runs.runs_since(event.ticket_id, since)
+        if auto.over_cap(runs):
+            self._count("AutomationsCapped", 1)
+            _log.warning("automations capped", extra={"ticket_id": event.ticket_id, "event_id": event.id, "runs": runs})
+            return False
+        self._run(rule, event, now, customer_message=False)
+        return True
+
     # -- one rule ---------------------------------------------------------------------------
     def _run(self, rule: auto.Rule, event: EventSeen, now: datetime, *, customer_message: bool) -> None:
         actor = Caller(user_id=rule.actor_id, role="admin", name=rule.name, access="all")

@@ -251,3 +251,12 @@ AUTOMATION_RUN_PREFIX = "AUTO#"  # not under "ACT#" or "TICKET": timeline and pr
 
 def automation_run_sk(event_at: str, event_id: str, rule_id: str, step: int) -> str:
     return f"{AUTOMATION_RUN_PREFIX}{event_at}#{event_id}#{rule_id}#{step:02d}"
+
+
+# Written by statemachines/time-rule.asl.json (its PutItem builds the same key); under neither
+# "ACT#" nor "TICKET": ticket reads and timelines never see it.
+TIME_RULE_DUE_PREFIX = "TIMERULE#"
+
+
+def time_rule_due_sk(expected_version: int, rule_id: str) -> str:
+    return f"{TIME_RULE_DUE_PREFIX}{expected_version}#{rule_id}"

@@ -76,7 +76,7 @@ def test_only_admins_write_automations_and_customers_cannot_read_them(world):
     ("body", "field"),
     [
         ({"trigger": {"event": "ticket.exploded"}}, "trigger.event"),
-        ({"trigger": {"event": "time"}}, "trigger.event"),
+        ({"trigger": {"event": "time"}}, "trigger.status_category"),  # a time rule needs its category and delay
         ({"conditions": {"colors": ["red"]}}, "conditions.colors"),
         ({"conditions": {"comment_visibilities": ["public"]}}, "conditions.comment_visibilities"),
         ({"actions": []}, "actions"),
@@ -95,6 +95,60 @@ def test_a_bad_automation_is_a_422_problem_naming_the_field(world, body, field):
     assert response.status_code == 422, response.body
     assert response.headers["Content-Type"] == "application/problem+json"
     assert field in [e["field"] for e in response.data["errors"]], response.data["errors"]
+
+
+# -- time rules (the stream's part: tests/api/test_time_rules.py) ----------------------------
+def time_rule(admin: Any, name: str, days: int, actions: list[dict[str, Any]]) -> dict[str, Any]:
+    trigger = {"event": "time", "status_category": "pending", "after": {"business_days": days}}
+    return automation(admin, name=name, trigger=trigger, actions=actions)
+
+
+def test_time_rules_are_accepted_with_a_status_category_and_a_delay_and_listed_as_given(world):
+    remind = time_rule(world["admin"], "Remind", 3, [{"type": "internal_note", "body": "Still waiting."}])
+    listed = {a["id"]: a for a in world["agent_all"].get("/v1/automations").data["items"]}
+    assert listed[remind["id"]]["trigger"] == {
+        "event": "time",
+        "status_category": "pending",
+        "after": {"business_days": 3},
+    }
+    hours = time_rule(world["admin"], "Nudge", 4, [{"type": "add_tags", "tags": ["nudged"]}])
+    eight_hours = {"event": "time", "status_category": "open", "after": {"business_hours": 8}}
+    patched = world["admin"].patch(f"/v1/automations/{hours['id']}", {"trigger": eight_hours})
+    assert patched.status_code == 200, patched.body
+    assert patched.data["trigger"] == {"event": "time", "status_category": "open", "after": {"business_hours": 8}}
+
+
+@pytest.mark.parametrize(
+    ("trigger", "field"),
+    [
+        ({"event": "time"}, "trigger.status_category"),
+        ({"event": "time", "status_category": "pending"}, "trigger.after"),
+        ({"event": "time", "status_category": "closed", "after": {"business_days": 3}}, "trigger.status_category"),
+        ({"event": "time", "status_category": "pending", "after": {"business_days": 0}}, "trigger.after.business_days"),
+        ({"event": "time", "status_category": "pending", "after": {"business_days": 366}}, "trigger.after.business_days"),
+        ({"event": "time", "status_category": "pending", "after": {"business_hours": 8761}}, "trigger.after.business_hours"),
+        ({"event": "time", "status_category": "pending", "after": {"business_days": 1, "business_hours": 2}}, "trigger.after"),
+        ({"event": "time", "status_category": "pending", "after": {"minutes": 5}}, "trigger.after.minutes"),
+        ({"event": "ticket.created", "after": {"business_days": 1}}, "trigger"),
+    ],
+)
+def test_a_time_rule_without_a_sane_category_and_delay_is_a_422_naming_the_field(world, trigger, field):
+    body = {"name": "R", "trigger": trigger, "actions": [{"type": "set_priority", "priority": "low"}]}
+    response = world["admin"].post("/v1/automations", body)
+    assert response.status_code == 422, response.body
+    assert field in [e["field"] for e in response.data["errors"]], response.data["errors"]
+
+
+def test_a_time_rule_has_no_conditions_on_an_event(world):
+    body = {
+        "name": "R",
+        "trigger": {"event": "time", "status_category": "pending", "after": {"business_days": 1}},
+        "conditions": {"author_roles": ["customer"]},
+        "actions": [{"type": "set_priority", "priority": "low"}],
+    }
+    response = world["admin"].post("/v1/automations", body)
+    assert response.status_code == 422
+    assert "conditions.author_roles" in [e["field"] for e in response.data["errors"]]
 
 
 # -- running in the stream -------------------------------------------------------------------

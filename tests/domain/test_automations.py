@@ -102,7 +102,7 @@ def test_actions_patch_only_what_changes_and_tags_add_and_remove_in_order():
     ("data", "field"),
     [
         ({"trigger": {"event": "ticket.exploded"}}, "trigger.event"),
-        ({"trigger": {"event": "time"}}, "trigger.event"),
+        ({"trigger": {"event": "time"}}, "trigger.status_category"),  # a time rule needs its category and delay
         ({"conditions": {"colors": ["red"]}}, "conditions.colors"),
         ({"conditions": {"priorities": ["meh"]}}, "conditions.priorities"),
         ({"conditions": {"comment_visibilities": ["public"]}}, "conditions.comment_visibilities"),
@@ -196,3 +196,21 @@ def test_the_apis_trigger_names_are_the_domains():
     from chalicelib.api.automations import Event
 
     assert get_args(Event) == (*auto.TRIGGERS, auto.TIME_TRIGGER)
+
+
+def test_a_time_rule_is_stored_with_its_category_and_delay_and_read_back_as_a_timed_rule():
+    data = auto.check_rule(
+        {
+            "trigger": {"event": "time", "status_category": "pending", "after": {"business_days": 3}},
+            "actions": [{"type": "internal_note", "body": "Reminder"}],
+        }
+    )
+    assert data["trigger"] == {"event": "time", "status_category": "pending", "after": {"business_days": 3}}
+    rule = auto.Rule.from_record("remind", "Remind", data)
+    assert rule.timing is not None and (rule.timing.status_category, rule.timing.unit, rule.timing.amount) == (
+        "pending",
+        "business_days",
+        3,
+    )
+    assert rule.to_data()["trigger"] == data["trigger"]
+    assert auto.timed([rule, dataclasses.replace(rule, id="off", active=False)]) == [rule]

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from chalicelib.domain import time_rules as tr
 from chalicelib.domain.calendar import BusinessCalendar
 from chalicelib.domain.errors import FieldError
 from chalicelib.domain.time_rules import TimeTrigger, check_trigger, due_at, first_due, next_due
@@ -72,3 +73,12 @@ def test_a_time_trigger_names_a_status_category_and_a_whole_business_duration(tr
     assert (parsed is not None) == (not fields)
     if parsed is not None:
         assert parsed.to_data() == trigger
+
+
+def test_a_wait_is_named_by_ticket_version_and_rule_within_step_functions_limits_and_never_due_early():
+    assert tr.wait_name("t1", 4, "remind") == "t1-v4-remind"
+    long = tr.wait_name("a" * 40, 12, "b" * 40)
+    assert len(long) <= 80 and long == tr.wait_name("a" * 40, 12, "b" * 40) != tr.wait_name("a" * 40, 13, "b" * 40)
+    due = tr.Due("remind", datetime(2026, 11, 11, 15, 0, 0, 1, tzinfo=UTC))
+    payload = tr.wait_input("t1", 4, datetime(2026, 11, 6, 15, 0, 0, 900_000, tzinfo=UTC), due)
+    assert (payload["anchor"], payload["due_at"]) == ("2026-11-06T15:00:00Z", "2026-11-11T15:00:01Z")  # due rounded up
