@@ -90,8 +90,13 @@ class _PerEnvironment:
         self._built.clear()
 
 
+_BUILDERS: list[_PerEnvironment] = []  # every builder, so reset() cannot miss a new one
+
+
 def per_environment(builder: Callable[[], T]) -> Callable[[], T]:
-    return _PerEnvironment(builder)
+    built = _PerEnvironment(builder)
+    _BUILDERS.append(built)
+    return built
 
 
 def clock() -> datetime:
@@ -285,68 +290,7 @@ def idempotent_runner() -> IdempotentRunner:
 
 def reset() -> None:
     """Forget every built dependency (tests rebind to a fresh environment)."""
-    for builder in (
-        settings,
-        _storage_bound,
-        ticket_repository,
-        directory_repository,
-        sign_in_directory,
-        status_catalog,
-        ticket_service,
-        directory_service,
-        activity_repository,
-        workspace_settings,
-        conversation_service,
-        template_service,
-        idempotency_config,
-        idempotent_runner,
-        stepfunctions_client,
-        escalation_repository,
-        escalation_workflow,
-        escalation_service,
-        escalation_starter,
-        sla_config_cache,
-        sla_service,
-        import_service,
-        sla_timers,
-        s3_client,
-        attachment_repository,
-        file_store,
-        link_service,
-        merge_service,
-        proxy_access_service,
-        time_entry_service,
-        attachment_service,
-        view_service,
-        presence_repository,
-        presence_service,
-        event_repository,
-        events_client,
-        event_feed,
-        webhook_service,
-        sqs_client,
-        _delivery_storage_bound,
-        webhook_cache,
-        mail_settings,
-        mail_ticket_repository,
-        mail_directory_repository,
-        mail_activity_repository,
-        mail_status_catalog,
-        mail_repository,
-        ses_client,
-        ses_sender,
-        secretsmanager_client,
-        secret_reader,
-        routing_rule_service,
-        routing_repository,
-        router,
-        open_counters,
-        automation_service,
-        automator,
-        time_rules,
-        inbound_mail_repository,
-        inbound_originals,
-    ):
+    for builder in _BUILDERS:
         builder.cache_clear()
 
 
