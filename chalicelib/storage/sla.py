@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from chalicelib.domain.errors import MalformedRequest, Throttled, Unavailable
+from chalicelib.domain.errors import MalformedRequest
 from chalicelib.domain.sla import LedgerEntry, TimerStart, format_instant
 from chalicelib.storage import keys
-from chalicelib.storage.errors import THROTTLING, translated
+from chalicelib.storage.errors import translated
+from chalicelib.storage.executions import start_once
 from chalicelib.storage.models import SlaLedgerItem
 
 
@@ -72,15 +70,4 @@ class SlaTimers:
 
     def start(self, timer: TimerStart, payload: dict[str, Any]) -> bool:
         """True if this call started the timer, False if it was already started."""
-        try:
-            self._client.start_execution(stateMachineArn=self._arn, name=timer.name, input=json.dumps(payload))
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code == "ExecutionAlreadyExists":
-                return False
-            if code in THROTTLING:
-                raise Throttled("Step Functions is throttling; retry shortly", retry_after=1) from error
-            raise Unavailable(f"could not start the SLA timer ({code})", retry_after=1) from error
-        except BotoCoreError as error:
-            raise Unavailable("could not reach Step Functions", retry_after=1) from error
-        return True
+        return start_once(self._client, self._arn, timer.name, payload, "the SLA timer")

@@ -4,15 +4,12 @@ changes nothing, and the due item it writes under the ticket when the rule is du
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from chalicelib.domain.errors import Throttled, Unavailable
+from chalicelib.domain.errors import Unavailable
 from chalicelib.storage import keys
-from chalicelib.storage.errors import THROTTLING
+from chalicelib.storage.executions import start_once
 
 DUE_KIND = "time_rule_due"
 
@@ -47,15 +44,4 @@ class TimeRuleWaits:
         """True if this call started the wait, False if one of that name was already started."""
         if not self._arn:
             raise Unavailable("time rules are not configured here (HELPDESK_TIME_RULE_STATE_MACHINE is empty)")
-        try:
-            self._client.start_execution(stateMachineArn=self._arn, name=name, input=json.dumps(dict(payload)))
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            if code == "ExecutionAlreadyExists":
-                return False
-            if code in THROTTLING:
-                raise Throttled("Step Functions is throttling; retry shortly", retry_after=1) from error
-            raise Unavailable(f"could not start the time rule's wait ({code})", retry_after=1) from error
-        except BotoCoreError as error:
-            raise Unavailable("could not reach Step Functions", retry_after=1) from error
-        return True
+        return start_once(self._client, self._arn, name, payload, "the time rule's wait")
