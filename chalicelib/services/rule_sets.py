@@ -9,6 +9,7 @@ rule may contain is each set's `_checked`; the order a list is in is each set's 
 
 from __future__ import annotations
 
+import abc
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -19,7 +20,7 @@ from chalicelib.domain.visibility import Caller
 from chalicelib.storage.directory import DirectoryRepository, Entry
 
 
-class RuleSetService:
+class RuleSetService(abc.ABC):
     """One rule set's CRUD; a subclass names its kind, nouns and bound, and checks a rule's values."""
 
     kind: ClassVar[str]
@@ -76,8 +77,9 @@ class RuleSetService:
             self.kind, entry, name=name, data=data, now=now, expected_version=entry.version, actor_id=caller.user_id
         )
 
+    @abc.abstractmethod
     def _checked(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        raise NotImplementedError
+        """The rule's stored data from a request's values, validated by the set's domain."""
 
     def _require_staff(self, caller: Caller) -> None:
         if not caller.is_staff:
